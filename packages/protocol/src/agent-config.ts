@@ -1,0 +1,17 @@
+/**
+ * What the daemon tells the agent of the sandbox it serves. Written by the daemon as JSON to the
+ * sandbox's private state directory and bind-mounted read-only into the sandbox at
+ * `AGENT_CONFIG_PATH`.
+ */
+export interface AgentConfig {
+  sandboxId: string;
+  templateId: string;
+  /** Required as X-Access-Token on envd requests (and signs /files URLs); null disables the check. */
+  accessToken: string | null;
+  /** Sandbox-global environment variables (the create request's `envVars`). */
+  envVars: Record<string, string>;
+  /** User that runs processes when the request names none. */
+  defaultUser: string;
+}
+
+export const AGENT_CONFIG_PATH = '/run/sandboxd/agent.json';

@@ -1,0 +1,89 @@
+/**
+ * The closed registry of sandboxd error codes. Every failure that crosses a boundary carries one.
+ * On E2B-compatible routes the body is E2B's `{ code: <status>, message }`; the string code
+ * travels alongside as `error_code`.
+ */
+export const ErrorCode = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  SANDBOX_NOT_FOUND: 'SANDBOX_NOT_FOUND',
+  TEMPLATE_NOT_FOUND: 'TEMPLATE_NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
+  SANDBOX_UNREACHABLE: 'SANDBOX_UNREACHABLE',
+  RUNTIME_FAILURE: 'RUNTIME_FAILURE',
+  RESOURCE_EXHAUSTED: 'RESOURCE_EXHAUSTED',
+  TIMEOUT: 'TIMEOUT',
+  CANCELED: 'CANCELED',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status for every code; the compiler forces an entry for each new code. */
+export const errorStatus: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  SANDBOX_NOT_FOUND: 404,
+  TEMPLATE_NOT_FOUND: 400,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_IMPLEMENTED: 501,
+  SANDBOX_UNREACHABLE: 502,
+  RUNTIME_FAILURE: 500,
+  RESOURCE_EXHAUSTED: 429,
+  TIMEOUT: 504,
+  CANCELED: 499,
+  INTERNAL: 500,
+};
+
+/** Base error of sandboxd: a stable `code`, a message that names what to change, and a cause. */
+export class SandboxdError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SandboxdError';
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  get status(): number {
+    return errorStatus[this.code];
+  }
+
+  /** Normalises anything thrown into a SandboxdError; aborts become CANCELED or TIMEOUT. */
+  static from(reason: unknown): SandboxdError {
+    if (reason instanceof SandboxdError) return reason;
+    if (reason instanceof Error) {
+      if (reason.name === 'TimeoutError') return new SandboxdError(ErrorCode.TIMEOUT, reason.message, { cause: reason });
+      if (reason.name === 'AbortError') return new SandboxdError(ErrorCode.CANCELED, reason.message, { cause: reason });
+      return new SandboxdError(ErrorCode.INTERNAL, reason.message, { cause: reason });
+    }
+    return new SandboxdError(ErrorCode.INTERNAL, String(reason));
+  }
+}
+
+const brand = Symbol.for('sandboxd.error');
+Object.defineProperty(SandboxdError.prototype, brand, { value: true });
+
+/** True for a SandboxdError from any copy of this package (robust across duplicate installs). */
+export function isSandboxdError(value: unknown): value is SandboxdError {
+  return typeof value === 'object' && value !== null && (value as { [brand]?: true })[brand] === true;
+}
+
+/** Body of an error on E2B-compatible REST routes: what the official SDKs parse. */
+export interface E2bErrorBody {
+  code: number;
+  message: string;
+  error_code?: ErrorCode;
+}
+
+export function toE2bErrorBody(error: SandboxdError): E2bErrorBody {
+  return { code: error.status, message: error.message, error_code: error.code };
+}

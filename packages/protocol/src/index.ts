@@ -1,0 +1,17 @@
+// User API: the contracts every sandboxd component speaks.
+export { ENVD_PORT, CODE_INTERPRETER_PORT, ENVD_VERSION } from './ports.js';
+export { Headers } from './headers.js';
+export { ErrorCode, errorStatus, SandboxdError, isSandboxdError, toE2bErrorBody } from './errors.js';
+export type { E2bErrorBody } from './errors.js';
+export { fileSignature, signatureMatches } from './file-signature.js';
+export type { FileOperation, FileSignatureInput } from './file-signature.js';
+export { AGENT_CONFIG_PATH } from './agent-config.js';
+export type { AgentConfig } from './agent-config.js';
+export type { ExecutionRequest, ContextInfo, ChartInfo, ResultLine, UsageLine, ExecutionLine } from './code-interpreter.js';
+// Integrator API: generated message and service descriptors of the agent's Connect services.
+export {
+  Process,
+  ProcessEvent_EndEventSchema,
+  Signal,
+} from './gen/process/process_pb.js';
+export { Filesystem, FileType, EventType } from './gen/filesystem/filesystem_pb.js';
