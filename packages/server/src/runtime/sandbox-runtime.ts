@@ -1,0 +1,73 @@
+import type { AgentConfig } from '@sandboxd/protocol';
+
+/** Options every async runtime operation takes. */
+export interface OperationOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Resource limits of one sandbox. */
+export interface SandboxLimits {
+  memoryMB: number;
+  cpuCount: number;
+  pidsLimit: number;
+  /** Size of the writable layer over the read-only template root filesystem. */
+  diskSizeMB: number;
+}
+
+/** Egress policy of one sandbox (the always-denied ranges apply regardless). */
+export interface EgressPolicy {
+  /** false: no traffic leaves the sandbox except replies to connections made into it. */
+  allowInternetAccess: boolean;
+  /** CIDRs or IPs allowed even when internet access is off. */
+  allowOut: string[];
+  /** CIDRs or IPs denied even when internet access is on. */
+  denyOut: string[];
+}
+
+/** Everything the runtime needs to start one sandbox. */
+export interface SandboxSpec {
+  sandboxId: string;
+  /** Directory holding the template's read-only root filesystem. */
+  rootfsPath: string;
+  limits: SandboxLimits;
+  egress: EgressPolicy;
+  agentConfig: AgentConfig;
+}
+
+/** A started sandbox as the runtime knows it. */
+export interface RuntimeSandbox {
+  sandboxId: string;
+  /** IP address (host-reachable) on which the sandbox's agent and user ports listen. */
+  address: string;
+}
+
+/** Point-in-time resource usage of one sandbox. */
+export interface RuntimeMetrics {
+  cpuCount: number;
+  cpuUsedPct: number;
+  memUsedBytes: number;
+  memTotalBytes: number;
+  memCacheBytes: number;
+  diskUsedBytes: number;
+  diskTotalBytes: number;
+}
+
+/**
+ * Starts and stops isolated sandboxes. The gVisor driver (runtime/gvisor) is the real one;
+ * every method cleans up after itself on failure.
+ */
+export interface SandboxRuntime {
+  /** Starts the sandbox and resolves once its agent answers `GET /health`. */
+  create(spec: SandboxSpec, options?: OperationOptions): Promise<RuntimeSandbox>;
+  /** Stops the sandbox and removes everything it held. Idempotent: unknown ids resolve. */
+  destroy(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /**
+   * At daemon start: keeps the listed sandboxes that are still alive and healthy, destroys
+   * every other runtime leftover (containers, namespaces, veths, cgroups, firewall rules).
+   */
+  reconcile(known: RuntimeSandbox[], options?: OperationOptions): Promise<{ alive: string[]; removed: string[] }>;
+  metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
+  /** The agent's log lines (its stdout/stderr), oldest first. */
+  logs(sandboxId: string, options?: OperationOptions): Promise<string[]>;
+}
