@@ -11,7 +11,10 @@ export type { ExecutionRequest, ContextInfo, ChartInfo, ResultLine, UsageLine, E
 // Integrator API: generated message and service descriptors of the agent's Connect services.
 export {
   Process,
+  ProcessEventSchema,
   ProcessEvent_EndEventSchema,
   Signal,
 } from './gen/process/process_pb.js';
-export { Filesystem, FileType, EventType } from './gen/filesystem/filesystem_pb.js';
+export type { ProcessEvent, ProcessConfig, StartRequest, ProcessSelector, ProcessInput } from './gen/process/process_pb.js';
+export { Filesystem, FileType, EventType, EntryInfoSchema, FilesystemEventSchema } from './gen/filesystem/filesystem_pb.js';
+export type { EntryInfo, FilesystemEvent } from './gen/filesystem/filesystem_pb.js';

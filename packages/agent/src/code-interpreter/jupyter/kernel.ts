@@ -1,0 +1,135 @@
+/** One running kernel process and its ZeroMQ client. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { UserInfo } from '../user.js';
+import { KernelClient, type WaitOptions } from './client.js';
+import { createConnectionInfo, writeConnectionFile } from './connection.js';
+import { resolveKernelSpec, type KernelSpec } from './kernelspec.js';
+
+export interface KernelStartOptions extends WaitOptions {
+  /** Kernelspec name under `python/kernels/`. */
+  spec: string;
+  cwd: string;
+  /** Complete environment of the kernel process (the spec's own env is added on top). */
+  env: Record<string, string>;
+  user: UserInfo;
+  /** Writable directory for connection files. */
+  runtimeDir: string;
+}
+
+export interface KernelExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const STDERR_TAIL = 4096;
+
+export class Kernel {
+  /** Resolves when the process has exited, for whatever reason. */
+  readonly exited: Promise<KernelExit>;
+  private exitInfo: KernelExit | undefined;
+  private stderr = '';
+
+  private constructor(
+    readonly spec: KernelSpec,
+    readonly client: KernelClient,
+    private readonly child: ChildProcess,
+    private readonly connectionFile: string,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        client.close();
+        void rm(connectionFile, { force: true });
+        resolve(this.exitInfo);
+      });
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL);
+      if (process.env.SANDBOXD_KERNEL_DEBUG) process.stderr.write(chunk);
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (process.env.SANDBOXD_KERNEL_DEBUG) process.stderr.write(chunk);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Last few KiB the kernel wrote to stderr (for error messages). */
+  get stderrTail(): string {
+    return this.stderr;
+  }
+
+  static async start(options: KernelStartOptions): Promise<Kernel> {
+    const info = await createConnectionInfo(options.spec);
+    const owner = options.user.uid !== undefined ? { uid: options.user.uid, gid: options.user.gid ?? options.user.uid } : undefined;
+    const file = await writeConnectionFile(options.runtimeDir, randomUUID(), info, owner);
+    const spec = await resolveKernelSpec(options.spec, file);
+    const [command, ...args] = spec.argv;
+    const child = spawn(command!, args, {
+      cwd: options.cwd,
+      env: { ...options.env, ...spec.env },
+      uid: options.user.uid,
+      gid: options.user.gid,
+      detached: true, // own process group: interrupts and kills reach the kernel's children too
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const kernel = new Kernel(spec, new KernelClient(info), child, file);
+    const failed = new Promise<never>((_, reject) => {
+      child.once('error', reject);
+      void kernel.exited.then((exit) =>
+        reject(new Error(`kernel ${options.spec} exited during startup (${describeExit(exit)}): ${kernel.stderrTail.trim().slice(-800)}`)),
+      );
+    });
+    failed.catch(() => undefined);
+    try {
+      await Promise.race([kernel.client.waitReady({ signal: options.signal, timeoutMs: options.timeoutMs ?? 60_000 }), failed]);
+    } catch (error) {
+      await kernel.kill();
+      throw error;
+    }
+    return kernel;
+  }
+
+  /** Interrupts the running cell (SIGINT to the process group, or `interrupt_request`). */
+  async interrupt(): Promise<void> {
+    if (!this.alive) return;
+    if (this.spec.interruptMode === 'message') {
+      await this.client.send('control', 'interrupt_request', {});
+      return;
+    }
+    this.signalGroup('SIGINT');
+  }
+
+  /** Kills the process group and waits for the kernel process to exit. */
+  async kill(): Promise<KernelExit> {
+    if (this.alive) this.signalGroup('SIGKILL');
+    return await this.exited;
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+export function describeExit(exit: KernelExit): string {
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return `exit code ${exit.code ?? 'unknown'}`;
+}

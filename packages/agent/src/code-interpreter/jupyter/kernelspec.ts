@@ -1,0 +1,62 @@
+/**
+ * Our kernelspecs (`packages/agent/python/kernels/<name>/kernel.json`), resolved relative to this
+ * module so they work from the read-only bind mount. Placeholders in argv/env:
+ * `{connection_file}`, `{python_dir}` (our Python helpers) and `{deno}` (the Deno binary).
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface KernelSpec {
+  name: string;
+  argv: string[];
+  env: Record<string, string>;
+  interruptMode: 'signal' | 'message';
+}
+
+/** `packages/agent/python`, from `dist/code-interpreter/jupyter/` or `src/code-interpreter/jupyter/`. */
+export const PYTHON_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'python');
+
+/** The Deno binary of the `deno` npm package (its platform package sits next to it). */
+export function denoBinary(): string {
+  const require = createRequire(import.meta.url);
+  const denoPackage = dirname(require.resolve('deno/package.json'));
+  return join(denoPackage, '..', '@deno', 'linux-x64-glibc', 'deno');
+}
+
+interface KernelJson {
+  argv: string[];
+  env?: Record<string, string>;
+  interrupt_mode?: 'signal' | 'message';
+}
+
+const cache = new Map<string, Promise<KernelJson>>();
+
+function load(name: string): Promise<KernelJson> {
+  let spec = cache.get(name);
+  if (!spec) {
+    spec = readFile(join(PYTHON_DIR, 'kernels', name, 'kernel.json'), 'utf8').then((text) => JSON.parse(text) as KernelJson);
+    cache.set(name, spec);
+    spec.catch(() => cache.delete(name));
+  }
+  return spec;
+}
+
+/** Loads kernelspec `name` with every placeholder filled in. */
+export async function resolveKernelSpec(name: string, connectionFile: string): Promise<KernelSpec> {
+  const json = await load(name);
+  const values: Record<string, () => string> = {
+    connection_file: () => connectionFile,
+    python_dir: () => PYTHON_DIR,
+    deno: denoBinary,
+  };
+  const fill = (text: string): string =>
+    text.replace(/\{(\w+)\}/g, (whole, key: string) => (values[key] ? values[key]() : whole));
+  return {
+    name,
+    argv: json.argv.map(fill),
+    env: Object.fromEntries(Object.entries(json.env ?? {}).map(([k, v]) => [k, fill(v)])),
+    interruptMode: json.interrupt_mode ?? 'signal',
+  };
+}

@@ -1,0 +1,123 @@
+import { Hono } from 'hono';
+import { ErrorCode, Headers, SandboxdError } from '@sandboxd/protocol';
+import type { SandboxService } from '../../sandboxes/sandbox-service.js';
+import { applyListQuery, parseListQuery, parseMetadataFilter } from '../../sandboxes/list-query.js';
+import { readBody } from './http.js';
+import { filterLogEntries, toLogEntries } from './logs.js';
+import { connectSchema, newSandboxSchema, timeoutRequestSchema } from './schemas.js';
+import { toListedSandbox, toSandbox, toSandboxDetail, toSandboxMetric } from './serialize.js';
+
+export interface SandboxRoutesOptions {
+  sandboxes: SandboxService;
+  domain: string;
+  defaultTimeoutSec: number;
+  maxTimeoutSec: number;
+}
+
+/** Default timeout of connect when the body names none (E2B: 300 s). */
+const CONNECT_DEFAULT_TIMEOUT_SEC = 300;
+
+/** The E2B sandbox control-plane routes (`/sandboxes…`, `/v2/sandboxes…`). */
+export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
+  const { sandboxes, domain } = opts;
+  const app = new Hono();
+  const newSandbox = newSandboxSchema(opts.maxTimeoutSec);
+  const timeoutRequest = timeoutRequestSchema(opts.maxTimeoutSec);
+  const connectRequest = connectSchema(opts.maxTimeoutSec);
+  const connectTimeout = Math.min(CONNECT_DEFAULT_TIMEOUT_SEC, opts.maxTimeoutSec);
+
+  const create = (version: 1 | 2) =>
+    app.post(version === 1 ? '/sandboxes' : '/v2/sandboxes', async (c) => {
+      const body = await readBody(c, newSandbox);
+      // v2: all communication is secured. v1: `secure` absent means secured, as the SDKs send true.
+      const secure = version === 2 ? true : body.secure ?? true;
+      const record = await sandboxes.create(
+        {
+          template: body.templateID,
+          timeoutSec: body.timeout ?? opts.defaultTimeoutSec,
+          metadata: body.metadata ?? {},
+          envVars: body.envVars ?? {},
+          secure,
+          allowInternetAccess: body.allow_internet_access ?? true,
+          allowOut: body.network?.allowOut ?? [],
+          denyOut: body.network?.denyOut ?? [],
+        },
+        { signal: c.req.raw.signal },
+      );
+      return c.json(toSandbox(record, domain, true), 201);
+    });
+  create(1);
+  create(2);
+
+  app.get('/v2/sandboxes', (c) => {
+    const query = parseListQuery(new URL(c.req.url).searchParams);
+    const { items, nextToken } = applyListQuery(sandboxes.running(), query);
+    if (nextToken !== undefined) c.header(Headers.nextToken, nextToken);
+    c.header('X-Total-Running', String(sandboxes.running().length));
+    return c.json(items.map(toListedSandbox), 200);
+  });
+
+  app.get('/sandboxes', (c) => {
+    const filter = parseMetadataFilter(new URL(c.req.url).searchParams.get('metadata') ?? undefined);
+    const items = sandboxes
+      .running()
+      .filter((r) => Object.entries(filter).every(([k, v]) => r.metadata[k] === v))
+      .sort((a, b) => b.startedAt - a.startedAt);
+    return c.json(items.map(toListedSandbox), 200);
+  });
+
+  app.get('/sandboxes/:sandboxID', (c) => c.json(toSandboxDetail(sandboxes.get(c.req.param('sandboxID')), domain), 200));
+
+  app.delete('/sandboxes/:sandboxID', async (c) => {
+    await sandboxes.kill(c.req.param('sandboxID'), { signal: c.req.raw.signal });
+    return c.body(null, 204);
+  });
+
+  app.post('/sandboxes/:sandboxID/timeout', async (c) => {
+    const id = c.req.param('sandboxID');
+    sandboxes.get(id);
+    const body = await readBody(c, timeoutRequest);
+    sandboxes.setTimeout(id, body.timeout);
+    return c.body(null, 204);
+  });
+
+  const connect = (path: string) =>
+    app.post(path, async (c) => {
+      const id = c.req.param('sandboxID') ?? '';
+      sandboxes.get(id);
+      const body = await readBody(c, connectRequest);
+      const record = sandboxes.connect(id, body.timeout ?? connectTimeout);
+      return c.json(toSandbox(record, domain, true), 200);
+    });
+  connect('/sandboxes/:sandboxID/connect');
+  connect('/v2/sandboxes/:sandboxID/connect');
+
+  app.get('/sandboxes/:sandboxID/metrics', async (c) => {
+    const metrics = await sandboxes.metrics(c.req.param('sandboxID'), { signal: c.req.raw.signal });
+    return c.json([toSandboxMetric(metrics, Date.now())], 200);
+  });
+
+  app.get('/sandboxes/:sandboxID/logs', async (c) => {
+    const record = sandboxes.get(c.req.param('sandboxID'));
+    const lines = await sandboxes.logs(record.sandboxId, { signal: c.req.raw.signal });
+    const entries = filterLogEntries(toLogEntries(lines, record.startedAt), new URL(c.req.url).searchParams);
+    return c.json({ logs: entries.map((e) => ({ line: e.message, timestamp: e.timestamp })), logEntries: entries }, 200);
+  });
+
+  app.get('/v2/sandboxes/:sandboxID/logs', async (c) => {
+    const record = sandboxes.get(c.req.param('sandboxID'));
+    const lines = await sandboxes.logs(record.sandboxId, { signal: c.req.raw.signal });
+    return c.json({ logs: filterLogEntries(toLogEntries(lines, record.startedAt), new URL(c.req.url).searchParams) }, 200);
+  });
+
+  const notImplemented = (what: string) => () => {
+    throw new SandboxdError(ErrorCode.NOT_IMPLEMENTED, `${what} is not supported by this sandboxd server yet`);
+  };
+  app.post('/sandboxes/:sandboxID/pause', notImplemented('pausing sandboxes'));
+  app.post('/sandboxes/:sandboxID/resume', notImplemented('resuming sandboxes'));
+  app.post('/sandboxes/:sandboxID/fork', notImplemented('forking sandboxes'));
+  app.post('/sandboxes/:sandboxID/snapshots', notImplemented('sandbox snapshots'));
+  app.get('/snapshots', notImplemented('sandbox snapshots'));
+  app.put('/sandboxes/:sandboxID/network', notImplemented('updating a sandbox network'));
+  return app;
+}

@@ -1,0 +1,65 @@
+import { ENVD_VERSION } from '@sandboxd/protocol';
+import type { RuntimeMetrics } from '../../runtime/sandbox-runtime.js';
+import { CLIENT_ID } from '../../sandboxes/ids.js';
+import type { SandboxRecord } from '../../sandboxes/sandbox-record.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** `components.schemas.Sandbox`: the create / connect response. */
+export function toSandbox(r: SandboxRecord, domain: string, withToken: boolean) {
+  return {
+    sandboxID: r.sandboxId,
+    templateID: r.templateId,
+    alias: r.templateAlias,
+    clientID: CLIENT_ID,
+    envdVersion: ENVD_VERSION,
+    domain,
+    ...(withToken && r.accessToken !== null ? { envdAccessToken: r.accessToken } : {}),
+    trafficAccessToken: null,
+  };
+}
+
+/** `components.schemas.ListedSandbox`. */
+export function toListedSandbox(r: SandboxRecord) {
+  return {
+    sandboxID: r.sandboxId,
+    templateID: r.templateId,
+    alias: r.templateAlias,
+    clientID: CLIENT_ID,
+    startedAt: iso(r.startedAt),
+    endAt: iso(r.endAt),
+    envdVersion: ENVD_VERSION,
+    cpuCount: r.limits.cpuCount,
+    memoryMB: r.limits.memoryMB,
+    diskSizeMB: r.limits.diskSizeMB,
+    state: 'running' as const,
+    metadata: r.metadata,
+  };
+}
+
+/** `components.schemas.SandboxDetail`. */
+export function toSandboxDetail(r: SandboxRecord, domain: string) {
+  return {
+    ...toListedSandbox(r),
+    domain,
+    ...(r.accessToken !== null ? { envdAccessToken: r.accessToken } : {}),
+    allowInternetAccess: r.egress.allowInternetAccess,
+    network: { allowOut: r.egress.allowOut, denyOut: r.egress.denyOut },
+    lifecycle: { autoResume: false, onTimeout: 'kill' as const },
+  };
+}
+
+/** `components.schemas.SandboxMetric`, all nine keys. */
+export function toSandboxMetric(m: RuntimeMetrics, at: number) {
+  return {
+    timestamp: iso(at),
+    timestampUnix: Math.floor(at / 1000),
+    cpuCount: m.cpuCount,
+    cpuUsedPct: m.cpuUsedPct,
+    memUsed: m.memUsedBytes,
+    memTotal: m.memTotalBytes,
+    memCache: m.memCacheBytes,
+    diskUsed: m.diskUsedBytes,
+    diskTotal: m.diskTotalBytes,
+  };
+}

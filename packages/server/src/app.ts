@@ -1,0 +1,75 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { ErrorCode, Headers, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
+import type { ApiKeyStore } from './auth/api-keys.js';
+import type { SandboxService } from './sandboxes/sandbox-service.js';
+import { errorResponse } from './api/rest/http.js';
+import { LIMITS } from './api/rest/schemas.js';
+import { sandboxRoutes } from './api/rest/sandboxes.js';
+
+export interface AppDeps {
+  sandboxes: SandboxService;
+  apiKeys: ApiKeyStore;
+  logger: Logger;
+  domain: string;
+  defaultTimeoutSec: number;
+  maxTimeoutSec: number;
+}
+
+/**
+ * The E2B-compatible REST control plane as a Hono app (`app.fetch` is the handler; no sockets).
+ * Every route requires `X-API-KEY`; every error has E2B's `{code, message}` shape.
+ *
+ * @example
+ * const app = createApp(deps);
+ * const res = await app.request('/v2/sandboxes', { headers: { 'X-API-KEY': key } });
+ */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (isSandboxdError(error)) {
+      if (error.status >= 500) deps.logger.error({ err: error, path: c.req.path }, 'request failed');
+      return errorResponse(c, error);
+    }
+    deps.logger.error({ err: error, path: c.req.path }, 'unexpected error');
+    return errorResponse(c, new SandboxdError(ErrorCode.INTERNAL, 'internal server error'));
+  });
+  app.notFound((c) =>
+    errorResponse(c, new SandboxdError(ErrorCode.NOT_FOUND, `no route ${c.req.method} ${c.req.path}`)),
+  );
+
+  app.use('*', async (c, next) => {
+    if (!deps.apiKeys.verify(c.req.header(Headers.apiKey))) {
+      return errorResponse(
+        c,
+        new SandboxdError(ErrorCode.UNAUTHENTICATED, 'invalid or missing API key; send it in the X-API-KEY header'),
+      );
+    }
+    await next();
+    return undefined;
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: LIMITS.bodyBytes,
+      onError: (c) =>
+        errorResponse(
+          c,
+          new SandboxdError(ErrorCode.PAYLOAD_TOO_LARGE, `request body exceeds ${LIMITS.bodyBytes} bytes`),
+        ),
+    }),
+  );
+
+  app.route(
+    '/',
+    sandboxRoutes({
+      sandboxes: deps.sandboxes,
+      domain: deps.domain,
+      defaultTimeoutSec: deps.defaultTimeoutSec,
+      maxTimeoutSec: deps.maxTimeoutSec,
+    }),
+  );
+  return app;
+}

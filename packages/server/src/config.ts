@@ -1,0 +1,90 @@
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+
+/** Validated daemon configuration, read once at start and passed down. */
+export interface Config {
+  /** TCP port of the single listener (REST + sandbox traffic). */
+  port: number;
+  host: string;
+  /** State directory: SQLite database lives here. */
+  home: string;
+  /** An API key accepted in addition to the keys stored in the database (`e2b_` + 40 hex). */
+  apiKey: string | undefined;
+  /** Base domain of sandbox hosts (`<port>-<sandboxId>.<domain>`), returned as `domain`. */
+  domain: string;
+  /** Idle timeout of a sandbox when the create request names none, in seconds. */
+  defaultTimeoutSec: number;
+  /** Largest accepted sandbox timeout, in seconds. */
+  maxTimeoutSec: number;
+  /** Deadline of one `runtime.create`, in milliseconds. */
+  createTimeoutMs: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+}
+
+/** Environment variable of every config key (flags use the key names themselves). */
+export const CONFIG_ENV: Record<keyof Config, string> = {
+  port: 'SANDBOXD_PORT',
+  host: 'SANDBOXD_HOST',
+  home: 'SANDBOXD_HOME',
+  apiKey: 'SANDBOXD_API_KEY',
+  domain: 'SANDBOXD_DOMAIN',
+  defaultTimeoutSec: 'SANDBOXD_DEFAULT_TIMEOUT',
+  maxTimeoutSec: 'SANDBOXD_MAX_TIMEOUT',
+  createTimeoutMs: 'SANDBOXD_CREATE_TIMEOUT_MS',
+  logLevel: 'SANDBOXD_LOG_LEVEL',
+};
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z
+  .object({
+    port: int(0, 65535).default(3000),
+    host: z.string().min(1).default('127.0.0.1'),
+    home: z.string().refine(isAbsolute, 'must be an absolute path').default('/var/lib/sandboxd'),
+    apiKey: z
+      .string()
+      .regex(/^e2b_[0-9a-f]{40}$/, 'must be "e2b_" followed by 40 lower-case hex characters')
+      .optional(),
+    domain: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a lower-case DNS name')
+      .default('sandboxd.local'),
+    defaultTimeoutSec: int(1, 30 * 24 * 3600).default(300),
+    maxTimeoutSec: int(1, 30 * 24 * 3600).default(24 * 3600),
+    createTimeoutMs: int(1000, 3600_000).default(120_000),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .refine((c) => c.defaultTimeoutSec <= c.maxTimeoutSec, {
+    message: 'must not exceed the maximum timeout (SANDBOXD_MAX_TIMEOUT)',
+    path: ['defaultTimeoutSec'],
+  });
+
+/** Values given on the command line; they take precedence over the environment. */
+export type ConfigFlags = Partial<Record<keyof Config, string | number | undefined>>;
+
+/**
+ * Builds the configuration from environment variables and optional flags.
+ * Throws a SandboxdError (BAD_REQUEST) naming every invalid variable.
+ *
+ * @example
+ * const config = loadConfig(process.env, { port: 3100 });
+ */
+export function loadConfig(env: Record<string, string | undefined>, flags: ConfigFlags = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(CONFIG_ENV) as (keyof Config)[]) {
+    const value = flags[key] ?? env[CONFIG_ENV[key]];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = issue.path[0] as keyof Config | undefined;
+      const shown = key === 'apiKey' ? '<redacted>' : String(raw[key ?? 'port'] ?? 'unset');
+      const name = key === undefined ? 'config' : `${CONFIG_ENV[key]} (${shown})`;
+      return `${name}: ${issue.message}`;
+    });
+    throw new SandboxdError(ErrorCode.BAD_REQUEST, `invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return { ...parsed.data, apiKey: parsed.data.apiKey };
+}

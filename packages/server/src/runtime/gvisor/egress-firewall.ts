@@ -1,0 +1,103 @@
+import type { EgressPolicy, OperationOptions } from '../sandbox-runtime.js';
+import { HOST_IFACE_PREFIX, SANDBOX_NETWORK, type SlotAddresses } from './address-plan.js';
+import { runCommand } from './host-command.js';
+
+/** Destinations no sandbox may ever reach (besides the host itself and other sandboxes). */
+export const ALWAYS_DENIED_V4 = [
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+];
+export const TABLE = 'sandboxd';
+
+export interface FirewallHostFacts {
+  /** DNS resolvers from the host's resolv.conf: sandboxes with internet access may reach their port 53. */
+  resolvers: string[];
+  /** Subnets directly connected to the host (its LAN), denied like private ranges. */
+  hostSubnets: string[];
+}
+
+const chainOf = (slot: number): string => `sbx_${slot}`;
+const set = (items: string[]): string => `{ ${items.join(', ')} }`;
+
+/**
+ * The base ruleset: a table of its own, re-created from scratch (so a restart never stacks rules).
+ * Sandboxes reach nothing on the host (input hook), nothing in another sandbox, no private or
+ * special range; each sandbox's own chain (jumped to through a verdict map keyed by its host-side
+ * interface) decides about the rest. Egress leaves through masquerade.
+ */
+export function baseRuleset(facts: FirewallHostFacts): string {
+  const denied = [...new Set([...ALWAYS_DENIED_V4, ...facts.hostSubnets])];
+  return `
+table inet ${TABLE} {
+  set denied_v4 { type ipv4_addr; flags interval; auto-merge; elements = ${set(denied)} }
+  ${facts.resolvers.length > 0 ? `set resolvers_v4 { type ipv4_addr; elements = ${set(facts.resolvers)} }` : 'set resolvers_v4 { type ipv4_addr; }'}
+  map egress_policy { type ifname : verdict; }
+  chain input {
+    type filter hook input priority filter - 5; policy accept;
+    iifname "${HOST_IFACE_PREFIX}*" ct state established,related accept
+    iifname "${HOST_IFACE_PREFIX}*" drop
+  }
+  chain forward {
+    type filter hook forward priority filter - 5; policy accept;
+    iifname "${HOST_IFACE_PREFIX}*" ct state established,related accept
+    oifname "${HOST_IFACE_PREFIX}*" ct state established,related accept
+    oifname "${HOST_IFACE_PREFIX}*" drop
+    iifname "${HOST_IFACE_PREFIX}*" meta nfproto ipv6 drop
+    iifname "${HOST_IFACE_PREFIX}*" iifname vmap @egress_policy
+    iifname "${HOST_IFACE_PREFIX}*" drop
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr ${SANDBOX_NETWORK.cidr} oifname != "${HOST_IFACE_PREFIX}*" masquerade
+  }
+}
+`;
+}
+
+/** The sandbox's own egress chain, in the order: DNS, always-denied, denyOut, allowOut, default. */
+export function sandboxChain(slot: number, policy: EgressPolicy): string[] {
+  const chain = chainOf(slot);
+  const rules: string[] = [];
+  if (policy.allowInternetAccess) rules.push('meta l4proto { tcp, udp } th dport 53 ip daddr @resolvers_v4 accept');
+  rules.push('ip daddr @denied_v4 drop');
+  if (policy.denyOut.length > 0) rules.push(`ip daddr ${set(policy.denyOut)} drop`);
+  if (policy.allowOut.length > 0) rules.push(`ip daddr ${set(policy.allowOut)} accept`);
+  rules.push(policy.allowInternetAccess ? 'accept' : 'drop');
+  return [`add chain inet ${TABLE} ${chain}`, ...rules.map((rule) => `add rule inet ${TABLE} ${chain} ${rule}`)];
+}
+
+export async function installBaseRuleset(facts: FirewallHostFacts, options: OperationOptions = {}): Promise<void> {
+  await runCommand('sysctl', ['-qw', 'net.ipv4.ip_forward=1'], options);
+  const exists = await runCommand('nft', ['list', 'table', 'inet', TABLE], { ...options, okExitCodes: [0, 1] });
+  const reset = exists.stdout.includes(`table inet ${TABLE}`) ? `delete table inet ${TABLE}\n` : '';
+  await runCommand('nft', ['-f', '-'], { ...options, input: reset + baseRuleset(facts) });
+}
+
+/** Adds the sandbox's chain and routes its interface to it, atomically. */
+export async function allowSandboxEgress(net: SlotAddresses, policy: EgressPolicy, options: OperationOptions = {}): Promise<void> {
+  await removeSandboxEgress(net.slot, options);
+  const script = [...sandboxChain(net.slot, policy), `add element inet ${TABLE} egress_policy { "${net.hostIface}" : jump ${chainOf(net.slot)} }`];
+  await runCommand('nft', ['-f', '-'], { ...options, input: script.join('\n') + '\n' });
+}
+
+/** Removes the sandbox's chain and map entry. Idempotent. */
+export async function removeSandboxEgress(slot: number, options: OperationOptions = {}): Promise<void> {
+  const iface = `${HOST_IFACE_PREFIX}${slot}`;
+  await runCommand('nft', ['delete', 'element', 'inet', TABLE, 'egress_policy', `{ "${iface}" }`], { ...options, okExitCodes: [0, 1] });
+  await runCommand('nft', ['delete', 'chain', 'inet', TABLE, chainOf(slot)], { ...options, okExitCodes: [0, 1] });
+}
+
+/** Slots that have a chain in the table (for cleaning up leftovers). */
+export async function listFirewallSlots(options: OperationOptions = {}): Promise<number[]> {
+  const { stdout } = await runCommand('nft', ['list', 'chains', 'inet'], { ...options, okExitCodes: [0, 1] });
+  const slots: number[] = [];
+  for (const match of stdout.matchAll(/chain sbx_(\d+)/g)) slots.push(Number(match[1]));
+  return slots;
+}

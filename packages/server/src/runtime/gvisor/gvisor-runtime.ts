@@ -1,0 +1,212 @@
+import { readFile, readdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import type { OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
+import { HOST_IFACE_PREFIX, MAX_SLOTS, slotAddresses, slotOfAddress } from './address-plan.js';
+import { probeAgent, waitForAgent } from './agent-health.js';
+import { allowSandboxEgress, installBaseRuleset, listFirewallSlots, removeSandboxEgress } from './egress-firewall.js';
+import { readHostFacts, sandboxResolvConf } from './host-facts.js';
+import { buildOciSpec } from './oci-spec.js';
+import { createRunsc } from './runsc.js';
+import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
+import { readRecords, removeSandboxFiles, sandboxPaths, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
+
+export interface GvisorRuntimeOptions {
+  /** State directory (SANDBOXD_HOME). */
+  home: string;
+  /** The sandboxd checkout whose built agent is mounted into every sandbox. */
+  agentRoot: string;
+  /** How long a sandbox may take from `runsc create` to a healthy agent. */
+  startTimeoutMs?: number;
+}
+
+const CGROUP_CONTROLLERS_ROOT = '/sys/fs/cgroup';
+
+/**
+ * The real runtime: one gVisor (runsc, systrap) container per sandbox, its own network namespace
+ * and veth, an nftables egress chain, cgroup limits, and a memory-backed writable layer over the
+ * read-only template root.
+ */
+export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promise<SandboxRuntime> {
+  const sandboxesDir = join(options.home, 'sandboxes');
+  const runsc = createRunsc({ stateDir: join(options.home, 'runsc'), overlayMedium: 'memory' });
+  const facts = await readHostFacts();
+  const resolvConf = sandboxResolvConf(facts.resolvers);
+  const usedSlots = new Set<number>((await readRecords(sandboxesDir)).map((r) => r.slot));
+  const lastCpuSample = new Map<string, { at: number; cpuNanos: number }>();
+
+  const allocateSlot = (): number => {
+    for (let slot = 0; slot < MAX_SLOTS; slot++) {
+      if (!usedSlots.has(slot)) {
+        usedSlots.add(slot);
+        return slot;
+      }
+    }
+    throw new SandboxdError(ErrorCode.RESOURCE_EXHAUSTED, `no free sandbox network slot (limit ${MAX_SLOTS})`);
+  };
+
+  async function teardown(sandboxId: string, slot: number | undefined, op: OperationOptions): Promise<void> {
+    await runsc.remove(sandboxId, op);
+    if (slot !== undefined) {
+      await removeSandboxEgress(slot, op);
+      await destroySandboxNetwork(slotAddresses(slot), op);
+      usedSlots.delete(slot);
+    }
+    await removeCgroups(sandboxId);
+    await removeSandboxFiles(sandboxesDir, sandboxId);
+    lastCpuSample.delete(sandboxId);
+  }
+
+  async function deathReason(sandboxId: string): Promise<string | undefined> {
+    const container = (await runsc.list().catch(() => [])).find((c) => c.id === sandboxId);
+    if (container && container.status === 'running') return undefined;
+    const log = await readFile(sandboxPaths(sandboxesDir, sandboxId).logPath, 'utf8').catch(() => '');
+    return `container ${container?.status ?? 'gone'}; agent log: ${log.slice(-2000).trim() || '(empty)'}`;
+  }
+
+  const runtime: SandboxRuntime = {
+    async create(spec: SandboxSpec, op: OperationOptions = {}): Promise<RuntimeSandbox> {
+      const slot = allocateSlot();
+      const net = slotAddresses(slot);
+      const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
+      const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
+      try {
+        await createSandboxNetwork(net, op);
+        await allowSandboxEgress(net, spec.egress, op);
+        const ociSpec = buildOciSpec({
+          sandboxId: spec.sandboxId,
+          rootfsPath: spec.rootfsPath,
+          agentRoot: options.agentRoot,
+          runDir: paths.runDir,
+          netnsPath: `/var/run/netns/${net.netns}`,
+          limits: spec.limits,
+        });
+        await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf);
+        await runsc.create(spec.sandboxId, paths.bundleDir, paths.logPath, op);
+        await runsc.start(spec.sandboxId, op);
+        await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
+          signal: op.signal,
+          timeoutMs: options.startTimeoutMs ?? 60_000,
+        });
+        return { sandboxId: spec.sandboxId, address: net.sandboxAddress };
+      } catch (error) {
+        await teardown(spec.sandboxId, slot, {}).catch(() => undefined);
+        throw SandboxdError.from(error);
+      }
+    },
+
+    async destroy(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      const record = (await readRecords(sandboxesDir)).find((r) => r.sandboxId === sandboxId);
+      await teardown(sandboxId, record?.slot, op);
+    },
+
+    async reconcile(known: RuntimeSandbox[], op: OperationOptions = {}) {
+      await installBaseRuleset(facts, op);
+      const containers = await runsc.list(op);
+      const records = await readRecords(sandboxesDir);
+      const alive: string[] = [];
+      const removed: string[] = [];
+      const keep = new Set<number>();
+      for (const sandbox of known) {
+        const record = records.find((r) => r.sandboxId === sandbox.sandboxId);
+        const running = containers.some((c) => c.id === sandbox.sandboxId && c.status === 'running');
+        if (record && running && (await probeAgent(sandbox.address, 2_000))) {
+          await allowSandboxEgress(slotAddresses(record.slot), record.egress, op);
+          keep.add(record.slot);
+          alive.push(sandbox.sandboxId);
+        }
+      }
+      const aliveIds = new Set(alive);
+      const leftovers = new Set([...containers.map((c) => c.id), ...records.map((r) => r.sandboxId), ...known.map((k) => k.sandboxId)]);
+      for (const id of leftovers) {
+        if (aliveIds.has(id)) continue;
+        await teardown(id, records.find((r) => r.sandboxId === id)?.slot, op).catch(() => undefined);
+        removed.push(id);
+      }
+      // Network leftovers whose records were lost.
+      for (const iface of await listSandboxHostIfaces(HOST_IFACE_PREFIX, op)) {
+        const slot = Number(iface.slice(HOST_IFACE_PREFIX.length));
+        if (!keep.has(slot)) await destroySandboxNetwork(slotAddresses(slot), op);
+      }
+      for (const netns of await listSandboxNamespaces(op)) {
+        const slot = Number(netns.slice('sandboxd-'.length));
+        if (!keep.has(slot)) await destroySandboxNetwork(slotAddresses(slot), op);
+      }
+      for (const slot of await listFirewallSlots(op)) if (!keep.has(slot)) await removeSandboxEgress(slot, op);
+      for (const id of await listCgroupLeftovers()) if (!aliveIds.has(id)) await removeCgroups(id);
+      usedSlots.clear();
+      for (const slot of keep) usedSlots.add(slot);
+      return { alive, removed };
+    },
+
+    async metrics(sandboxId: string, op: OperationOptions = {}): Promise<RuntimeMetrics> {
+      const record = (await readRecords(sandboxesDir)).find((r) => r.sandboxId === sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      const spec = JSON.parse(await readFile(join(sandboxPaths(sandboxesDir, sandboxId).bundleDir, 'config.json'), 'utf8')) as {
+        linux: { resources: { cpu: { quota: number; period: number }; memory: { limit: number } } };
+      };
+      const cpuCount = Math.max(1, Math.round(spec.linux.resources.cpu.quota / spec.linux.resources.cpu.period));
+      let first = lastCpuSample.get(sandboxId);
+      if (!first) {
+        first = { at: Date.now(), cpuNanos: (await runsc.stats(sandboxId, op)).cpuNanos };
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const stats = await runsc.stats(sandboxId, op);
+      const now = Date.now();
+      lastCpuSample.set(sandboxId, { at: now, cpuNanos: stats.cpuNanos });
+      const elapsedNanos = Math.max(1, (now - first.at) * 1e6);
+      const cpuUsedPct = Math.min(100, ((stats.cpuNanos - first.cpuNanos) / elapsedNanos / cpuCount) * 100);
+      const disk = await agentDiskUsage(record.address);
+      return {
+        cpuCount,
+        cpuUsedPct: Math.max(0, Math.round(cpuUsedPct * 100) / 100),
+        memUsedBytes: stats.memUsageBytes,
+        memTotalBytes: spec.linux.resources.memory.limit,
+        memCacheBytes: stats.memCacheBytes,
+        diskUsedBytes: disk.used,
+        diskTotalBytes: disk.total,
+      };
+    },
+
+    async logs(sandboxId: string): Promise<string[]> {
+      const text = await readFile(sandboxPaths(sandboxesDir, sandboxId).logPath, 'utf8').catch(() => {
+        throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `no logs for sandbox "${sandboxId}"`);
+      });
+      return text.split('\n').filter((line) => line.length > 0);
+    },
+  };
+  return runtime;
+}
+
+async function cgroupControllerDirs(): Promise<string[]> {
+  const entries = await readdir(CGROUP_CONTROLLERS_ROOT).catch(() => [] as string[]);
+  // cgroup v2 keeps everything in the root; v1 has one directory per controller.
+  return [CGROUP_CONTROLLERS_ROOT, ...entries.map((e) => join(CGROUP_CONTROLLERS_ROOT, e))];
+}
+
+async function removeCgroups(sandboxId: string): Promise<void> {
+  for (const dir of await cgroupControllerDirs()) await rmdir(join(dir, 'sandboxd', sandboxId)).catch(() => undefined);
+}
+
+async function listCgroupLeftovers(): Promise<string[]> {
+  const ids = new Set<string>();
+  for (const dir of await cgroupControllerDirs()) {
+    for (const name of await readdir(join(dir, 'sandboxd')).catch(() => [] as string[])) {
+      if (/^[a-z0-9]+$/.test(name)) ids.add(name);
+    }
+  }
+  return [...ids];
+}
+
+async function agentDiskUsage(address: string): Promise<{ used: number; total: number }> {
+  try {
+    const res = await fetch(`http://${address}:49983/metrics`, { signal: AbortSignal.timeout(2_000) });
+    if (!res.ok) return { used: 0, total: 0 };
+    const body = (await res.json()) as { disk_used?: number; disk_total?: number };
+    return { used: body.disk_used ?? 0, total: body.disk_total ?? 0 };
+  } catch {
+    return { used: 0, total: 0 };
+  }
+}
+
+export { slotOfAddress };

@@ -1,0 +1,105 @@
+import { AGENT_CONFIG_PATH } from '@sandboxd/protocol';
+import type { SandboxLimits } from '../sandbox-runtime.js';
+
+export interface OciSpecInput {
+  sandboxId: string;
+  rootfsPath: string;
+  /** Host directory holding the agent code (the sandboxd checkout), mounted read-only at /opt/sandboxd. */
+  agentRoot: string;
+  /** Host directory with the sandbox's private read-only files (agent.json, resolv.conf, hosts). */
+  runDir: string;
+  netnsPath: string;
+  limits: SandboxLimits;
+}
+
+/** Where the agent code appears inside every sandbox. */
+export const AGENT_MOUNT = '/opt/sandboxd';
+const CPU_PERIOD_US = 100_000;
+
+// The capability set Docker grants a container's root; gVisor's sentry enforces them, so root
+// inside the sandbox (sudo included) behaves as users expect without reaching the host kernel.
+const CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+  'CAP_SYS_PTRACE',
+];
+
+const bind = (source: string, destination: string): Record<string, unknown> => ({
+  destination,
+  type: 'bind',
+  source,
+  options: ['rbind', 'ro'],
+});
+
+/**
+ * The OCI runtime spec (config.json) of one sandbox: tini as PID 1 reaping orphans, the agent as
+ * its child, the template root read-only (runsc adds the writable overlay), cgroup limits.
+ */
+export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: ['/usr/bin/tini', '-s', '-g', '--', '/usr/bin/node', `${AGENT_MOUNT}/packages/agent/dist/main.js`],
+      env: [
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'HOME=/root',
+        'LANG=C.UTF-8',
+        `SANDBOXD_AGENT_CONFIG=${AGENT_CONFIG_PATH}`,
+        `E2B_SANDBOX_ID=${input.sandboxId}`,
+        'E2B_SANDBOX=true',
+      ],
+      cwd: '/',
+      capabilities: {
+        bounding: CAPABILITIES,
+        effective: CAPABILITIES,
+        permitted: CAPABILITIES,
+        inheritable: CAPABILITIES,
+      },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1_048_576, soft: 1_048_576 }],
+      noNewPrivileges: false,
+    },
+    root: { path: input.rootfsPath, readonly: true },
+    hostname: input.sandboxId,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      bind(input.agentRoot, AGENT_MOUNT),
+      bind(input.runDir, '/run/sandboxd'),
+      bind(`${input.runDir}/resolv.conf`, '/etc/resolv.conf'),
+      bind(`${input.runDir}/hosts`, '/etc/hosts'),
+      bind(`${input.runDir}/hostname`, '/etc/hostname'),
+    ],
+    linux: {
+      namespaces: [
+        { type: 'pid' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        { type: 'network', path: input.netnsPath },
+      ],
+      cgroupsPath: `/sandboxd/${input.sandboxId}`,
+      resources: {
+        memory: { limit: input.limits.memoryMB * 1024 * 1024 },
+        pids: { limit: input.limits.pidsLimit },
+        cpu: { quota: Math.round(input.limits.cpuCount * CPU_PERIOD_US), period: CPU_PERIOD_US },
+      },
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { open } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import type { OperationOptions } from '../sandbox-runtime.js';
+import { runCommand } from './host-command.js';
+
+export interface RunscOptions {
+  /** runsc state directory (`--root`). */
+  stateDir: string;
+  /** Writable-layer medium for `--overlay2=root:<medium>`. */
+  overlayMedium: string;
+}
+
+export interface RunscContainer {
+  id: string;
+  pid: number;
+  status: string;
+}
+
+export interface RunscStats {
+  cpuNanos: number;
+  memUsageBytes: number;
+  memLimitBytes: number;
+  memCacheBytes: number;
+}
+
+/** Thin wrapper over the runsc CLI, on the systrap platform with gVisor's own netstack. */
+export function createRunsc(options: RunscOptions) {
+  const global = ['--root', options.stateDir, '--platform=systrap'];
+  const run = (args: string[], op: OperationOptions & { okExitCodes?: number[] } = {}) => runCommand('runsc', [...global, ...args], op);
+
+  return {
+    /**
+     * `runsc create` inside a private mount namespace whose /proc/sys/net is hidden: runsc mistakes
+     * any network namespace for the root one when it sees /proc/sys/net/core/rmem_default, and then
+     * refuses `--network=sandbox`. The container's stdout/stderr go to `logPath`.
+     */
+    async create(id: string, bundleDir: string, logPath: string, op: OperationOptions = {}): Promise<void> {
+      const log = await open(logPath, 'a');
+      try {
+        const runscArgs = [
+          ...global,
+          '--network=sandbox',
+          `--overlay2=root:${options.overlayMedium}`,
+          'create',
+          '--bundle',
+          bundleDir,
+          id,
+        ];
+        const script = 'mount -t tmpfs tmpfs /proc/sys/net && exec runsc "$@"';
+        await new Promise<void>((resolve, reject) => {
+          const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'runsc', ...runscArgs], {
+            stdio: ['ignore', log.fd, log.fd],
+          });
+          const timer = setTimeout(() => child.kill('SIGKILL'), op.timeoutMs ?? 60_000);
+          const onAbort = (): void => void child.kill('SIGKILL');
+          op.signal?.addEventListener('abort', onAbort, { once: true });
+          child.on('error', reject);
+          child.on('close', (code) => {
+            clearTimeout(timer);
+            op.signal?.removeEventListener('abort', onAbort);
+            if (code === 0) resolve();
+            else reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `runsc create ${id} failed (exit ${code}); see ${logPath}`));
+          });
+        });
+      } finally {
+        await log.close();
+      }
+    },
+
+    async start(id: string, op: OperationOptions = {}): Promise<void> {
+      await run(['start', id], op);
+    },
+
+    /** Kills and deletes the container. Idempotent. */
+    async remove(id: string, op: OperationOptions = {}): Promise<void> {
+      await run(['kill', id, 'KILL'], { ...op, okExitCodes: [0, 1, 128] });
+      await run(['delete', '-force', id], { ...op, okExitCodes: [0, 1, 128] });
+    },
+
+    async list(op: OperationOptions = {}): Promise<RunscContainer[]> {
+      const { stdout } = await run(['list', '-format', 'json'], op);
+      const parsed = JSON.parse(stdout.trim() || '[]') as Array<{ id: string; pid: number; status: string }> | null;
+      return (parsed ?? []).map(({ id, pid, status }) => ({ id, pid, status }));
+    },
+
+    async stats(id: string, op: OperationOptions = {}): Promise<RunscStats> {
+      const { stdout } = await run(['events', '--stats', id], op);
+      const event = JSON.parse(stdout) as {
+        data?: { cpu?: { usage?: { total?: number } }; memory?: { usage?: { usage?: number; limit?: number }; cache?: number } };
+      };
+      return {
+        cpuNanos: event.data?.cpu?.usage?.total ?? 0,
+        memUsageBytes: event.data?.memory?.usage?.usage ?? 0,
+        memLimitBytes: event.data?.memory?.usage?.limit ?? 0,
+        memCacheBytes: event.data?.memory?.cache ?? 0,
+      };
+    },
+  };
+}
+
+export type Runsc = ReturnType<typeof createRunsc>;

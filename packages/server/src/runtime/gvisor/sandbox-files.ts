@@ -1,0 +1,65 @@
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentConfig } from '@sandboxd/protocol';
+import type { EgressPolicy } from '../sandbox-runtime.js';
+
+/** What the runtime remembers of a sandbox across daemon restarts. */
+export interface RuntimeRecord {
+  sandboxId: string;
+  slot: number;
+  address: string;
+  egress: EgressPolicy;
+}
+
+/** On-disk layout of one sandbox under `<home>/sandboxes/<id>/`. */
+export function sandboxPaths(sandboxesDir: string, sandboxId: string) {
+  const dir = join(sandboxesDir, sandboxId);
+  return {
+    dir,
+    bundleDir: join(dir, 'bundle'),
+    runDir: join(dir, 'run'),
+    logPath: join(dir, 'agent.log'),
+    recordPath: join(dir, 'runtime.json'),
+  };
+}
+
+export async function writeSandboxFiles(
+  sandboxesDir: string,
+  record: RuntimeRecord,
+  ociSpec: Record<string, unknown>,
+  agentConfig: AgentConfig,
+  resolvConf: string,
+): Promise<void> {
+  const paths = sandboxPaths(sandboxesDir, record.sandboxId);
+  await mkdir(paths.bundleDir, { recursive: true, mode: 0o700 });
+  await mkdir(paths.runDir, { recursive: true, mode: 0o755 });
+  await writeFile(join(paths.bundleDir, 'config.json'), JSON.stringify(ociSpec, null, 2));
+  // agent.json holds the access token: readable by root inside the sandbox only.
+  await writeFile(join(paths.runDir, 'agent.json'), JSON.stringify(agentConfig), { mode: 0o600 });
+  await writeFile(join(paths.runDir, 'resolv.conf'), resolvConf);
+  await writeFile(join(paths.runDir, 'hostname'), `${record.sandboxId}\n`);
+  await writeFile(
+    join(paths.runDir, 'hosts'),
+    `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${record.address}\t${record.sandboxId}\n`,
+  );
+  await writeFile(paths.recordPath, JSON.stringify(record));
+}
+
+export async function readRecords(sandboxesDir: string): Promise<RuntimeRecord[]> {
+  const names = await readdir(sandboxesDir).catch(() => [] as string[]);
+  const records: RuntimeRecord[] = [];
+  for (const name of names) {
+    const text = await readFile(sandboxPaths(sandboxesDir, name).recordPath, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    try {
+      records.push(JSON.parse(text) as RuntimeRecord);
+    } catch {
+      // A torn record: the sandbox is cleaned up as a leftover.
+    }
+  }
+  return records;
+}
+
+export async function removeSandboxFiles(sandboxesDir: string, sandboxId: string): Promise<void> {
+  await rm(sandboxPaths(sandboxesDir, sandboxId).dir, { recursive: true, force: true });
+}

@@ -1,0 +1,50 @@
+import type { OperationOptions } from '../sandbox-runtime.js';
+import type { SlotAddresses } from './address-plan.js';
+import { runCommand } from './host-command.js';
+
+/**
+ * Creates the sandbox's network namespace and the veth pair joining it to the host:
+ * host end `sbxh<slot>` with the gateway address, sandbox end `eth0` with the sandbox address and a
+ * default route. gVisor's netstack takes the sandbox end over when the sandbox starts.
+ */
+export async function createSandboxNetwork(net: SlotAddresses, options: OperationOptions = {}): Promise<void> {
+  await destroySandboxNetwork(net, options);
+  const ip = (...args: string[]): Promise<unknown> => runCommand('ip', args, options);
+  await ip('netns', 'add', net.netns);
+  await ip('link', 'add', net.hostIface, 'type', 'veth', 'peer', 'name', net.sandboxIface, 'netns', net.netns);
+  await ip('addr', 'add', `${net.hostAddress}/30`, 'dev', net.hostIface);
+  await ip('link', 'set', net.hostIface, 'up');
+  await ip('-n', net.netns, 'addr', 'add', `${net.sandboxAddress}/30`, 'dev', net.sandboxIface);
+  await ip('-n', net.netns, 'link', 'set', net.sandboxIface, 'up');
+  await ip('-n', net.netns, 'link', 'set', 'lo', 'up');
+  await ip('-n', net.netns, 'route', 'add', 'default', 'via', net.hostAddress);
+  // Packets the host itself sends carry partial checksums under veth TX offload; gVisor's netstack
+  // drops those, so host→sandbox TCP only works with offload off on the host end.
+  await runCommand('ethtool', ['-K', net.hostIface, 'tx', 'off'], options);
+}
+
+/** Removes the namespace and the veth pair. Idempotent. */
+export async function destroySandboxNetwork(net: SlotAddresses, options: OperationOptions = {}): Promise<void> {
+  await runCommand('ip', ['link', 'del', net.hostIface], { ...options, okExitCodes: [0, 1] });
+  await runCommand('ip', ['netns', 'del', net.netns], { ...options, okExitCodes: [0, 1] });
+}
+
+/** Names of network namespaces on the host that belong to sandboxd. */
+export async function listSandboxNamespaces(options: OperationOptions = {}): Promise<string[]> {
+  const { stdout } = await runCommand('ip', ['netns', 'list'], options);
+  return stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith('sandboxd-'));
+}
+
+/** Names of host-side sandbox veths on the host. */
+export async function listSandboxHostIfaces(prefix: string, options: OperationOptions = {}): Promise<string[]> {
+  const { stdout } = await runCommand('ip', ['-o', 'link', 'show'], options);
+  const names: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^\d+:\s+([^:@]+)[:@]/.exec(line);
+    if (match?.[1]?.startsWith(prefix)) names.push(match[1]);
+  }
+  return names;
+}

@@ -1,0 +1,127 @@
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import type { SandboxRecord } from './sandbox-record.js';
+
+/** States a list request can ask for. Paused sandboxes are not supported, so they never match. */
+export type ListState = 'running' | 'paused';
+
+/** A parsed list request (`GET /v2/sandboxes`). */
+export interface ListQuery {
+  metadata: Record<string, string>;
+  states: ListState[];
+  startedAfter: number | undefined;
+  template: string | undefined;
+  order: 'asc' | 'desc';
+  limit: number;
+  nextToken: string | undefined;
+}
+
+export const MAX_LIST_LIMIT = 100;
+
+const bad = (message: string) => new SandboxdError(ErrorCode.BAD_REQUEST, message);
+
+/** Go's url.QueryUnescape: `+` is a space, `%XX` escapes are decoded. */
+function queryUnescape(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    throw bad(`metadata filter is not valid percent-encoding: ${JSON.stringify(value)}`);
+  }
+}
+
+/**
+ * Decodes the `metadata` list filter as E2B does: the (already query-decoded) value is unescaped
+ * once more as a whole, split on `&` and `=`, and each key and value unescaped again. This accepts
+ * the triple encoding of the JS SDK and the double encoding of the Python SDK.
+ */
+export function parseMetadataFilter(value: string | undefined): Record<string, string> {
+  const filter: Record<string, string> = {};
+  if (value === undefined || value === '') return filter;
+  for (const pair of queryUnescape(value).split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw bad(`metadata filter must be key=value pairs joined by "&", got ${JSON.stringify(pair)}`);
+    filter[queryUnescape(pair.slice(0, eq))] = queryUnescape(pair.slice(eq + 1));
+  }
+  return filter;
+}
+
+/** Accepts `state=running,paused` (JS) and `state=running&state=paused` (Python). */
+export function parseStates(values: string[]): ListState[] {
+  const states = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (states.length === 0) return ['running', 'paused'];
+  for (const state of states) {
+    if (state !== 'running' && state !== 'paused') {
+      throw bad(`state filter must be "running" or "paused", got ${JSON.stringify(state)}`);
+    }
+  }
+  return [...new Set(states as ListState[])];
+}
+
+/** Parses the list query parameters; throws BAD_REQUEST naming the offending parameter. */
+export function parseListQuery(params: URLSearchParams): ListQuery {
+  const limitRaw = params.get('limit');
+  let limit = MAX_LIST_LIMIT;
+  if (limitRaw !== null && limitRaw !== '') {
+    limit = Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw bad(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${JSON.stringify(limitRaw)}`);
+    }
+  }
+  const order = params.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw bad(`order must be "asc" or "desc", got ${JSON.stringify(order)}`);
+  const startedAfterRaw = params.get('startedAfter');
+  let startedAfter: number | undefined;
+  if (startedAfterRaw !== null && startedAfterRaw !== '') {
+    startedAfter = Date.parse(startedAfterRaw);
+    if (Number.isNaN(startedAfter)) throw bad(`startedAfter must be an ISO-8601 date-time, got ${JSON.stringify(startedAfterRaw)}`);
+  }
+  return {
+    metadata: parseMetadataFilter(params.get('metadata') ?? undefined),
+    states: parseStates(params.getAll('state')),
+    startedAfter,
+    template: params.get('template') || undefined,
+    order,
+    limit,
+    nextToken: params.get('nextToken') || undefined,
+  };
+}
+
+interface Cursor {
+  startedAt: number;
+  sandboxId: string;
+}
+
+const encodeCursor = (r: SandboxRecord): string =>
+  Buffer.from(`${r.startedAt}:${r.sandboxId}`, 'utf8').toString('base64url');
+
+function decodeCursor(token: string): Cursor {
+  const [at, id] = Buffer.from(token, 'base64url').toString('utf8').split(':');
+  const startedAt = Number(at);
+  if (!Number.isSafeInteger(startedAt) || id === undefined || id === '') {
+    throw bad('nextToken is not a token this server returned; start over without nextToken');
+  }
+  return { startedAt, sandboxId: id };
+}
+
+/** Order key: start time, then id, so pages are stable. */
+const compare = (a: Cursor, b: Cursor): number =>
+  a.startedAt - b.startedAt || (a.sandboxId < b.sandboxId ? -1 : a.sandboxId > b.sandboxId ? 1 : 0);
+
+/** Filters, orders and pages the running sandboxes; `nextToken` is set when more remain. */
+export function applyListQuery(
+  running: SandboxRecord[],
+  query: ListQuery,
+): { items: SandboxRecord[]; nextToken: string | undefined } {
+  const direction = query.order === 'asc' ? 1 : -1;
+  const after = query.nextToken === undefined ? undefined : decodeCursor(query.nextToken);
+  const matching = running
+    .filter((r) => query.states.includes('running') && r.state === 'running')
+    .filter((r) => Object.entries(query.metadata).every(([k, v]) => r.metadata[k] === v))
+    .filter((r) => query.startedAfter === undefined || r.startedAt > query.startedAfter)
+    .filter((r) => query.template === undefined || r.templateId === query.template || r.templateAlias === query.template)
+    .sort((a, b) => direction * compare(a, b))
+    .filter((r) => after === undefined || direction * compare(r, after) > 0);
+  const items = matching.slice(0, query.limit);
+  const last = items[items.length - 1];
+  return { items, nextToken: matching.length > items.length && last !== undefined ? encodeCursor(last) : undefined };
+}

@@ -1,0 +1,32 @@
+import type { EgressPolicy, SandboxLimits } from '../runtime/sandbox-runtime.js';
+
+/**
+ * Lifecycle of a sandbox as the daemon tracks it. Only `running` sandboxes are visible to the API
+ * and reachable through the proxy; the terminal states are kept for the record.
+ */
+export type SandboxState = 'creating' | 'running' | 'killed' | 'expired' | 'failed' | 'gone';
+
+/** Why a sandbox stopped being reachable. */
+export type EndReason = 'killed' | 'expired' | 'failed' | 'gone';
+
+/** Everything the daemon knows about one sandbox; persisted in the `sandboxes` table. */
+export interface SandboxRecord {
+  sandboxId: string;
+  templateId: string;
+  /** The template name the create request used (`base`, `code-interpreter-v1`, …). */
+  templateAlias: string;
+  rootfsPath: string;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  /** Required by the agent as X-Access-Token and signs /files URLs; null = no token. */
+  accessToken: string | null;
+  /** Host-reachable address of the sandbox; null until the runtime started it. */
+  address: string | null;
+  limits: SandboxLimits;
+  egress: EgressPolicy;
+  /** Unix milliseconds. */
+  startedAt: number;
+  /** Unix milliseconds at which the reaper kills the sandbox. */
+  endAt: number;
+  state: SandboxState;
+}

@@ -1,0 +1,229 @@
+import type { Logger } from 'pino';
+import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
+import type { OperationOptions, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { TemplateStore } from '../templates/template-store.js';
+import type { SandboxRepo } from '../store/sandbox-repo.js';
+import { linkSignals } from '../util/abort.js';
+import { newAccessToken, newSandboxId } from './ids.js';
+import { createReaper } from './reaper.js';
+import type { EndReason, SandboxRecord } from './sandbox-record.js';
+
+/** A validated create request. */
+export interface CreateSandboxInput {
+  template: string;
+  timeoutSec: number;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  /** true: the sandbox gets an access token its agent enforces. */
+  secure: boolean;
+  allowInternetAccess: boolean;
+  allowOut: string[];
+  denyOut: string[];
+}
+
+/** Sandbox lifecycle: create, expiry, kill, and recovery of running sandboxes at start. */
+export interface SandboxService {
+  /** Reconciles persisted sandboxes with the runtime and re-arms their expiry. Call once. */
+  start(options?: OperationOptions): Promise<void>;
+  /** Disarms expiry timers and cancels in-flight creates; running sandboxes keep running. */
+  stop(): void;
+  create(input: CreateSandboxInput, options?: OperationOptions): Promise<SandboxRecord>;
+  /** A running sandbox; throws SANDBOX_NOT_FOUND otherwise. */
+  get(sandboxId: string): SandboxRecord;
+  /** A running sandbox or undefined (the proxy's lookup). */
+  find(sandboxId: string): SandboxRecord | undefined;
+  running(): SandboxRecord[];
+  kill(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /** Sets the end time to now + timeout (may shorten). */
+  setTimeout(sandboxId: string, timeoutSec: number): SandboxRecord;
+  /** Extends the end time to now + timeout; never shortens. */
+  connect(sandboxId: string, timeoutSec: number): SandboxRecord;
+  metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
+  logs(sandboxId: string, options?: OperationOptions): Promise<string[]>;
+  /** Called synchronously when a running sandbox stops being reachable. Returns an unsubscribe. */
+  onEnd(listener: (sandboxId: string, reason: EndReason) => void): () => void;
+}
+
+export interface SandboxServiceDeps {
+  runtime: SandboxRuntime;
+  templates: TemplateStore;
+  repo: SandboxRepo;
+  logger: Logger;
+  createTimeoutMs: number;
+  now?: () => number;
+}
+
+const notFound = (sandboxId: string) =>
+  new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`, { details: { sandboxId } });
+
+export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
+  const { runtime, templates, repo, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const live = new Map<string, SandboxRecord>();
+  const listeners = new Set<(sandboxId: string, reason: EndReason) => void>();
+  const shutdown = new AbortController();
+  const reaper = createReaper((sandboxId) => {
+    const record = live.get(sandboxId);
+    if (record === undefined) return;
+    end(record, 'expired').catch((error: unknown) => logger.error({ sandboxId, err: error }, 'destroying expired sandbox failed'));
+  });
+
+  /** Makes the sandbox unreachable at once, then asks the runtime to remove it. */
+  async function end(record: SandboxRecord, reason: EndReason, options?: OperationOptions): Promise<void> {
+    live.delete(record.sandboxId);
+    reaper.disarm(record.sandboxId);
+    record.state = reason;
+    repo.update(record);
+    for (const listener of listeners) {
+      try {
+        listener(record.sandboxId, reason);
+      } catch (error) {
+        logger.error({ err: error }, 'sandbox end listener failed');
+      }
+    }
+    logger.info({ sandboxId: record.sandboxId, reason }, 'sandbox ended');
+    await runtime.destroy(record.sandboxId, options);
+  }
+
+  const get = (sandboxId: string): SandboxRecord => {
+    const record = live.get(sandboxId);
+    if (record === undefined) throw notFound(sandboxId);
+    return record;
+  };
+
+  return {
+    async start(options) {
+      const known = repo.byState(['running', 'creating']);
+      const candidates = known.filter((r) => r.state === 'running' && r.address !== null);
+      const { alive } = await runtime.reconcile(
+        candidates.map((r) => ({ sandboxId: r.sandboxId, address: r.address ?? '' })),
+        options,
+      );
+      const aliveIds = new Set(alive);
+      for (const record of known) {
+        if (record.state === 'running' && aliveIds.has(record.sandboxId)) {
+          live.set(record.sandboxId, record);
+          reaper.arm(record.sandboxId, record.endAt);
+          logger.info({ sandboxId: record.sandboxId }, 'adopted running sandbox');
+        } else {
+          record.state = 'gone';
+          repo.update(record);
+          logger.info({ sandboxId: record.sandboxId }, 'sandbox did not survive the restart');
+        }
+      }
+    },
+
+    stop() {
+      reaper.stop();
+      shutdown.abort(new SandboxdError(ErrorCode.CANCELED, 'the daemon is shutting down'));
+    },
+
+    async create(input, options) {
+      const template = templates.resolve(input.template);
+      if (template === undefined) {
+        const known = templates.list().flatMap((t) => [...t.aliases, t.templateId]);
+        throw new SandboxdError(
+          ErrorCode.TEMPLATE_NOT_FOUND,
+          `template "${input.template}" not found; known templates: ${known.length > 0 ? known.join(', ') : '(none built)'}`,
+        );
+      }
+      const startedAt = now();
+      const record: SandboxRecord = {
+        sandboxId: newSandboxId(),
+        templateId: template.templateId,
+        templateAlias: input.template,
+        rootfsPath: template.rootfsPath,
+        metadata: input.metadata,
+        envVars: input.envVars,
+        accessToken: input.secure ? newAccessToken() : null,
+        address: null,
+        limits: template.limits,
+        egress: { allowInternetAccess: input.allowInternetAccess, allowOut: input.allowOut, denyOut: input.denyOut },
+        startedAt,
+        endAt: startedAt + input.timeoutSec * 1000,
+        state: 'creating',
+      };
+      repo.insert(record);
+      const { sandboxId } = record;
+      try {
+        const started = await runtime.create(
+          {
+            sandboxId,
+            rootfsPath: record.rootfsPath,
+            limits: record.limits,
+            egress: record.egress,
+            agentConfig: {
+              sandboxId,
+              templateId: record.templateId,
+              accessToken: record.accessToken,
+              envVars: record.envVars,
+              defaultUser: 'user',
+            },
+          },
+          {
+            signal: linkSignals([options?.signal, shutdown.signal]),
+            timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs,
+          },
+        );
+        record.address = started.address;
+      } catch (error) {
+        record.state = 'failed';
+        repo.update(record);
+        logger.warn({ sandboxId, err: error }, 'sandbox failed to start');
+        if (isSandboxdError(error)) throw error;
+        const normalised = SandboxdError.from(error);
+        if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox failed to start: ${normalised.message}`, { cause: error });
+      }
+      record.state = 'running';
+      record.endAt = now() + input.timeoutSec * 1000;
+      repo.update(record);
+      live.set(sandboxId, record);
+      reaper.arm(sandboxId, record.endAt);
+      logger.info({ sandboxId, template: input.template }, 'sandbox started');
+      return record;
+    },
+
+    get,
+    find: (sandboxId) => live.get(sandboxId),
+    running: () => [...live.values()],
+
+    async kill(sandboxId, options) {
+      await end(get(sandboxId), 'killed', options);
+    },
+
+    setTimeout(sandboxId, timeoutSec) {
+      const record = get(sandboxId);
+      record.endAt = now() + timeoutSec * 1000;
+      repo.update(record);
+      reaper.arm(sandboxId, record.endAt);
+      return record;
+    },
+
+    connect(sandboxId, timeoutSec) {
+      const record = get(sandboxId);
+      const endAt = now() + timeoutSec * 1000;
+      if (endAt > record.endAt) {
+        record.endAt = endAt;
+        repo.update(record);
+        reaper.arm(sandboxId, record.endAt);
+      }
+      return record;
+    },
+
+    async metrics(sandboxId, options) {
+      get(sandboxId);
+      return runtime.metrics(sandboxId, options);
+    },
+
+    async logs(sandboxId, options) {
+      get(sandboxId);
+      return runtime.logs(sandboxId, options);
+    },
+
+    onEnd(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/** File name of the daemon's database inside `config.home`. */
+export const DATABASE_FILE = 'sandboxd.db';
+
+const migrations: string[] = [
+  `CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     hash TEXT NOT NULL UNIQUE,
+     mask TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE TABLE sandboxes (
+     id TEXT PRIMARY KEY,
+     template_id TEXT NOT NULL,
+     template_alias TEXT NOT NULL,
+     rootfs_path TEXT NOT NULL,
+     metadata TEXT NOT NULL,
+     env_vars TEXT NOT NULL,
+     access_token TEXT,
+     address TEXT,
+     limits TEXT NOT NULL,
+     egress TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     end_at INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     ended_at INTEGER
+   );
+   CREATE INDEX sandboxes_state ON sandboxes(state);`,
+];
+
+/**
+ * Opens (creating when needed) the daemon's SQLite database under `home` and applies pending
+ * migrations. Pass `':memory:'` as home for a throw-away database.
+ */
+export function openDatabase(home: string): Db {
+  let file = ':memory:';
+  if (home !== ':memory:') {
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    file = join(home, DATABASE_FILE);
+  }
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let i = version; i < migrations.length; i++) {
+    db.transaction(() => {
+      db.exec(migrations[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+  return db;
+}

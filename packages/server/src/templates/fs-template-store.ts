@@ -1,0 +1,80 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import { buildRootfs } from './mmdebstrap-builder.js';
+import type { TemplateInfo, TemplateStore } from './template-store.js';
+import { DEFAULT_TEMPLATE, templateHash, type TemplateSpec } from './template-spec.js';
+
+/**
+ * Templates on disk: `<dir>/<hash>/rootfs` plus `<dir>/<hash>/template.json`, one directory per
+ * content hash, so a changed spec builds anew and an unchanged one is reused.
+ */
+export function createFsTemplateStore(dir: string, specs: TemplateSpec[] = [DEFAULT_TEMPLATE]): TemplateStore {
+  const building = new Map<string, Promise<TemplateInfo>>();
+
+  const infoOf = (spec: TemplateSpec): TemplateInfo | undefined => {
+    const hash = templateHash(spec);
+    const metaPath = join(dir, hash, 'template.json');
+    if (!existsSync(metaPath)) return undefined;
+    return JSON.parse(readFileSync(metaPath, 'utf8')) as TemplateInfo;
+  };
+
+  const specFor = (nameOrId: string): TemplateSpec | undefined => {
+    // Accept `name`, `team/name`, `name:tag` and `team/name:tag`, as the E2B SDKs send them.
+    const bare = nameOrId.split('/').pop()?.split(':')[0] ?? nameOrId;
+    return specs.find((s) => s.aliases.includes(bare) || s.name === bare || templateHash(s) === bare);
+  };
+
+  return {
+    resolve(nameOrId) {
+      const spec = specFor(nameOrId);
+      return spec ? infoOf(spec) : undefined;
+    },
+
+    list() {
+      return specs.map(infoOf).filter((info): info is TemplateInfo => info !== undefined);
+    },
+
+    async ensureBuilt(name, options = {}) {
+      const spec = specFor(name);
+      if (!spec) {
+        throw new SandboxdError(ErrorCode.TEMPLATE_NOT_FOUND, `unknown template "${name}"; known: ${specs.flatMap((s) => s.aliases).join(', ')}`);
+      }
+      const existing = infoOf(spec);
+      if (existing) return existing;
+      const hash = templateHash(spec);
+      let pending = building.get(hash);
+      if (!pending) {
+        pending = build(spec, hash, options).finally(() => building.delete(hash));
+        building.set(hash, pending);
+      }
+      return pending;
+    },
+  };
+
+  async function build(spec: TemplateSpec, hash: string, options: Parameters<TemplateStore['ensureBuilt']>[1] = {}): Promise<TemplateInfo> {
+    await mkdir(dir, { recursive: true });
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith(`${hash}.partial`)) await rm(join(dir, name), { recursive: true, force: true });
+    }
+    const partial = join(dir, `${hash}.partial-${process.pid}`);
+    await mkdir(partial);
+    try {
+      await buildRootfs(spec, join(partial, 'rootfs'), options);
+      const info: TemplateInfo = {
+        templateId: hash,
+        aliases: spec.aliases,
+        rootfsPath: join(dir, hash, 'rootfs'),
+        limits: spec.limits,
+        createdAt: new Date().toISOString(),
+      };
+      await writeFile(join(partial, 'template.json'), JSON.stringify(info, null, 2));
+      await rename(partial, join(dir, hash));
+      return info;
+    } catch (error) {
+      await rm(partial, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import type { OperationOptions } from '../runtime/sandbox-runtime.js';
+import type { TemplateSpec } from './template-spec.js';
+
+export interface BuildOptions extends OperationOptions {
+  onProgress?: (line: string) => void;
+}
+
+// Documentation, manuals and translations are left out of the image (copyright files stay).
+const LEAN_DPKG_OPTIONS = [
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+  'path-exclude=/usr/share/info/*',
+  'path-exclude=/usr/share/locale/*',
+  'path-include=/usr/share/locale/locale.alias',
+  'path-exclude=/usr/share/lintian/*',
+];
+
+/** Shell steps run on the finished tree (`$1` is its root). */
+const CUSTOMIZE_HOOKS = [
+  'chroot "$1" useradd --create-home --uid 1000 --shell /bin/bash --groups sudo user',
+  'echo "user ALL=(ALL:ALL) NOPASSWD: ALL" > "$1/etc/sudoers.d/user" && chmod 0440 "$1/etc/sudoers.d/user"',
+  'mkdir -p "$1/opt/sandboxd" "$1/run/sandboxd"',
+  'touch "$1/etc/resolv.conf" "$1/etc/hosts" "$1/etc/hostname"',
+  // Build matplotlib's font cache once, so the first chart in a sandbox does not pay for it.
+  'chroot "$1" runuser -u user -- env HOME=/home/user MPLBACKEND=Agg python3 -c "import matplotlib.pyplot"',
+  'rm -rf "$1/var/cache/apt" "$1/var/lib/apt/lists" "$1/var/log"/*.log "$1/tmp"/* "$1/usr/share/python-wheels"',
+];
+
+/**
+ * Builds a template root filesystem with mmdebstrap from the host's Debian mirror into `target`
+ * (which must not exist), streaming mmdebstrap's progress lines.
+ */
+export async function buildRootfs(spec: TemplateSpec, target: string, options: BuildOptions = {}): Promise<void> {
+  const mirror = await hostDebianMirror();
+  const args = [
+    '--variant=apt',
+    '--mode=root',
+    '--format=directory',
+    '--verbose',
+    `--include=${spec.packages.join(',')}`,
+    '--aptopt=APT::Install-Recommends "false"',
+    ...LEAN_DPKG_OPTIONS.map((o) => `--dpkgopt=${o}`),
+    ...CUSTOMIZE_HOOKS.map((h) => `--customize-hook=${h}`),
+    spec.suite,
+    target,
+    mirror,
+  ];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('mmdebstrap', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail: string[] = [];
+    const onLine = (line: string): void => {
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+      options.onProgress?.(line);
+    };
+    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stderr }).on('line', onLine);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30 * 60_000);
+    const onAbort = (): void => void child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (error) => reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `cannot run mmdebstrap: ${error.message}`)));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (code === 0) resolve();
+      else reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `template build failed (mmdebstrap exit ${code}):\n${tail.join('\n')}`));
+    });
+  });
+}
+
+/** The Debian archive the host's apt uses (deb822 or one-line sources), else deb.debian.org. */
+export async function hostDebianMirror(): Promise<string> {
+  const sources = [
+    await readFile('/etc/apt/sources.list.d/debian.sources', 'utf8').catch(() => ''),
+    await readFile('/etc/apt/sources.list', 'utf8').catch(() => ''),
+  ].join('\n');
+  return parseDebianMirror(sources) ?? 'http://deb.debian.org/debian';
+}
+
+export function parseDebianMirror(sources: string): string | undefined {
+  for (const line of sources.split('\n')) {
+    const deb822 = /^URIs:\s*(\S+)/.exec(line.trim());
+    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/.exec(line.trim());
+    const uri = deb822?.[1] ?? oneLine?.[1];
+    if (uri && /\/debian\/?$/.test(uri)) return uri;
+  }
+  return undefined;
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests of every package, then the end-to-end suite, which starts the
+# real daemon with real gVisor sandboxes and drives it with the official e2b SDKs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SANDBOXD_TEMPLATES_DIR="${SANDBOXD_TEMPLATES_DIR:-/var/lib/sandboxd/templates}"
+printf '\033[1m==> default template\033[0m\n'
+node packages/server/dist/main.js template build base
+printf '\033[1m==> unit tests\033[0m\n'
+node scripts/run-tests.mjs unit
+printf '\033[1m==> end-to-end tests\033[0m\n'
+node scripts/run-tests.mjs e2e

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const daemonEntry = join(repoRoot, 'packages/server/dist/main.js');
+
+/** A really running sandboxd daemon with its own state directory, for black-box tests. */
+export interface Stack {
+  apiUrl: string;
+  sandboxUrl: string;
+  apiKey: string;
+  home: string;
+  port: number;
+  /** Connection options for the official SDKs (`Sandbox.create({ ...stack.sdk })`). */
+  sdk: { apiUrl: string; sandboxUrl: string; apiKey: string; domain: string };
+  /** Kills the daemon with SIGKILL (no cleanup), as a crash would. */
+  crash(): Promise<void>;
+  /** Starts the daemon again on the same state directory and port. */
+  restart(): Promise<void>;
+  /** The daemon's log so far. */
+  log(): string;
+  /** Kills every sandbox, stops the daemon (SIGTERM) and removes the state directory. */
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Starts the real daemon (`sandboxd serve`) and waits until its REST API answers. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const home = mkdtempSync(join(tmpdir(), 'sandboxd-e2e-'));
+  const port = await freePort();
+  const apiKey = `e2b_${randomBytes(20).toString('hex')}`;
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const logPath = join(home, 'daemon.log');
+  const domain = 'sandboxd.test';
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const logFd = openSync(logPath, 'a');
+    child = spawn(process.execPath, [daemonEntry, 'serve'], {
+      env: {
+        ...process.env,
+        SANDBOXD_HOME: home,
+        SANDBOXD_PORT: String(port),
+        SANDBOXD_API_KEY: apiKey,
+        SANDBOXD_DOMAIN: domain,
+        SANDBOXD_TEMPLATES_DIR: process.env['SANDBOXD_TEMPLATES_DIR'] ?? '/var/lib/sandboxd/templates',
+        ...options.env,
+      },
+      stdio: ['ignore', logFd, logFd],
+    });
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
+      try {
+        const res = await fetch(`${apiUrl}/v2/sandboxes`, { headers: { 'X-API-KEY': apiKey } });
+        await res.body?.cancel();
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`daemon not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
+  };
+
+  const waitExit = (signal: NodeJS.Signals): Promise<void> =>
+    new Promise((resolveExit) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolveExit();
+      child.once('exit', () => resolveExit());
+      child.kill(signal);
+    });
+
+  await launch();
+  return {
+    apiUrl,
+    sandboxUrl: apiUrl,
+    apiKey,
+    home,
+    port,
+    sdk: { apiUrl, sandboxUrl: apiUrl, apiKey, domain },
+    crash: () => waitExit('SIGKILL'),
+    restart: launch,
+    log: () => readFileSync(logPath, 'utf8'),
+    async stop() {
+      // Sandboxes outlive a daemon stop by design (they are adopted on the next start): kill them.
+      try {
+        const res = await fetch(`${apiUrl}/v2/sandboxes?limit=100`, { headers: { 'X-API-KEY': apiKey } });
+        const listed = res.ok ? ((await res.json()) as Array<{ sandboxID: string }>) : [];
+        await Promise.all(
+          listed.map((s) => fetch(`${apiUrl}/sandboxes/${s.sandboxID}`, { method: 'DELETE', headers: { 'X-API-KEY': apiKey } })),
+        );
+      } catch {
+        // the daemon is already gone; nothing to kill through it
+      }
+      await waitExit('SIGTERM');
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Rejects when `promise` takes longer than `ms`, naming what was awaited. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${label} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
