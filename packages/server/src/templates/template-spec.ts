@@ -32,6 +32,7 @@ export const DEFAULT_TEMPLATE: TemplateSpec = {
     'iproute2',
     'less',
     'nodejs',
+    'passwd',
     'procps',
     'python3',
     'python3-ipykernel',

@@ -25,7 +25,7 @@ export function runCommand(file: string, args: string[], options: RunCommandOpti
       reject(SandboxdError.from(options.signal.reason));
       return;
     }
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let settled = false;
@@ -46,8 +46,8 @@ export function runCommand(file: string, args: string[], options: RunCommandOpti
       finish(new SandboxdError(ErrorCode.TIMEOUT, `${file} ${args.join(' ')} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) =>
       finish(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `cannot run ${file}: ${error.message}`, { cause: error })),
     );
@@ -60,6 +60,10 @@ export function runCommand(file: string, args: string[], options: RunCommandOpti
       const detail = Buffer.concat(stderr).toString().trim() || Buffer.concat(stdout).toString().trim();
       finish(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `${file} ${args.join(' ')} failed (${why}): ${detail}`));
     });
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      // A command that exits without reading its input must not crash the daemon with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
   });
 }

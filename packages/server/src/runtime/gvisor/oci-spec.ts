@@ -72,7 +72,9 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1_048_576, soft: 1_048_576 }],
       noNewPrivileges: false,
     },
-    root: { path: input.rootfsPath, readonly: true },
+    // Writable for the sandbox: runsc's --overlay2 puts every write in the sandbox's own upper layer,
+    // the template directory itself is never modified.
+    root: { path: input.rootfsPath, readonly: false },
     hostname: input.sandboxId,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },

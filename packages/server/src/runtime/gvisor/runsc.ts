@@ -24,17 +24,18 @@ export interface RunscStats {
   memCacheBytes: number;
 }
 
+// runsc mistakes any network namespace for the root one when it sees
+// /proc/sys/net/core/rmem_default, and then refuses `--network=sandbox`: hide it in a private
+// mount namespace for the commands that touch the network.
+const HIDE_PROC_SYS_NET = 'mount -t tmpfs tmpfs /proc/sys/net && exec runsc "$@"';
+
 /** Thin wrapper over the runsc CLI, on the systrap platform with gVisor's own netstack. */
 export function createRunsc(options: RunscOptions) {
   const global = ['--root', options.stateDir, '--platform=systrap'];
   const run = (args: string[], op: OperationOptions & { okExitCodes?: number[] } = {}) => runCommand('runsc', [...global, ...args], op);
 
   return {
-    /**
-     * `runsc create` inside a private mount namespace whose /proc/sys/net is hidden: runsc mistakes
-     * any network namespace for the root one when it sees /proc/sys/net/core/rmem_default, and then
-     * refuses `--network=sandbox`. The container's stdout/stderr go to `logPath`.
-     */
+    /** `runsc create` with /proc/sys/net hidden; the container's stdout/stderr go to `logPath`. */
     async create(id: string, bundleDir: string, logPath: string, op: OperationOptions = {}): Promise<void> {
       const log = await open(logPath, 'a');
       try {
@@ -47,9 +48,8 @@ export function createRunsc(options: RunscOptions) {
           bundleDir,
           id,
         ];
-        const script = 'mount -t tmpfs tmpfs /proc/sys/net && exec runsc "$@"';
         await new Promise<void>((resolve, reject) => {
-          const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'runsc', ...runscArgs], {
+          const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET, 'runsc', ...runscArgs], {
             stdio: ['ignore', log.fd, log.fd],
           });
           const timer = setTimeout(() => child.kill('SIGKILL'), op.timeoutMs ?? 60_000);
@@ -68,8 +68,9 @@ export function createRunsc(options: RunscOptions) {
       }
     },
 
+    /** `runsc start`, which sets the sandbox's network up, so it needs the same hidden /proc/sys/net. */
     async start(id: string, op: OperationOptions = {}): Promise<void> {
-      await run(['start', id], op);
+      await runCommand('unshare', ['-m', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET, 'runsc', ...global, 'start', id], op);
     },
 
     /** Kills and deletes the container. Idempotent. */

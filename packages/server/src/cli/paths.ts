@@ -1,0 +1,19 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config.js';
+
+/** The sandboxd checkout this daemon runs from; its built agent is mounted into every sandbox. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+export const DAEMON_ENTRY = join(REPO_ROOT, 'packages/server/dist/main.js');
+
+/** Files of a daemon installation inside SANDBOXD_HOME. */
+export function homeFiles(config: Config) {
+  return {
+    pidFile: join(config.home, 'daemon.pid'),
+    logFile: join(config.home, 'daemon.log'),
+    /** Plaintext copy (0600) of the key created at first start, so `start` can print it again. */
+    apiKeyFile: join(config.home, 'api-key'),
+    /** SANDBOXD_TEMPLATES_DIR, else `<home>/templates`. */
+    templatesDir: process.env['SANDBOXD_TEMPLATES_DIR'] || join(config.home, 'templates'),
+  };
+}

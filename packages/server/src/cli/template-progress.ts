@@ -1,0 +1,26 @@
+import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
+
+/** Builds a template when absent, printing mmdebstrap's phases and a running package count. */
+export async function buildTemplateWithProgress(store: TemplateStore, name: string, print: (line: string) => void): Promise<TemplateInfo> {
+  const existing = store.resolve(name);
+  if (existing) {
+    print(`template ${name}: ready (${existing.templateId})`);
+    return existing;
+  }
+  print(`template ${name}: building from Debian packages with mmdebstrap (about 2 minutes)`);
+  const started = Date.now();
+  let unpacked = 0;
+  let configured = 0;
+  const info = await store.ensureBuilt(name, {
+    onProgress: (line) => {
+      if (line.startsWith('I: ') || line.startsWith('E: ') || line.startsWith('W: ')) print(`  ${line}`);
+      else if (line.startsWith('Unpacking ')) {
+        if (++unpacked % 50 === 0) print(`  ... ${unpacked} packages unpacked`);
+      } else if (line.startsWith('Setting up ')) {
+        if (++configured % 50 === 0) print(`  ... ${configured} packages configured`);
+      }
+    },
+  });
+  print(`template ${name}: built in ${Math.round((Date.now() - started) / 1000)} s (${info.templateId})`);
+  return info;
+}
