@@ -1,1 +1,28 @@
-export {};
+// Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js (as root, daemon built).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack } from '@sandboxd/e2e/stack';
+import { benchCore } from './core-bench.js';
+import { toMarkdown } from './stats.js';
+
+function defaultTemplateRootfs(): string {
+  const dir = process.env['SANDBOXD_TEMPLATES_DIR'] ?? '/var/lib/sandboxd/templates';
+  for (const name of readdirSync(dir)) {
+    try {
+      const info = JSON.parse(readFileSync(join(dir, name, 'template.json'), 'utf8')) as { aliases: string[]; rootfsPath: string };
+      if (info.aliases.includes('base')) return info.rootfsPath;
+    } catch {
+      // not a finished template
+    }
+  }
+  throw new Error(`no built "base" template under ${dir}: run ./sandboxd template build base`);
+}
+
+const stack = await startStack();
+try {
+  const rows = await benchCore(stack, defaultTemplateRootfs());
+  process.stdout.write(`${toMarkdown(rows)}\n`);
+} finally {
+  await stack.stop();
+}
