@@ -2,13 +2,14 @@ import { readFile, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
-import { HOST_IFACE_PREFIX, MAX_SLOTS, slotAddresses, slotOfAddress } from './address-plan.js';
+import { HOST_IFACE_PREFIX, MAX_SLOTS, slotAddresses } from './address-plan.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
 import { allowSandboxEgress, installBaseRuleset, listFirewallSlots, removeSandboxEgress } from './egress-firewall.js';
 import { readHostFacts, sandboxResolvConf } from './host-facts.js';
 import { buildOciSpec } from './oci-spec.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
+import { mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { readRecords, removeSandboxFiles, sandboxPaths, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
 
 export interface GvisorRuntimeOptions {
@@ -24,12 +25,12 @@ const CGROUP_CONTROLLERS_ROOT = '/sys/fs/cgroup';
 
 /**
  * The real runtime: one gVisor (runsc, systrap) container per sandbox, its own network namespace
- * and veth, an nftables egress chain, cgroup limits, and a memory-backed writable layer over the
+ * and veth, an nftables egress chain, cgroup limits, and a size-capped writable layer over the
  * read-only template root.
  */
 export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promise<SandboxRuntime> {
   const sandboxesDir = join(options.home, 'sandboxes');
-  const runsc = createRunsc({ stateDir: join(options.home, 'runsc'), overlayMedium: 'memory' });
+  const runsc = createRunsc({ stateDir: join(options.home, 'runsc') });
   const facts = await readHostFacts();
   const resolvConf = sandboxResolvConf(facts.resolvers);
   const usedSlots = new Set<number>((await readRecords(sandboxesDir)).map((r) => r.slot));
@@ -53,6 +54,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       usedSlots.delete(slot);
     }
     await removeCgroups(sandboxId);
+    await unmountWritableLayer(sandboxPaths(sandboxesDir, sandboxId).layerDir, op);
     await removeSandboxFiles(sandboxesDir, sandboxId);
     lastCpuSample.delete(sandboxId);
   }
@@ -82,7 +84,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           limits: spec.limits,
         });
         await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf);
-        await runsc.create(spec.sandboxId, paths.bundleDir, paths.logPath, op);
+        await mountWritableLayer(paths.layerDir, spec.limits.diskSizeMB, op);
+        await runsc.create(spec.sandboxId, paths.bundleDir, paths.logPath, paths.layerDir, op);
         await runsc.start(spec.sandboxId, op);
         await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
           signal: op.signal,
@@ -156,7 +159,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       lastCpuSample.set(sandboxId, { at: now, cpuNanos: stats.cpuNanos });
       const elapsedNanos = Math.max(1, (now - first.at) * 1e6);
       const cpuUsedPct = Math.min(100, ((stats.cpuNanos - first.cpuNanos) / elapsedNanos / cpuCount) * 100);
-      const disk = await agentDiskUsage(record.address);
+      const disk = await writableLayerUsage(sandboxPaths(sandboxesDir, sandboxId).layerDir);
       return {
         cpuCount,
         cpuUsedPct: Math.max(0, Math.round(cpuUsedPct * 100) / 100),
@@ -198,15 +201,3 @@ async function listCgroupLeftovers(): Promise<string[]> {
   return [...ids];
 }
 
-async function agentDiskUsage(address: string): Promise<{ used: number; total: number }> {
-  try {
-    const res = await fetch(`http://${address}:49983/metrics`, { signal: AbortSignal.timeout(2_000) });
-    if (!res.ok) return { used: 0, total: 0 };
-    const body = (await res.json()) as { disk_used?: number; disk_total?: number };
-    return { used: body.disk_used ?? 0, total: body.disk_total ?? 0 };
-  } catch {
-    return { used: 0, total: 0 };
-  }
-}
-
-export { slotOfAddress };

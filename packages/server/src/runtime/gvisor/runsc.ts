@@ -7,8 +7,6 @@ import { runCommand } from './host-command.js';
 export interface RunscOptions {
   /** runsc state directory (`--root`). */
   stateDir: string;
-  /** Writable-layer medium for `--overlay2=root:<medium>`. */
-  overlayMedium: string;
 }
 
 export interface RunscContainer {
@@ -36,13 +34,13 @@ export function createRunsc(options: RunscOptions) {
 
   return {
     /** `runsc create` with /proc/sys/net hidden; the container's stdout/stderr go to `logPath`. */
-    async create(id: string, bundleDir: string, logPath: string, op: OperationOptions = {}): Promise<void> {
+    async create(id: string, bundleDir: string, logPath: string, layerDir: string, op: OperationOptions = {}): Promise<void> {
       const log = await open(logPath, 'a');
       try {
         const runscArgs = [
           ...global,
           '--network=sandbox',
-          `--overlay2=root:${options.overlayMedium}`,
+          `--overlay2=root:dir=${layerDir}`,
           'create',
           '--bundle',
           bundleDir,

@@ -19,6 +19,7 @@ export function sandboxPaths(sandboxesDir: string, sandboxId: string) {
     bundleDir: join(dir, 'bundle'),
     runDir: join(dir, 'run'),
     logPath: join(dir, 'agent.log'),
+    layerDir: join(dir, 'layer'),
     recordPath: join(dir, 'runtime.json'),
   };
 }
