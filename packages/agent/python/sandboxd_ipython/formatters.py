@@ -13,6 +13,13 @@ class ChartFormatter(BaseFormatter):
     _return_type = (dict,)
     print_method = ObjectName("_repr_e2b_chart_")
 
+    def pop(self, typ, *default):
+        # matplotlib-inline's select_figure_formats() pops Figure from every formatter when the
+        # inline backend activates; the chart printer must survive that.
+        if getattr(typ, "__module__", None) == "matplotlib.figure" and getattr(typ, "__name__", None) == "Figure":
+            return default[0] if default else None
+        return super().pop(typ, *default)
+
 
 class DataFormatter(BaseFormatter):
     """``e2b/data``: a pandas DataFrame as ``{column: [values]}``."""

@@ -41,7 +41,7 @@ export interface SandboxService {
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
   logs(sandboxId: string, options?: OperationOptions): Promise<string[]>;
   /** Called synchronously when a running sandbox stops being reachable. Returns an unsubscribe. */
-  onEnd(listener: (sandboxId: string, reason: EndReason) => void): () => void;
+  onEnd(listener: (record: SandboxRecord, reason: EndReason) => void): () => void;
 }
 
 export interface SandboxServiceDeps {
@@ -60,7 +60,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   const { runtime, templates, repo, logger } = deps;
   const now = deps.now ?? Date.now;
   const live = new Map<string, SandboxRecord>();
-  const listeners = new Set<(sandboxId: string, reason: EndReason) => void>();
+  const listeners = new Set<(record: SandboxRecord, reason: EndReason) => void>();
   const shutdown = new AbortController();
   const reaper = createReaper((sandboxId) => {
     const record = live.get(sandboxId);
@@ -76,7 +76,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     repo.update(record);
     for (const listener of listeners) {
       try {
-        listener(record.sandboxId, reason);
+        listener(record, reason);
       } catch (error) {
         logger.error({ err: error }, 'sandbox end listener failed');
       }

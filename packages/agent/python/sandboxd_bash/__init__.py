@@ -1,0 +1,1 @@
+"""A Jupyter kernel that keeps one interactive bash alive, so cwd and variables persist."""

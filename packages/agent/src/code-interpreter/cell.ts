@@ -1,0 +1,131 @@
+/** Runs one cell on a kernel and translates its iopub/shell messages into `/execute` lines. */
+import { randomUUID } from 'node:crypto';
+import type { ExecutionLine } from '@sandboxd/protocol';
+import type { Channel } from './jupyter/client.js';
+import type { Kernel } from './jupyter/kernel.js';
+import type { JupyterMessage } from './jupyter/wire.js';
+import { bundleToResult } from './mime.js';
+
+export type ErrorLine = Extract<ExecutionLine, { type: 'error' }>;
+
+export interface CellOptions {
+  /** Silent cells (env setup/restore, warm-up) emit nothing and keep the execution count. */
+  silent: boolean;
+  emit?: (line: ExecutionLine) => void;
+}
+
+export interface CellOutcome {
+  status: 'ok' | 'error' | 'abort';
+  /** The first error of the cell (already emitted when not silent). */
+  error?: ErrorLine;
+}
+
+export interface RunningCell {
+  /** Resolves after the reply and the kernel's return to idle (all output delivered). */
+  done: Promise<CellOutcome>;
+  /** Stops routing messages of this cell. */
+  detach(): void;
+}
+
+function errorLine(content: Record<string, unknown>): ErrorLine {
+  const traceback = Array.isArray(content.traceback) ? (content.traceback as unknown[]).map(String).join('\n') : '';
+  return { type: 'error', name: String(content.ename ?? 'Error'), value: String(content.evalue ?? ''), traceback };
+}
+
+export function runCell(kernel: Kernel, code: string, options: CellOptions): RunningCell {
+  const msgId = randomUUID();
+  const emit = options.silent ? () => undefined : (options.emit ?? (() => undefined));
+  let reply: JupyterMessage | undefined;
+  let idle = false;
+  let error: ErrorLine | undefined;
+  const stops: (() => void)[] = [];
+  const detach = (): void => {
+    for (const stop of stops) stop();
+  };
+
+  const done = new Promise<CellOutcome>((resolve, reject) => {
+    const finish = (): void => {
+      const status = String(reply?.content.status ?? 'ok');
+      if (status === 'error' && !error) {
+        error = errorLine(reply!.content);
+        emit(error);
+      }
+      if (status === 'abort' && !error) {
+        error = { type: 'error', name: 'ExecutionAborted', value: 'Execution was aborted', traceback: '' };
+        emit(error);
+      }
+      detach();
+      resolve({ status: status === 'error' || status === 'abort' ? status : 'ok', error });
+    };
+    // Some kernels (Deno) may publish a result after reporting idle: a kernel_info round trip
+    // over iopub flushes whatever the kernel queued before it.
+    const flushThenFinish = (): void => {
+      if (kernel.spec.name !== 'deno') return finish();
+      const flushId = randomUUID();
+      stops.push(
+        kernel.client.listen(flushId, (channel, message) => {
+          if (channel === 'iopub' && message.header.msg_type === 'status' && message.content.execution_state === 'idle') finish();
+        }),
+      );
+      kernel.client.send('shell', 'kernel_info_request', {}, flushId).catch(reject);
+    };
+    const onMessage = (channel: Channel, message: JupyterMessage): void => {
+      const { content } = message;
+      if (channel === 'shell' && message.header.msg_type === 'execute_reply') {
+        reply = message;
+        if (idle) flushThenFinish();
+        return;
+      }
+      if (channel !== 'iopub') return;
+      switch (message.header.msg_type) {
+        case 'status':
+          if (content.execution_state === 'idle' && !idle) {
+            idle = true;
+            if (reply) flushThenFinish();
+          }
+          return;
+        case 'execute_input':
+          emit({ type: 'number_of_executions', execution_count: Number(content.execution_count ?? 0) });
+          return;
+        case 'stream':
+          emit({
+            type: content.name === 'stderr' ? 'stderr' : 'stdout',
+            text: String(content.text ?? ''),
+            timestamp: message.header.date || new Date().toISOString(),
+          });
+          return;
+        case 'execute_result':
+        case 'display_data':
+          emit(bundleToResult((content.data ?? {}) as Record<string, unknown>, message.header.msg_type === 'execute_result'));
+          return;
+        case 'error':
+          if (!error) {
+            error = errorLine(content);
+            emit(error);
+          }
+          return;
+        default:
+      }
+    };
+    stops.push(kernel.client.listen(msgId, onMessage));
+    kernel.client
+      .send(
+        'shell',
+        'execute_request',
+        {
+          code,
+          silent: options.silent,
+          store_history: !options.silent,
+          user_expressions: {},
+          allow_stdin: false,
+          stop_on_error: true,
+        },
+        msgId,
+      )
+      .catch((cause: unknown) => {
+        detach();
+        reject(cause);
+      });
+  });
+  return { done, detach };
+}

@@ -1,0 +1,206 @@
+/**
+ * A context: one kernel with its own state, its language and cwd, and a queue that lets one
+ * execution run at a time. The kernel is replaced (same context id) when it dies, when an
+ * interrupt does not take, and on restart.
+ */
+import type { ContextInfo, ExecutionLine } from '@sandboxd/protocol';
+import { runCell, type ErrorLine, type RunningCell } from './cell.js';
+import { describeExit, Kernel, type KernelExit } from './jupyter/kernel.js';
+import { restoreEnvCode, setEnvCode, warmupCode } from './languages.js';
+import { Mutex } from './mutex.js';
+import { PushStream } from './push-stream.js';
+import { startUsageMeter } from './usage.js';
+import type { UserInfo } from './user.js';
+
+export interface ContextOptions {
+  id: string;
+  language: string;
+  cwd: string;
+  spec: string;
+  user: UserInfo;
+  /** Environment every kernel of this context starts with (sandbox env vars included). */
+  env: Record<string, string>;
+  runtimeDir: string;
+  /** How long an interrupted cell may take to stop before the kernel is restarted. */
+  interruptGraceMs?: number;
+}
+
+type ExitReason = 'restart' | 'interrupt-failed' | 'close';
+type CellEnd = 'completed' | 'interrupted' | 'died';
+
+export class Context {
+  private kernel: Promise<Kernel>;
+  private readonly lock = new Mutex();
+  private readonly exitReasons = new WeakMap<Kernel, ExitReason>();
+  private running = false;
+  private closed = false;
+  /** Told on stderr at the start of the next execution (state was lost while nobody listened). */
+  private notice: string | undefined;
+
+  constructor(private readonly options: ContextOptions) {
+    this.kernel = this.boot();
+  }
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  info(): ContextInfo {
+    return { id: this.options.id, language: this.options.language, cwd: this.options.cwd };
+  }
+
+  /** Resolves when the kernel is up (rejects when it could not start). */
+  async ready(): Promise<void> {
+    await this.kernel;
+  }
+
+  private boot(): Promise<Kernel> {
+    const { spec, cwd, env, user, runtimeDir, language } = this.options;
+    const started = Kernel.start({ spec, cwd, env, user, runtimeDir }).then(async (kernel) => {
+      void kernel.exited.then((exit) => this.onExit(kernel, exit));
+      const warmup = warmupCode(language);
+      if (warmup) await Promise.race([runCell(kernel, warmup, { silent: true }).done, kernel.exited]).catch(() => undefined);
+      return kernel;
+    });
+    started.catch(() => undefined);
+    return started;
+  }
+
+  private onExit(kernel: Kernel, exit: KernelExit): void {
+    if (this.closed || this.exitReasons.has(kernel)) return;
+    if (!this.running) {
+      this.notice = `sandboxd: the kernel of context ${this.id} died while idle (${describeExit(exit)}); it was restarted and its state was lost\n`;
+    }
+    this.kernel = this.boot();
+  }
+
+  /** A kernel that is up, starting a new one if the last start failed. */
+  private async currentKernel(): Promise<Kernel> {
+    try {
+      return await this.kernel;
+    } catch {
+      this.kernel = this.boot();
+      return await this.kernel;
+    }
+  }
+
+  /** Streams the lines of one execution; `signal` (client gone, shutdown) interrupts it. */
+  execute(code: string, envVars: Record<string, string>, options: { signal?: AbortSignal } = {}): AsyncIterable<ExecutionLine> {
+    const stream = new PushStream<ExecutionLine>();
+    void this.run(stream, code, envVars, options.signal).finally(() => stream.end());
+    return stream;
+  }
+
+  private async run(stream: PushStream<ExecutionLine>, code: string, envVars: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    let release: () => void;
+    try {
+      release = await this.lock.acquire({ signal });
+    } catch {
+      return; // the client left while queued
+    }
+    this.running = true;
+    try {
+      let kernel: Kernel;
+      try {
+        kernel = await this.currentKernel();
+      } catch (error) {
+        stream.push(failure('KernelStartFailed', `The kernel of context ${this.id} could not be started: ${String(error)}`));
+        stream.push({ type: 'end_of_execution' });
+        return;
+      }
+      if (this.notice) {
+        stream.push({ type: 'stderr', text: this.notice, timestamp: new Date().toISOString() });
+        this.notice = undefined;
+      }
+      const names = Object.keys(envVars);
+      if (names.length > 0) await this.silent(kernel, setEnvCode(this.options.language, envVars));
+      const meter = startUsageMeter(kernel.pid);
+      const startedAt = performance.now();
+      const cell = runCell(kernel, code, { silent: false, emit: (line) => stream.push(line) });
+      const end = await this.awaitCell(kernel, cell, stream, signal);
+      const wallTimeMs = performance.now() - startedAt;
+      if (names.length > 0 && end !== 'died' && kernel.alive) {
+        await this.silent(kernel, restoreEnvCode(this.options.language, names, this.options.env));
+      }
+      stream.push(meter.stop(wallTimeMs));
+      stream.push({ type: 'end_of_execution' });
+    } finally {
+      this.running = false;
+      release();
+    }
+  }
+
+  private async silent(kernel: Kernel, code: string): Promise<void> {
+    if (code === '') return;
+    await Promise.race([runCell(kernel, code, { silent: true }).done, kernel.exited]).catch(() => undefined);
+  }
+
+  private async awaitCell(kernel: Kernel, cell: RunningCell, stream: PushStream<ExecutionLine>, signal?: AbortSignal): Promise<CellEnd> {
+    const aborted = new Promise<'aborted'>((resolve) => {
+      if (signal?.aborted) resolve('aborted');
+      else signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
+    const first = await Promise.race([cell.done.then(() => 'done' as const), kernel.exited, aborted]);
+    if (first === 'done') return 'completed';
+    if (first !== 'aborted') {
+      cell.detach();
+      stream.push(this.deathError(kernel, first));
+      return 'died';
+    }
+    await kernel.interrupt().catch(() => undefined);
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, this.options.interruptGraceMs ?? 2500, 'timeout').unref());
+    const second = await Promise.race([cell.done.then(() => 'done' as const), kernel.exited, grace]);
+    if (second === 'done') return 'interrupted';
+    cell.detach();
+    if (second !== 'timeout') {
+      stream.push(this.deathError(kernel, second));
+      return 'died';
+    }
+    const message = `The execution did not stop after an interrupt, so context ${this.id} was restarted and its state was lost`;
+    this.notice = `sandboxd: ${message}\n`;
+    stream.push(failure('ContextRestarted', message));
+    await this.replaceKernel(kernel, 'interrupt-failed');
+    return 'died';
+  }
+
+  private deathError(kernel: Kernel, exit: KernelExit): ErrorLine {
+    if (this.exitReasons.get(kernel) === 'restart') return failure('ContextRestarting', 'Context was restarted');
+    const detail = kernel.stderrTail.trim().split('\n').slice(-5).join('\n');
+    return failure(
+      'KernelDied',
+      `The kernel died during the execution (${describeExit(exit)}), possibly out of memory or a crash; context ${this.id} was restarted and its state was lost`,
+      detail,
+    );
+  }
+
+  /** Kills `kernel` (if still current) and starts a fresh one; resolves when it is up. */
+  private async replaceKernel(kernel: Kernel | undefined, reason: ExitReason): Promise<void> {
+    if (kernel) {
+      this.exitReasons.set(kernel, reason);
+      this.kernel = this.boot();
+      await kernel.kill();
+    } else {
+      this.kernel = this.boot();
+    }
+    await this.kernel;
+  }
+
+  /** Restarts the kernel (state lost); an execution in progress ends with `ContextRestarting`. */
+  async restart(): Promise<void> {
+    const kernel = await this.kernel.catch(() => undefined);
+    await this.replaceKernel(kernel, 'restart');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const kernel = await this.kernel.catch(() => undefined);
+    if (kernel) {
+      this.exitReasons.set(kernel, 'close');
+      await kernel.kill();
+    }
+  }
+}
+
+function failure(name: string, value: string, traceback = ''): ErrorLine {
+  return { type: 'error', name, value, traceback };
+}

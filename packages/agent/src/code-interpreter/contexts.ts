@@ -1,0 +1,89 @@
+/** The registry of contexts: the default one per language and any created on demand. */
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import type { ContextInfo } from '@sandboxd/protocol';
+import { Context } from './context.js';
+import { kernelSpecFor, normalizeLanguage } from './languages.js';
+import type { UserInfo } from './user.js';
+
+export interface ContextsOptions {
+  user: UserInfo;
+  env: Record<string, string>;
+  runtimeDir: string;
+}
+
+/** A request the caller got wrong (400), as opposed to a failure to start a kernel (500). */
+export class UnsupportedLanguageError extends Error {
+  override readonly name = 'UnsupportedLanguageError';
+}
+
+export class Contexts {
+  private readonly byId = new Map<string, Context>();
+  private readonly defaults = new Map<string, Context>();
+
+  constructor(private readonly options: ContextsOptions) {}
+
+  /** Creates a context and starts its kernel (rejects if the kernel cannot start). */
+  async create(language: string | null | undefined, cwd: string | null | undefined): Promise<Context> {
+    const context = this.add(normalizeLanguage(language), await this.usableCwd(cwd));
+    try {
+      await context.ready();
+    } catch (error) {
+      await this.remove(context.id);
+      throw error;
+    }
+    return context;
+  }
+
+  /** The per-language default context, created on first use (without waiting for the kernel). */
+  async defaultFor(language: string | null | undefined): Promise<Context> {
+    const name = normalizeLanguage(language);
+    let context = this.defaults.get(name);
+    if (!context) {
+      context = this.add(name, this.options.user.home);
+      this.defaults.set(name, context);
+    }
+    return context;
+  }
+
+  /** A context by id; `default` names the default python context (as in E2B). */
+  get(id: string): Context | undefined {
+    return this.byId.get(id) ?? (id === 'default' ? this.defaults.get('python') : undefined);
+  }
+
+  list(): ContextInfo[] {
+    return [...this.byId.values()].map((context) => context.info());
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const context = this.byId.get(id);
+    if (!context) return false;
+    this.byId.delete(id);
+    for (const [language, candidate] of this.defaults) if (candidate === context) this.defaults.delete(language);
+    await context.close();
+    return true;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.byId.keys()];
+    await Promise.all(all.map((id) => this.remove(id)));
+  }
+
+  private add(language: string, cwd: string): Context {
+    const spec = kernelSpecFor(language);
+    if (spec === undefined) throw new UnsupportedLanguageError(`Unsupported language: ${language}`);
+    const context = new Context({ id: randomUUID(), language, cwd, spec, ...this.options });
+    this.byId.set(context.id, context);
+    return context;
+  }
+
+  /** The requested cwd when it is a directory, else the user's home (as `%cd` failing would leave it). */
+  private async usableCwd(cwd: string | null | undefined): Promise<string> {
+    const wanted = cwd || this.options.user.home;
+    const isDir = await stat(wanted).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    return isDir ? wanted : this.options.user.home;
+  }
+}

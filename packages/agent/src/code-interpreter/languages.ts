@@ -1,0 +1,86 @@
+/** Language names, the kernelspec behind each, and the small snippets run around user code. */
+
+/** E2B's normalisation: missing/empty → python; lower-cased, trimmed; js/ts aliases. */
+export function normalizeLanguage(language: string | null | undefined): string {
+  const name = (language ?? '').trim().toLowerCase();
+  if (name === '') return 'python';
+  if (name === 'js') return 'javascript';
+  if (name === 'ts') return 'typescript';
+  return name;
+}
+
+const KERNELSPECS: Record<string, string> = {
+  python: 'python3',
+  javascript: 'deno',
+  typescript: 'deno',
+  bash: 'bash',
+};
+
+/** Kernelspec name for a normalised language, or undefined when none is installed. */
+export function kernelSpecFor(language: string): string | undefined {
+  return Object.hasOwn(KERNELSPECS, language) ? KERNELSPECS[language] : undefined;
+}
+
+export const SUPPORTED_LANGUAGES = Object.keys(KERNELSPECS);
+
+function pythonString(value: string): string {
+  return JSON.stringify(value); // a JSON string literal is a valid Python string literal
+}
+
+function bashWord(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+function assertEnvName(name: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new RangeError(`invalid environment variable name: ${JSON.stringify(name)}`);
+}
+
+/** Code that sets `vars` in the kernel's process environment (run as a silent cell). */
+export function setEnvCode(language: string, vars: Record<string, string>): string {
+  const entries = Object.entries(vars);
+  for (const [name] of entries) assertEnvName(name);
+  switch (kernelSpecFor(language)) {
+    case 'python3':
+      return `__import__('os').environ.update({${entries.map(([k, v]) => `${pythonString(k)}: ${pythonString(v)}`).join(', ')}})`;
+    case 'deno':
+      return entries.map(([k, v]) => `Deno.env.set(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n');
+    case 'bash':
+      return entries.map(([k, v]) => `export ${k}=${bashWord(v)}`).join('\n');
+    default:
+      return '';
+  }
+}
+
+/** Code that puts each of `names` back to its value in `base`, or removes it. */
+export function restoreEnvCode(language: string, names: string[], base: Record<string, string | undefined>): string {
+  for (const name of names) assertEnvName(name);
+  const kept = names.filter((k) => base[k] !== undefined);
+  const removed = names.filter((k) => base[k] === undefined);
+  const keptVars = Object.fromEntries(kept.map((k) => [k, base[k]!]));
+  switch (kernelSpecFor(language)) {
+    case 'python3':
+      return [
+        kept.length > 0 ? setEnvCode(language, keptVars) : '',
+        ...removed.map((k) => `__import__('os').environ.pop(${pythonString(k)}, None)`),
+      ]
+        .filter(Boolean)
+        .join('\n');
+    case 'deno':
+      return [setEnvCode(language, keptVars), ...removed.map((k) => `Deno.env.delete(${JSON.stringify(k)});`)].filter(Boolean).join('\n');
+    case 'bash':
+      return [setEnvCode(language, keptVars), ...removed.map((k) => `unset ${k}`)].filter(Boolean).join('\n');
+    default:
+      return '';
+  }
+}
+
+/** Silent cell run once after a kernel starts: imports that make the first real cell fast. */
+export function warmupCode(language: string): string | undefined {
+  if (kernelSpecFor(language) !== 'python3') return undefined;
+  return [
+    'try:',
+    '    import numpy, pandas, matplotlib.pyplot',
+    'except Exception:',
+    '    pass',
+  ].join('\n');
+}

@@ -1,0 +1,98 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { EnvdDeps } from '../deps.js';
+import { authorizeFileRequest, resolveFilePath } from './file-user.js';
+import { HttpError } from './reply.js';
+
+/** True when Accept-Encoding admits gzip (q > 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.split(',')) {
+    const [token, ...params] = part.trim().split(';');
+    const name = token?.trim().toLowerCase();
+    if (name !== 'gzip' && name !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
+
+/** Parses a single `bytes=a-b` range; 'invalid' when unsatisfiable, undefined when absent or multi-range. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'invalid' | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return undefined;
+  const [, a = '', b = ''] = m;
+  if (a === '' && b === '') return 'invalid';
+  let start: number;
+  let end: number;
+  if (a === '') {
+    const suffix = Number(b);
+    if (suffix === 0) return 'invalid';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(a);
+    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  }
+  if (start >= size || start > end) return 'invalid';
+  return { start, end };
+}
+
+function contentDisposition(name: string): string {
+  if (/^[\x21-\x7e]+$/.test(name) && !/[()<>@,;:\\"/[\]?={}]/.test(name)) return `inline; filename=${name}`;
+  if (/^[\x20-\x7e]*$/.test(name)) return `inline; filename="${name.replace(/["\\]/g, '\\$&')}"`;
+  return `inline; filename*=utf-8''${encodeURIComponent(name)}`;
+}
+
+/** GET /files: streams a file (Content-Length, optional gzip, single Range). */
+export async function handleDownload(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, deps: EnvdDeps): Promise<void> {
+  const user = authorizeFileRequest(req, query, deps, 'read');
+  const path = resolveFilePath(query.get('path') ?? '', user);
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new HttpError(404, `path '${path}' does not exist`);
+    throw new HttpError(500, `error checking if path exists '${path}': ${err.message}`);
+  });
+  if (st.isDirectory()) throw new HttpError(400, `path '${path}' is a directory`);
+  const size = st.size;
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/octet-stream',
+    'Content-Disposition': contentDisposition(basename(path)),
+    Vary: 'Accept-Encoding',
+    'Last-Modified': st.mtime.toUTCString(),
+    'Accept-Ranges': 'bytes',
+  };
+  if (size === 0) {
+    res.writeHead(200, { ...headers, 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  const rangeHeader = req.headers.range;
+  const range = parseRange(rangeHeader, size);
+  if (range === 'invalid') {
+    res.writeHead(416, { 'Content-Range': `bytes */${size}` });
+    res.end();
+    return;
+  }
+  if (range) {
+    res.writeHead(206, {
+      ...headers,
+      'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
+      'Content-Length': range.end - range.start + 1,
+    });
+    await pipeline(createReadStream(path, { start: range.start, end: range.end }), res);
+    return;
+  }
+  const conditional = rangeHeader || req.headers['if-modified-since'] || req.headers['if-none-match'] || req.headers['if-range'];
+  if (!conditional && acceptsGzip(req.headers['accept-encoding'])) {
+    res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip' });
+    await pipeline(createReadStream(path), createGzip({ level: 1 }), res);
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': size });
+  await pipeline(createReadStream(path), res);
+}

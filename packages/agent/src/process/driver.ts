@@ -1,0 +1,46 @@
+/** Which stream a chunk of process output came from. */
+export type OutputKind = 'stdout' | 'stderr' | 'pty';
+
+/** How a child ended, before translation to envd's end event. */
+export interface RawExit {
+  code: number | null;
+  signal: NodeJS.Signals | number | null;
+}
+
+/** Callbacks a driver reports to; `onExit` fires once, after the output has been drained. */
+export interface DriverEvents {
+  onOutput(kind: OutputKind, chunk: Uint8Array): void;
+  onExit(exit: RawExit): void;
+}
+
+/** A running child, over pipes or over a pseudo-terminal. */
+export interface ProcessDriver {
+  readonly pid: number;
+  readonly isPty: boolean;
+  pause(): void;
+  resume(): void;
+  kill(signal: NodeJS.Signals): void;
+  /** Writes to stdin (pipes) or to the terminal (pty). */
+  write(data: Uint8Array): Promise<void>;
+  /** Closes stdin (pipes only). */
+  closeStdin(): Promise<void>;
+  /** Whether stdin is writable (always true for a pty while it runs). */
+  readonly stdinOpen: boolean;
+  resize(cols: number, rows: number): void;
+}
+
+/** What to execute: already resolved to a program, arguments, environment and credentials. */
+export interface SpawnPlan {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Set when the switch of user is left to the spawn call instead of a wrapper. */
+  uid?: number | undefined;
+  gid?: number | undefined;
+}
+
+/** Splits a buffer into views of at most `max` bytes (envd's chunk limits). */
+export function* chunks(buf: Uint8Array, max: number): Generator<Uint8Array> {
+  for (let off = 0; off < buf.length; off += max) yield buf.subarray(off, Math.min(off + max, buf.length));
+}

@@ -1,0 +1,148 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { chunks } from './driver.js';
+import type { DriverEvents, ProcessDriver, RawExit, SpawnPlan } from './driver.js';
+
+/** envd's stdout/stderr chunk size. */
+export const STD_CHUNK_SIZE = 32 * 1024;
+/**
+ * After the child exits, output still buffered in the pipes is read; descendants that keep the
+ * pipes open stop being read once the pipes have been quiet this long (envd closes them on exit).
+ */
+const DRAIN_QUIET_MS = 100;
+
+/** Spawns a child with pipes. Resolves once it has a pid; rejects with the spawn error otherwise. */
+export async function spawnPipeDriver(plan: SpawnPlan, stdin: boolean, events: DriverEvents): Promise<ProcessDriver> {
+  const child = spawn(plan.file, plan.args, {
+    cwd: plan.cwd,
+    env: plan.env,
+    uid: plan.uid,
+    gid: plan.gid,
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) {
+    const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+    throw err;
+  }
+  return new PipeDriver(child, child.pid, events);
+}
+
+class PipeDriver implements ProcessDriver {
+  readonly isPty = false;
+  private stdinClosed: boolean;
+  private openOutputs = 2;
+  private lastOutputAt = Date.now();
+  private paused = false;
+  private exit: RawExit | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly child: ChildProcess,
+    readonly pid: number,
+    private readonly events: DriverEvents,
+  ) {
+    this.stdinClosed = child.stdin === null;
+    child.stdin?.on('error', () => {
+      this.stdinClosed = true;
+    });
+    this.attach(child.stdout, 'stdout');
+    this.attach(child.stderr, 'stderr');
+    child.on('error', () => undefined);
+    child.once('exit', (code, signal) => {
+      this.exit = { code, signal };
+      this.maybeFinish();
+    });
+  }
+
+  get stdinOpen(): boolean {
+    return !this.stdinClosed;
+  }
+
+  private attach(stream: Readable | null, kind: 'stdout' | 'stderr'): void {
+    if (!stream) {
+      this.openOutputs -= 1;
+      return;
+    }
+    stream.on('data', (buf: Buffer) => {
+      this.lastOutputAt = Date.now();
+      for (const part of chunks(buf, STD_CHUNK_SIZE)) this.events.onOutput(kind, part);
+    });
+    stream.on('error', () => undefined);
+    stream.once('close', () => {
+      this.openOutputs -= 1;
+      this.maybeFinish();
+    });
+  }
+
+  private maybeFinish(): void {
+    if (this.finished || !this.exit) return;
+    if (this.openOutputs <= 0) {
+      this.finish();
+      return;
+    }
+    if (this.drainTimer) return;
+    const check = (): void => {
+      this.drainTimer = undefined;
+      if (this.finished) return;
+      if (this.openOutputs <= 0) return this.finish();
+      if (!this.paused && Date.now() - this.lastOutputAt >= DRAIN_QUIET_MS) {
+        this.child.stdout?.destroy();
+        this.child.stderr?.destroy();
+        return this.finish();
+      }
+      this.drainTimer = setTimeout(check, DRAIN_QUIET_MS);
+    };
+    this.drainTimer = setTimeout(check, DRAIN_QUIET_MS);
+  }
+
+  private finish(): void {
+    if (this.finished || !this.exit) return;
+    this.finished = true;
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.child.stdin?.destroy();
+    this.stdinClosed = true;
+    this.events.onExit(this.exit);
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.child.stdout?.pause();
+    this.child.stderr?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.child.stdout?.resume();
+    this.child.stderr?.resume();
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.exit) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    const stdin = this.child.stdin;
+    if (!stdin || this.stdinClosed) return Promise.reject(new Error('stdin not enabled or closed'));
+    return new Promise((resolve, reject) => {
+      stdin.write(data, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  closeStdin(): Promise<void> {
+    const stdin = this.child.stdin;
+    if (!stdin || this.stdinClosed) return Promise.resolve();
+    this.stdinClosed = true;
+    return new Promise((resolve) => stdin.end(() => resolve()));
+  }
+
+  resize(): void {
+    throw new Error('tty not assigned to process');
+  }
+}

@@ -1,0 +1,106 @@
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import type { Logger } from '../logger.js';
+import type { UserInfo } from '../users/user-db.js';
+import type { DriverEvents } from './driver.js';
+import { ManagedProcess } from './managed-process.js';
+import type { ProcessSpec } from './managed-process.js';
+import { spawnPipeDriver } from './pipe-driver.js';
+import { spawnPtyDriver } from './pty-driver.js';
+import { planSpawn } from './spawn-plan.js';
+import type { SpawnContext } from './spawn-plan.js';
+
+export interface StartOptions {
+  pty?: { cols: number; rows: number } | undefined;
+  /** Keep a stdin pipe open (ignored for a pty). */
+  stdin: boolean;
+  /** Kill the process after this long (envd: Connect-Timeout-Ms of Start). */
+  lifetimeMs?: number | undefined;
+}
+
+/** Selects a process by pid or tag, as ProcessSelector does. */
+export type Selector = { pid: number } | { tag: string };
+
+export interface ProcessManagerOptions {
+  spawn: SpawnContext;
+  logger: Logger;
+  /** How long an exited process stays reachable by Connect (replays its end). */
+  retentionMs?: number;
+}
+
+/** Owns every child the agent started: start, lookup by pid/tag, listing, retention after exit. */
+export class ProcessManager {
+  private readonly running = new Map<number, ManagedProcess>();
+  private readonly exited = new Map<number, { proc: ManagedProcess; timer: NodeJS.Timeout }>();
+  private readonly retentionMs: number;
+
+  constructor(private readonly options: ProcessManagerOptions) {
+    this.retentionMs = options.retentionMs ?? 30_000;
+  }
+
+  async start(spec: ProcessSpec, user: UserInfo, opts: StartOptions): Promise<ManagedProcess> {
+    const plan = await planSpawn(spec, user, this.options.spawn);
+    const proc = new ManagedProcess(spec);
+    const events: DriverEvents = {
+      onOutput: (kind, data) => proc.handleOutput(kind, data),
+      onExit: (exit) => proc.handleExit(exit),
+    };
+    const userCmd = [spec.cmd, ...spec.args].join(' ');
+    try {
+      const driver = opts.pty ? spawnPtyDriver(plan, opts.pty, events) : await spawnPipeDriver(plan, opts.stdin, events);
+      proc.attach(driver, opts.lifetimeMs);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new SandboxdError(ErrorCode.BAD_REQUEST, `error starting process '${userCmd}': ${reason}`, { cause: err });
+    }
+    const pid = proc.pid;
+    this.forgetExited(pid);
+    this.running.set(pid, proc);
+    this.options.logger.info('process started', { pid, cmd: userCmd, user: user.name, tag: spec.tag, pty: !!opts.pty });
+    proc.onEnd(() => {
+      if (this.running.get(pid) === proc) this.running.delete(pid);
+      this.forgetExited(pid);
+      const timer = setTimeout(() => this.forgetExited(pid), this.retentionMs);
+      timer.unref();
+      this.exited.set(pid, { proc, timer });
+      this.options.logger.info('process ended', { pid, ...proc.exit, timedOut: proc.timedOut });
+    });
+    return proc;
+  }
+
+  private forgetExited(pid: number): void {
+    const entry = this.exited.get(pid);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.exited.delete(pid);
+  }
+
+  /** Running processes only. */
+  list(): ManagedProcess[] {
+    return [...this.running.values()];
+  }
+
+  /**
+   * The process a selector names; exited ones (within retention) only when `includeExited`.
+   * Unknown → NOT_FOUND with envd's message.
+   */
+  get(selector: Selector, includeExited = false): ManagedProcess {
+    const pools = includeExited ? [this.running, new Map([...this.exited].map(([k, v]) => [k, v.proc]))] : [this.running];
+    for (const pool of pools) {
+      if ('pid' in selector) {
+        const p = pool.get(selector.pid);
+        if (p) return p;
+      } else {
+        for (const p of pool.values()) if (p.spec.tag === selector.tag) return p;
+      }
+    }
+    throw new SandboxdError(
+      ErrorCode.NOT_FOUND,
+      'pid' in selector ? `process with pid ${selector.pid} not found` : `process with tag ${selector.tag} not found`,
+    );
+  }
+
+  /** Signals every running process (shutdown). */
+  signalAll(signal: NodeJS.Signals): void {
+    for (const p of this.running.values()) p.signal(signal);
+  }
+}

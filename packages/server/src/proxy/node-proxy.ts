@@ -1,0 +1,179 @@
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { StreamRegistry } from './stream-registry.js';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+export interface ProxyTarget {
+  sandboxId: string;
+  address: string;
+  port: number;
+}
+
+/** E2B's body for an unknown, killed or expired sandbox (the SDK's isRunning() relies on the 502). */
+export function sandboxNotFoundBody(sandboxId: string): string {
+  return JSON.stringify({ sandboxId, message: 'The sandbox was not found', code: 502 });
+}
+
+/** Closes a client connection abruptly (TCP RST), so clients see a reset and not a clean end. */
+export function resetSocket(socket: Duplex | null | undefined): void {
+  if (socket === null || socket === undefined || socket.destroyed) return;
+  const tcp = socket as Socket;
+  if (typeof tcp.resetAndDestroy === 'function' && tcp.readyState !== 'opening') tcp.resetAndDestroy();
+  else socket.destroy();
+}
+
+function requestHeaders(req: IncomingMessage, target: ProxyTarget, keepUpgrade: boolean): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'connection' || name === 'upgrade')))) continue;
+    headers[name] = value;
+  }
+  headers.host = `${target.address}:${target.port}`;
+  return headers;
+}
+
+function responseHeaders(rawHeaders: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (!HOP_BY_HOP.has(rawHeaders[i]!.toLowerCase())) out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+  }
+  return out;
+}
+
+export interface NodeProxy {
+  /** Forwards one HTTP request, streaming both bodies; registered for reset under the sandbox. */
+  forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void;
+  /** Forwards a connection upgrade (WebSocket), piping both sockets once upstream switches. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget): void;
+  /** Closes pooled idle upstream connections to one address. */
+  dropConnections(address: string): void;
+  /** Closes the pooled upstream connections. */
+  close(): void;
+}
+
+export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodeProxy {
+  const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity, maxFreeSockets: 256, timeout: 60_000 });
+
+  function forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, attempt = 0): void {
+    const upstream = http.request({
+      host: target.address,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: requestHeaders(req, target, false),
+      agent,
+    });
+    const untrack = streams.add(target.sandboxId, () => {
+      upstream.destroy();
+      resetSocket(req.socket);
+    });
+    upstream.on('socket', (socket) => socket.setNoDelay(true));
+    upstream.on('response', (up) => {
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders));
+      res.flushHeaders();
+      up.pipe(res);
+      up.on('close', () => {
+        if (!up.complete) resetSocket(req.socket);
+      });
+    });
+    upstream.on('error', (error: NodeJS.ErrnoException) => {
+      untrack();
+      if (res.headersSent || res.destroyed) {
+        resetSocket(req.socket);
+        return;
+      }
+      // A pooled connection the agent closed meanwhile: retry once for requests without a body.
+      const bodyless = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
+      if (upstream.reusedSocket && error.code === 'ECONNRESET' && bodyless && attempt === 0) {
+        forward(req, res, target, 1);
+        return;
+      }
+      logger.debug({ sandboxId: target.sandboxId, port: target.port, err: error }, 'upstream request failed');
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          sandboxId: target.sandboxId,
+          message: 'The sandbox is running but port is not open',
+          port: target.port,
+          code: 502,
+        }),
+      );
+    });
+    res.on('close', () => {
+      untrack();
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (attempt === 0) req.pipe(upstream);
+    else upstream.end();
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget): void {
+    const upstream = http.request({
+      host: target.address,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: requestHeaders(req, target, true),
+    });
+    let upstreamSocket: Duplex | undefined;
+    const untrack = streams.add(target.sandboxId, () => {
+      upstream.destroy();
+      upstreamSocket?.destroy();
+      resetSocket(socket);
+    });
+    const writeHead = (status: number, message: string | undefined, raw: string[]): void => {
+      let head = `HTTP/1.1 ${status} ${message ?? ''}\r\n`;
+      for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+      socket.write(`${head}\r\n`);
+    };
+    upstream.on('upgrade', (up, upSocket, upHead) => {
+      upstreamSocket = upSocket;
+      writeHead(101, up.statusMessage, up.rawHeaders);
+      if (upHead.length > 0) socket.write(upHead);
+      if (head.length > 0) upSocket.write(head);
+      upSocket.pipe(socket).pipe(upSocket);
+      upSocket.on('error', () => resetSocket(socket));
+      upSocket.on('close', () => socket.destroy());
+      socket.on('close', () => upSocket.destroy());
+    });
+    upstream.on('response', (up) => {
+      writeHead(up.statusCode ?? 502, up.statusMessage, [...responseHeaders(up.rawHeaders), 'connection', 'close']);
+      up.pipe(socket);
+    });
+    upstream.on('error', () => {
+      if (upstreamSocket === undefined && socket.writable) {
+        const body = JSON.stringify({ sandboxId: target.sandboxId, message: 'The sandbox is running but port is not open', port: target.port, code: 502 });
+        socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      } else resetSocket(socket);
+    });
+    socket.on('error', () => upstream.destroy());
+    socket.on('close', () => {
+      untrack();
+      upstream.destroy();
+    });
+    upstream.end();
+  }
+
+  const dropConnections = (address: string): void => {
+    for (const [name, sockets] of Object.entries(agent.freeSockets)) {
+      if (name.startsWith(`${address}:`)) for (const socket of sockets ?? []) socket.destroy();
+    }
+  };
+
+  return { forward, upgrade, dropConnections, close: () => agent.destroy() };
+}

@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Route, RouteLookup } from './route.js';
+import { resolveRoute } from './route.js';
+import { createNodeProxy, sandboxNotFoundBody } from './node-proxy.js';
+import { createStreamRegistry } from './stream-registry.js';
+import type { StreamRegistry } from './stream-registry.js';
+
+type SandboxRoute = Extract<Route, { kind: 'sandbox' | 'error' }>;
+
+/** The sandbox-traffic half of the listener: routing, forwarding, and reset on sandbox end. */
+export interface SandboxProxy {
+  /** The route of a request; `rest` means it is not sandbox traffic. */
+  route(req: IncomingMessage): Route;
+  handle(req: IncomingMessage, res: ServerResponse, route: SandboxRoute): void;
+  /** Handles an upgrade request of any route (REST does not upgrade: 404). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Call when a sandbox ends: resets its in-flight exchanges and drops pooled upstream
+   * connections to its address (a later sandbox may get the same address).
+   */
+  sandboxEnded(sandboxId: string, address: string | null): void;
+  /** Resets every in-flight exchange and drops pooled upstream connections. */
+  close(): void;
+  readonly streams: StreamRegistry;
+}
+
+export function createSandboxProxy(options: { domain: string; lookup: RouteLookup; logger: Logger }): SandboxProxy {
+  const { domain, lookup, logger } = options;
+  const streams = createStreamRegistry();
+  const proxy = createNodeProxy(streams, logger);
+
+  const failure = (route: SandboxRoute): { status: number; body: string } | undefined => {
+    if (route.kind === 'error') return { status: route.status, body: JSON.stringify({ code: route.status, message: route.message }) };
+    if (route.record === undefined || route.record.address === null) return { status: 502, body: sandboxNotFoundBody(route.sandboxId) };
+    return undefined;
+  };
+
+  return {
+    streams,
+    route: (req) => resolveRoute(req, domain, lookup),
+    handle(req, res, route) {
+      const failed = failure(route);
+      if (failed !== undefined) {
+        req.resume();
+        res.writeHead(failed.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(failed.body) });
+        res.end(failed.body);
+        return;
+      }
+      const { sandboxId, port, record } = route as Extract<Route, { kind: 'sandbox' }>;
+      proxy.forward(req, res, { sandboxId, port, address: record!.address! });
+    },
+    upgrade(req, socket, head) {
+      const route = resolveRoute(req, domain, lookup);
+      if (route.kind === 'rest') {
+        socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+        return;
+      }
+      const failed = failure(route);
+      if (failed !== undefined) {
+        socket.end(
+          `HTTP/1.1 ${failed.status} ${failed.status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\ncontent-type: application/json\r\n` +
+            `content-length: ${Buffer.byteLength(failed.body)}\r\nconnection: close\r\n\r\n${failed.body}`,
+        );
+        return;
+      }
+      const { sandboxId, port, record } = route as Extract<Route, { kind: 'sandbox' }>;
+      proxy.upgrade(req, socket, head, { sandboxId, port, address: record!.address! });
+    },
+    sandboxEnded(sandboxId, address) {
+      const n = streams.resetSandbox(sandboxId);
+      if (address !== null) proxy.dropConnections(address);
+      if (n > 0) logger.debug({ sandboxId, streams: n }, 'reset in-flight streams of ended sandbox');
+    },
+    close() {
+      streams.resetAll();
+      proxy.close();
+    },
+  };
+}

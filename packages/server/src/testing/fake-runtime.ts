@@ -1,0 +1,191 @@
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { randomInt } from 'node:crypto';
+import { ENVD_PORT } from '@sandboxd/protocol';
+import type {
+  OperationOptions,
+  RuntimeMetrics,
+  RuntimeSandbox,
+  SandboxRuntime,
+  SandboxSpec,
+} from '../runtime/sandbox-runtime.js';
+
+/** One sandbox of the fake: tiny HTTP servers on its own loopback address. */
+export interface FakeSandbox {
+  spec: SandboxSpec;
+  address: string;
+  servers: http.Server[];
+  /** Every connection ever accepted; a destroyed sandbox leaves them open (black hole) until close(). */
+  sockets: Set<Socket>;
+  destroyed: boolean;
+}
+
+export type FakeHandler = (sandbox: FakeSandbox, port: number, req: IncomingMessage, res: ServerResponse) => void;
+
+export interface FakeRuntimeOptions {
+  /**
+   * Ports every sandbox listens on. Default: the envd port only (a process listening on the
+   * wildcard address of a port makes it unbindable on every loopback address).
+   */
+  ports?: number[];
+  /** Request handler of every port; default `defaultFakeHandler`. */
+  handler?: FakeHandler;
+  /** When set, create() rejects with this error (after cleaning up). */
+  failCreate?: Error;
+}
+
+/**
+ * Agent stand-in: `GET /health` (204 on envd, 200 "OK" on code-interpreter), `/echo` (JSON of the
+ * request line and headers), `POST /count` (counts the streamed body), `GET /bytes?n=` (streams n bytes).
+ */
+export const defaultFakeHandler: FakeHandler = (sandbox, port, req, res) => {
+  const url = new URL(req.url ?? '/', 'http://fake');
+  if (url.pathname === '/health') {
+    if (port === ENVD_PORT) res.writeHead(204).end();
+    else res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
+    return;
+  }
+  if (url.pathname === '/count') {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bytes })));
+    return;
+  }
+  if (url.pathname === '/bytes') {
+    let left = Number(url.searchParams.get('n') ?? '0');
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': left });
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const pump = (): void => {
+      while (left > 0) {
+        const piece = chunk.subarray(0, Math.min(left, chunk.length));
+        left -= piece.length;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+    return;
+  }
+  req.resume();
+  const body = JSON.stringify({
+    sandboxId: sandbox.spec.sandboxId,
+    port,
+    method: req.method,
+    url: req.url,
+    headers: req.headers,
+  });
+  res.writeHead(url.pathname === '/echo' || url.pathname === '/files' ? 200 : 404, { 'content-type': 'application/json' });
+  res.end(body);
+};
+
+/**
+ * A SandboxRuntime for tests: each sandbox is a set of real HTTP servers on a distinct random
+ * 127.x.y.z address, on the real agent ports. Destroying a sandbox stops its listeners but leaves
+ * open connections hanging, as a removed network namespace does.
+ */
+export class FakeRuntime implements SandboxRuntime {
+  readonly sandboxes = new Map<string, FakeSandbox>();
+  readonly reconcileCalls: RuntimeSandbox[][] = [];
+  readonly options: FakeRuntimeOptions;
+
+  constructor(options: FakeRuntimeOptions = {}) {
+    this.options = options;
+  }
+
+  async create(spec: SandboxSpec, options?: OperationOptions): Promise<RuntimeSandbox> {
+    options?.signal?.throwIfAborted();
+    if (this.options.failCreate !== undefined) throw this.options.failCreate;
+    for (let attempt = 0; ; attempt++) {
+      const address = `127.${randomInt(64, 250)}.${randomInt(0, 256)}.${randomInt(2, 250)}`;
+      const sandbox: FakeSandbox = { spec, address, servers: [], sockets: new Set(), destroyed: false };
+      try {
+        for (const port of this.options.ports ?? [ENVD_PORT]) {
+          sandbox.servers.push(await this.listen(sandbox, port));
+        }
+      } catch (error) {
+        for (const server of sandbox.servers) server.close();
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 20) continue;
+        throw error;
+      }
+      this.sandboxes.set(spec.sandboxId, sandbox);
+      return { sandboxId: spec.sandboxId, address };
+    }
+  }
+
+  private listen(sandbox: FakeSandbox, port: number): Promise<http.Server> {
+    const handler = this.options.handler ?? defaultFakeHandler;
+    const server = http.createServer((req, res) => handler(sandbox, port, req, res));
+    server.on('connection', (socket) => sandbox.sockets.add(socket));
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      sandbox.sockets.add(socket);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+      if (head.length > 0) socket.write(head);
+      socket.pipe(socket);
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, sandbox.address, () => resolve(server));
+    });
+  }
+
+  async destroy(sandboxId: string): Promise<void> {
+    const sandbox = this.sandboxes.get(sandboxId);
+    if (sandbox === undefined) return;
+    this.sandboxes.delete(sandboxId);
+    sandbox.destroyed = true;
+    // Stop accepting; established connections stay open and silent (a black hole).
+    for (const server of sandbox.servers) server.close();
+    this.graveyard.push(sandbox);
+  }
+
+  private readonly graveyard: FakeSandbox[] = [];
+
+  async reconcile(known: RuntimeSandbox[]): Promise<{ alive: string[]; removed: string[] }> {
+    this.reconcileCalls.push(known);
+    const knownIds = new Set(known.map((k) => k.sandboxId));
+    const alive = known.filter((k) => this.sandboxes.get(k.sandboxId)?.address === k.address).map((k) => k.sandboxId);
+    const removed = [...this.sandboxes.keys()].filter((id) => !knownIds.has(id));
+    for (const id of removed) await this.destroy(id);
+    return { alive, removed };
+  }
+
+  async metrics(sandboxId: string): Promise<RuntimeMetrics> {
+    this.require(sandboxId);
+    return {
+      cpuCount: 2,
+      cpuUsedPct: 12.5,
+      memUsedBytes: 64 * 2 ** 20,
+      memTotalBytes: 512 * 2 ** 20,
+      memCacheBytes: 8 * 2 ** 20,
+      diskUsedBytes: 100 * 2 ** 20,
+      diskTotalBytes: 1024 * 2 ** 20,
+    };
+  }
+
+  async logs(sandboxId: string): Promise<string[]> {
+    this.require(sandboxId);
+    return [
+      JSON.stringify({ level: 30, time: Date.parse('2030-01-01T00:00:00Z'), msg: 'agent started', port: ENVD_PORT }),
+      JSON.stringify({ level: 50, time: Date.parse('2030-01-01T00:00:01Z'), msg: 'something failed' }),
+      'plain line',
+    ];
+  }
+
+  /** Kills every connection and listener, including those of destroyed sandboxes. */
+  async close(): Promise<void> {
+    const all = [...this.sandboxes.values(), ...this.graveyard];
+    this.sandboxes.clear();
+    this.graveyard.length = 0;
+    for (const sandbox of all) {
+      for (const socket of sandbox.sockets) socket.destroy();
+      await Promise.all(sandbox.servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    }
+  }
+
+  private require(sandboxId: string): FakeSandbox {
+    const sandbox = this.sandboxes.get(sandboxId);
+    if (sandbox === undefined) throw new Error(`fake runtime: no sandbox ${sandboxId}`);
+    return sandbox;
+  }
+}
