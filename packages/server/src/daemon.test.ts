@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { ENVD_PORT, fileSignature } from '@sandboxd/protocol';
@@ -213,6 +214,36 @@ describe('daemon over real sockets', () => {
     assert.equal(await withTimeout(outcome(res2), 3000, 'reset on expiry'), 'reset');
     const health = await fetch(`${stack.url}/health`, { headers: sandboxHeaders(expiring) });
     assert.equal(health.status, 502);
+  });
+});
+
+describe('daemon robustness', () => {
+  it('survives malformed requests on the socket', async () => {
+    const stack = await startStack();
+    try {
+      const { port } = new URL(stack.url);
+      const raw = (text: string) =>
+        withTimeout(
+          new Promise<string>((resolve) => {
+            const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(text));
+            let out = '';
+            socket.on('data', (d) => (out += d));
+            socket.on('close', () => resolve(out));
+            socket.on('error', () => resolve(out));
+          }),
+          3000,
+          'raw request',
+        );
+      assert.match(await raw('GET http://[bad HTTP/1.1\r\nhost: x\r\n\r\n'), /^HTTP\/1.1 4\d\d/);
+      assert.match(await raw('GET /files HTTP/1.1\r\nhost: [::\r\n\r\n'), /^HTTP\/1.1 (4|5)\d\d/);
+      await raw('\x00\x01garbage\r\n\r\n');
+      await raw(`GET / HTTP/1.1\r\nx: ${'a'.repeat(100_000)}\r\n\r\n`);
+      await raw('POST /v2/sandboxes HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{"te');
+      const res = await fetch(`${stack.url}/v2/sandboxes`, { headers: { 'x-api-key': TEST_API_KEY } });
+      assert.equal(res.status, 200);
+    } finally {
+      await stack.close();
+    }
   });
 });
 

@@ -73,16 +73,30 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const server = http.createServer(
     { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: 60_000, requestTimeout: 0, noDelay: true },
     (req, res) => {
-      const route = proxy.route(req);
-      if (route.kind === 'rest') {
-        rest(req, res).catch((error: unknown) => {
-          logger.error({ err: error }, 'REST handler failed');
-          res.destroy();
-        });
-      } else proxy.handle(req, res, route);
+      try {
+        const route = proxy.route(req);
+        if (route.kind === 'rest') {
+          rest(req, res).catch((error: unknown) => {
+            logger.error({ err: error }, 'REST handler failed');
+            res.destroy();
+          });
+        } else proxy.handle(req, res, route);
+      } catch (error) {
+        // Nothing a client sends may take the daemon down.
+        logger.warn({ err: error, url: req.url }, 'request handling failed');
+        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 400, message: 'malformed request' }));
+        else res.destroy();
+      }
     },
   );
-  server.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    try {
+      proxy.upgrade(req, socket, head);
+    } catch (error) {
+      logger.warn({ err: error, url: req.url }, 'upgrade handling failed');
+      socket.destroy();
+    }
+  });
   server.on('clientError', (error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();

@@ -14,7 +14,11 @@ export async function serve(config: Config): Promise<void> {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel, base: undefined });
   const files = homeFiles(config);
-  const runtime = await createGvisorRuntime({ home: config.home, agentRoot: REPO_ROOT });
+  const runtime = await createGvisorRuntime({
+    home: config.home,
+    agentRoot: REPO_ROOT,
+    onBackgroundError: (sandboxId, err) => logger.error({ sandboxId, err }, 'sandbox cleanup failed; the next start retries it'),
+  });
   const templates = createFsTemplateStore(files.templatesDir);
   const daemon = createDaemon({ config, runtime, templates, logger });
   if (!config.apiKey && !existsSync(files.apiKeyFile) && daemon.apiKeys.list().length === 0) {

@@ -84,12 +84,19 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
     });
     upstream.on('socket', (socket) => socket.setNoDelay(true));
     upstream.on('response', (up) => {
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders));
-      res.flushHeaders();
-      up.pipe(res);
       up.on('close', () => {
         if (!up.complete) resetSocket(req.socket);
       });
+      try {
+        res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders));
+        res.flushHeaders();
+      } catch (error) {
+        logger.warn({ sandboxId: target.sandboxId, err: error }, 'unforwardable upstream response');
+        upstream.destroy();
+        resetSocket(req.socket);
+        return;
+      }
+      up.pipe(res);
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       untrack();

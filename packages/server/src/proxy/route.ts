@@ -61,7 +61,12 @@ export function resolveRoute(req: RouteRequest, domain: string, lookup: RouteLoo
     if (match !== null && port !== undefined) return toSandbox(lookup, match[2]!, port);
   }
 
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return { kind: 'error', status: 400, message: `malformed request target ${JSON.stringify(req.url)}` };
+  }
   if (url.pathname === '/files') return routeSignedFiles(req.method ?? 'GET', url.searchParams, lookup);
   return { kind: 'rest' };
 }

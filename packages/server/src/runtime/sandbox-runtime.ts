@@ -60,7 +60,11 @@ export interface RuntimeMetrics {
 export interface SandboxRuntime {
   /** Starts the sandbox and resolves once its agent answers `GET /health`. */
   create(spec: SandboxSpec, options?: OperationOptions): Promise<RuntimeSandbox>;
-  /** Stops the sandbox and removes everything it held. Idempotent: unknown ids resolve. */
+  /**
+   * Stops the sandbox: when it resolves the sandbox runs no more (its connections are reset);
+   * releasing what it held (container state, network, firewall, layer) may finish shortly after.
+   * Idempotent: unknown ids resolve.
+   */
   destroy(sandboxId: string, options?: OperationOptions): Promise<void>;
   /**
    * At daemon start: keeps the listed sandboxes that are still alive and healthy, destroys

@@ -82,7 +82,12 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       }
     }
     logger.info({ sandboxId: record.sandboxId, reason }, 'sandbox ended');
-    await runtime.destroy(record.sandboxId, options);
+    try {
+      await runtime.destroy(record.sandboxId, options);
+    } catch (error) {
+      const message = `sandbox "${record.sandboxId}" is ${reason} but the runtime failed to remove it (retried at the next daemon start): ${SandboxdError.from(error).message}`;
+      throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, message, { cause: error });
+    }
   }
 
   const get = (sandboxId: string): SandboxRecord => {

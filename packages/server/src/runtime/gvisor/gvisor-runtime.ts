@@ -19,6 +19,8 @@ export interface GvisorRuntimeOptions {
   agentRoot: string;
   /** How long a sandbox may take from `runsc create` to a healthy agent. */
   startTimeoutMs?: number;
+  /** Told about failures of the cleanup that runs after `destroy` has returned. */
+  onBackgroundError?: (sandboxId: string, error: unknown) => void;
 }
 
 const CGROUP_CONTROLLERS_ROOT = '/sys/fs/cgroup';
@@ -35,6 +37,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const resolvConf = sandboxResolvConf(facts.resolvers);
   const usedSlots = new Set<number>((await readRecords(sandboxesDir)).map((r) => r.slot));
   const lastCpuSample = new Map<string, { at: number; cpuNanos: number }>();
+  // Housekeeping of destroyed sandboxes that is still running (runsc delete alone takes ~1 s).
+  const pendingTeardowns = new Map<string, Promise<void>>();
 
   const allocateSlot = (): number => {
     for (let slot = 0; slot < MAX_SLOTS; slot++) {
@@ -99,11 +103,18 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async destroy(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      const pending = pendingTeardowns.get(sandboxId);
+      if (pending) return;
+      await runsc.killNow(sandboxId, op);
       const record = (await readRecords(sandboxesDir)).find((r) => r.sandboxId === sandboxId);
-      await teardown(sandboxId, record?.slot, op);
+      const cleanup = teardown(sandboxId, record?.slot, {})
+        .catch((error: unknown) => options.onBackgroundError?.(sandboxId, error))
+        .finally(() => pendingTeardowns.delete(sandboxId));
+      pendingTeardowns.set(sandboxId, cleanup);
     },
 
     async reconcile(known: RuntimeSandbox[], op: OperationOptions = {}) {
+      await Promise.all(pendingTeardowns.values());
       await installBaseRuleset(facts, op);
       const containers = await runsc.list(op);
       const records = await readRecords(sandboxesDir);

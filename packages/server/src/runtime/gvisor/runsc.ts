@@ -71,6 +71,20 @@ export function createRunsc(options: RunscOptions) {
       await runCommand('unshare', ['-m', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET, 'runsc', ...global, 'start', id], op);
     },
 
+    /**
+     * Ends the sandbox at once: SIGKILL to its sentry process (gone within milliseconds; its open
+     * connections reset). `remove` still has to run for the housekeeping.
+     */
+    async killNow(id: string, op: OperationOptions = {}): Promise<void> {
+      const container = (await this.list(op)).find((c) => c.id === id);
+      if (!container || container.pid <= 0) return;
+      try {
+        process.kill(container.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+
     /** Kills and deletes the container. Idempotent. */
     async remove(id: string, op: OperationOptions = {}): Promise<void> {
       await run(['kill', id, 'KILL'], { ...op, okExitCodes: [0, 1, 128] });
