@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { CallOptions } from '@connectrpc/connect';
-import type { MessageInitShape } from '@bufbuild/protobuf';
 import { Signal } from '@sandboxd/protocol';
 import type { ProcessEvent } from '@sandboxd/protocol';
-import type { StartRequest } from '@sandboxd/protocol';
 import { asUser, createTempUser, startAgent, withTimeout } from '../test/agent-fixture.js';
 import type { AgentFixture } from '../test/agent-fixture.js';
 
-type StartInit = MessageInitShape<typeof import('@sandboxd/protocol').Process.method.start.input>;
+type StartInit = Parameters<AgentFixture['process']['start']>[0];
 
 interface Collected {
   pid: number;
@@ -44,10 +42,10 @@ async function collect(stream: AsyncIterable<{ event?: ProcessEvent | undefined 
   return c;
 }
 
-const bash = (script: string, extra: Partial<StartInit> = {}): StartInit => ({
-  process: { cmd: '/bin/bash', args: ['-l', '-c', script], envs: {} },
+const bash = (script: string, extra: { tag?: string; envs?: Record<string, string> } = {}): StartInit => ({
+  process: { cmd: '/bin/bash', args: ['-l', '-c', script], envs: extra.envs ?? {} },
   stdin: false,
-  ...extra,
+  ...(extra.tag !== undefined ? { tag: extra.tag } : {}),
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +68,7 @@ describe('process service (real agent)', () => {
     await fx.stop();
   });
 
-  const start = (req: StartInit, opts?: CallOptions) => fx.process.start(req as StartRequest, opts);
+  const start = (req: StartInit, opts?: CallOptions) => fx.process.start(req, opts);
 
   it('streams start, stdout, stderr and a successful end', async () => {
     const c = await withTimeout(collect(start(bash('echo hello; echo oops >&2'))), 10_000, 'run');
@@ -102,13 +100,14 @@ describe('process service (real agent)', () => {
 
   it('builds the child environment: PATH, HOME, USER, sandbox env, request envs (later wins)', async () => {
     const c = await collect(
-      start(
-        bash('echo "$HOME|$USER|$LOGNAME|$SANDBOX_GLOBAL|$REQ|${PATH:+path}"', {
-          process: { cmd: '/bin/bash', args: ['-c', 'echo "$HOME|$USER|$LOGNAME|$SANDBOX_GLOBAL|$REQ|${PATH:+path}"'], envs: { REQ: 'r', SANDBOX_GLOBAL: 'overridden' } },
-        }),
-      ),
+      start({
+        process: { cmd: '/bin/bash', args: ['-c', 'echo "$HOME|$USER|$LOGNAME|$SANDBOX_GLOBAL|$REQ|${PATH:+path}"'], envs: { REQ: 'r' } },
+        stdin: false,
+      }),
     );
-    assert.equal(c.stdout, '/root|root|root|overridden|r|path\n');
+    assert.equal(c.stdout, '/root|root|root|from-sandbox|r|path\n');
+    const over = await collect(start(bash('echo $SANDBOX_GLOBAL', { envs: { SANDBOX_GLOBAL: 'overridden' } })));
+    assert.equal(over.stdout, 'overridden\n');
   });
 
   it('resolves cwd against the home directory and rejects a missing cwd', async () => {
@@ -286,12 +285,15 @@ describe('process service (real agent)', () => {
   it('runs processes as the selected user with its uid, gid, home and supplementary groups', async () => {
     const user = createTempUser();
     try {
-      const c = await collect(start(bash('id -un; id -gn; echo $HOME; pwd; id -G | wc -w'), { headers: asUser(user.name) }));
-      const [name, group, home, cwd] = c.stdout.split('\n');
+      const c = await collect(start(bash('id -un; id -gn; echo $HOME; pwd; id -Gn'), { headers: asUser(user.name) }));
+      const [name, group, home, cwd, groups] = c.stdout.split('\n');
       assert.equal(name, user.name);
       assert.equal(group, user.name);
       assert.equal(home, `/home/${user.name}`);
       assert.equal(cwd, `/home/${user.name}`);
+      assert.ok(groups?.split(' ').includes('users'), `groups: ${groups}`);
+      const pty = await collect(start({ process: { cmd: '/usr/bin/id', args: ['-un'], envs: {} }, pty: { size: { cols: 80, rows: 24 } } }, { headers: asUser(user.name) }));
+      assert.equal(pty.pty.trim(), user.name);
       assert.equal(c.end?.exitCode, 0);
     } finally {
       user.remove();

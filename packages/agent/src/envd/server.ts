@@ -82,6 +82,8 @@ export async function startEnvdServer(options: EnvdServerOptions): Promise<EnvdS
     fallback: (req, res) => rest(req as IncomingMessage, res as ServerResponse),
     shutdownSignal: shutdown.signal,
     jsonOptions: { ignoreUnknownFields: true },
+    // envd never compresses RPC messages; the SDKs' HTTP stacks send Accept-Encoding on their own.
+    acceptCompression: [],
   });
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';

@@ -121,15 +121,25 @@ export function asUser(name: string): Record<string, string> {
   return { Authorization: `Basic ${Buffer.from(`${name}:`).toString('base64')}` };
 }
 
-/** A throw-away system user with a home directory; `remove()` deletes both. */
+/** A throw-away user (own group, also in `users`) with a home directory; `remove()` deletes both. */
 export function createTempUser(): { name: string; remove(): void } {
   const name = `sbxt${process.pid % 100000}${Math.floor(Math.random() * 1000)}`;
-  const r = spawnSync('useradd', ['--create-home', '--shell', '/bin/bash', '--user-group', name], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`useradd failed: ${r.stderr}`);
+  // useradd/userdel take a lock on /etc/passwd; test files running in parallel may collide.
+  const retry = (cmd: string, args: string[]): void => {
+    let stderr = '';
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const r = spawnSync(cmd, args, { encoding: 'utf8' });
+      if (r.status === 0) return;
+      stderr = r.stderr;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+    throw new Error(`${cmd} failed: ${stderr}`);
+  };
+  retry('useradd', ['--create-home', '--shell', '/bin/bash', '--user-group', '--groups', 'users', name]);
   return {
     name,
     remove() {
-      spawnSync('userdel', ['--remove', name], { encoding: 'utf8' });
+      retry('userdel', ['--remove', name]);
     },
   };
 }

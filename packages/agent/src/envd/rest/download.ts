@@ -5,6 +5,7 @@ import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { EnvdDeps } from '../deps.js';
+import { contentTypeOf } from './content-type.js';
 import { authorizeFileRequest, resolveFilePath } from './file-user.js';
 import { HttpError } from './reply.js';
 
@@ -60,7 +61,7 @@ export async function handleDownload(req: IncomingMessage, res: ServerResponse, 
   if (st.isDirectory()) throw new HttpError(400, `path '${path}' is a directory`);
   const size = st.size;
   const headers: Record<string, string | number> = {
-    'Content-Type': 'application/octet-stream',
+    'Content-Type': await contentTypeOf(path),
     'Content-Disposition': contentDisposition(basename(path)),
     Vary: 'Accept-Encoding',
     'Last-Modified': st.mtime.toUTCString(),
