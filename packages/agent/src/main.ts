@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Entry point of the in-sandbox agent: reads the sandbox's config and serves the envd-compatible
 // API; SIGTERM/SIGINT shut everything down through one abort signal.
+import { CODE_INTERPRETER_PORT } from '@sandboxd/protocol';
+import { startCodeInterpreter } from './code-interpreter/index.js';
 import { loadConfig } from './config.js';
 import { startEnvdServer } from './envd/server.js';
 import { createLogger } from './logger.js';
+import { startSudoBroker } from './sudo/index.js';
 
 async function main(): Promise<void> {
   const config = await loadConfig(process.env);
@@ -19,9 +22,19 @@ async function main(): Promise<void> {
   });
   logger.info('listening', { server: 'envd', port: envd.port, url: envd.url });
 
-  // The code-interpreter server (port 49999, from ./code-interpreter/) starts here, with the same
-  // `shutdown.signal`, and joins the `servers` list below.
-  const servers = [envd];
+  const servers: Array<{ close(): Promise<void> }> = [envd];
+  const codePort = Number(process.env['SANDBOXD_AGENT_CODE_PORT'] ?? CODE_INTERPRETER_PORT);
+  const code = await startCodeInterpreter({ host: config.host, port: codePort, config: config.agent, signal: shutdown.signal });
+  servers.push(code);
+  logger.info('listening', { server: 'code-interpreter', port: codePort });
+
+  // gVisor does not honour setuid bits: `sudo` inside the sandbox asks this root broker instead.
+  // A failure here must not take the agent down; sudo then says the broker is unreachable.
+  const sudoBroker = await startSudoBroker({ signal: shutdown.signal, logger: logger.child({ server: 'sudo' }) }).catch((err: unknown) => {
+    logger.error('sudo broker failed to start', { err });
+    return undefined;
+  });
+  if (sudoBroker) servers.push(sudoBroker);
 
   const stop = (signal: NodeJS.Signals): void => {
     logger.info('shutting down', { signal });

@@ -25,6 +25,8 @@ const CUSTOMIZE_HOOKS = [
   'chroot "$1" useradd --create-home --uid 1000 --shell /bin/bash --groups sudo user',
   'echo "user ALL=(ALL:ALL) NOPASSWD: ALL" > "$1/etc/sudoers.d/user" && chmod 0440 "$1/etc/sudoers.d/user"',
   'mkdir -p "$1/opt/sandboxd" "$1/run/sandboxd"',
+  // gVisor ignores setuid bits, so sudo is the agent's client that asks its root broker.
+  'chroot "$1" dpkg-divert --local --rename --add /usr/bin/sudo && ln -sf /opt/sandboxd/packages/agent/sudo/sudo "$1/usr/bin/sudo"',
   'touch "$1/etc/resolv.conf" "$1/etc/hosts" "$1/etc/hostname"',
   // Build matplotlib's font cache once, so the first chart in a sandbox does not pay for it.
   'chroot "$1" runuser -u user -- env HOME=/home/user MPLBACKEND=Agg python3 -c "import matplotlib.pyplot"',

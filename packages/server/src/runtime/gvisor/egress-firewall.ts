@@ -15,6 +15,8 @@ export const ALWAYS_DENIED_V4 = [
   '240.0.0.0/4',
 ];
 export const TABLE = 'sandboxd';
+/** Names the base ruleset's revision (a set of that name exists in the table); bump on change. */
+const RULESET_REVISION = 'revision_1';
 
 export interface FirewallHostFacts {
   /** DNS resolvers from the host's resolv.conf: sandboxes with internet access may reach their port 53. */
@@ -39,6 +41,7 @@ table inet ${TABLE} {
   set denied_v4 { type ipv4_addr; flags interval; auto-merge; elements = ${set(denied)} }
   ${facts.resolvers.length > 0 ? `set resolvers_v4 { type ipv4_addr; elements = ${set(facts.resolvers)} }` : 'set resolvers_v4 { type ipv4_addr; }'}
   map egress_policy { type ifname : verdict; }
+  set ${RULESET_REVISION} { type ipv4_addr; }
   chain input {
     type filter hook input priority filter - 5; policy accept;
     iifname "${HOST_IFACE_PREFIX}*" ct state established,related accept
@@ -73,10 +76,16 @@ export function sandboxChain(slot: number, policy: EgressPolicy): string[] {
   return [`add chain inet ${TABLE} ${chain}`, ...rules.map((rule) => `add rule inet ${TABLE} ${chain} ${rule}`)];
 }
 
-export async function installBaseRuleset(facts: FirewallHostFacts, options: OperationOptions = {}): Promise<void> {
+/**
+ * Installs the base ruleset unless the table exists with the current revision. The table is shared
+ * by every daemon on the host, so an existing current one is left alone (its sandbox chains belong
+ * to running sandboxes); an older revision is replaced.
+ */
+export async function ensureBaseRuleset(facts: FirewallHostFacts, options: OperationOptions = {}): Promise<void> {
   await runCommand('sysctl', ['-qw', 'net.ipv4.ip_forward=1'], options);
-  const exists = await runCommand('nft', ['list', 'table', 'inet', TABLE], { ...options, okExitCodes: [0, 1] });
-  const reset = exists.stdout.includes(`table inet ${TABLE}`) ? `delete table inet ${TABLE}\n` : '';
+  const existing = await runCommand('nft', ['list', 'table', 'inet', TABLE], { ...options, okExitCodes: [0, 1] });
+  if (existing.stdout.includes(RULESET_REVISION)) return;
+  const reset = existing.stdout.includes(`table inet ${TABLE}`) ? `delete table inet ${TABLE}\n` : '';
   await runCommand('nft', ['-f', '-'], { ...options, input: reset + baseRuleset(facts) });
 }
 

@@ -2,9 +2,10 @@ import { readFile, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
-import { HOST_IFACE_PREFIX, MAX_SLOTS, slotAddresses } from './address-plan.js';
+import { HOST_IFACE_PREFIX, slotAddresses } from './address-plan.js';
+import { createSlotClaims } from './slot-claims.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
-import { allowSandboxEgress, installBaseRuleset, listFirewallSlots, removeSandboxEgress } from './egress-firewall.js';
+import { allowSandboxEgress, ensureBaseRuleset, listFirewallSlots, removeSandboxEgress } from './egress-firewall.js';
 import { readHostFacts, sandboxResolvConf } from './host-facts.js';
 import { buildOciSpec } from './oci-spec.js';
 import { createRunsc } from './runsc.js';
@@ -19,6 +20,8 @@ export interface GvisorRuntimeOptions {
   agentRoot: string;
   /** How long a sandbox may take from `runsc create` to a healthy agent. */
   startTimeoutMs?: number;
+  /** Host-wide network slot registry (tests point it elsewhere). */
+  slotClaimsDir?: string;
   /** Told about failures of the cleanup that runs after `destroy` has returned. */
   onBackgroundError?: (sandboxId: string, error: unknown) => void;
 }
@@ -35,27 +38,17 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const runsc = createRunsc({ stateDir: join(options.home, 'runsc') });
   const facts = await readHostFacts();
   const resolvConf = sandboxResolvConf(facts.resolvers);
-  const usedSlots = new Set<number>((await readRecords(sandboxesDir)).map((r) => r.slot));
+  const claims = createSlotClaims(options.home, options.slotClaimsDir);
   const lastCpuSample = new Map<string, { at: number; cpuNanos: number }>();
   // Housekeeping of destroyed sandboxes that is still running (runsc delete alone takes ~1 s).
   const pendingTeardowns = new Map<string, Promise<void>>();
-
-  const allocateSlot = (): number => {
-    for (let slot = 0; slot < MAX_SLOTS; slot++) {
-      if (!usedSlots.has(slot)) {
-        usedSlots.add(slot);
-        return slot;
-      }
-    }
-    throw new SandboxdError(ErrorCode.RESOURCE_EXHAUSTED, `no free sandbox network slot (limit ${MAX_SLOTS})`);
-  };
 
   async function teardown(sandboxId: string, slot: number | undefined, op: OperationOptions): Promise<void> {
     await runsc.remove(sandboxId, op);
     if (slot !== undefined) {
       await removeSandboxEgress(slot, op);
       await destroySandboxNetwork(slotAddresses(slot), op);
-      usedSlots.delete(slot);
+      claims.release(slot);
     }
     await removeCgroups(sandboxId);
     await unmountWritableLayer(sandboxPaths(sandboxesDir, sandboxId).layerDir, op);
@@ -72,7 +65,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
 
   const runtime: SandboxRuntime = {
     async create(spec: SandboxSpec, op: OperationOptions = {}): Promise<RuntimeSandbox> {
-      const slot = allocateSlot();
+      const slot = claims.claim();
       const net = slotAddresses(slot);
       const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
       const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
@@ -115,7 +108,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
 
     async reconcile(known: RuntimeSandbox[], op: OperationOptions = {}) {
       await Promise.all(pendingTeardowns.values());
-      await installBaseRuleset(facts, op);
+      await ensureBaseRuleset(facts, op);
       const containers = await runsc.list(op);
       const records = await readRecords(sandboxesDir);
       const alive: string[] = [];
@@ -124,7 +117,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       for (const sandbox of known) {
         const record = records.find((r) => r.sandboxId === sandbox.sandboxId);
         const running = containers.some((c) => c.id === sandbox.sandboxId && c.status === 'running');
-        if (record && running && (await probeAgent(sandbox.address, 2_000))) {
+        if (record && running && claims.mayClean(record.slot) && (await probeAgent(sandbox.address, 2_000))) {
+          claims.adopt(record.slot);
           await allowSandboxEgress(slotAddresses(record.slot), record.egress, op);
           keep.add(record.slot);
           alive.push(sandbox.sandboxId);
@@ -137,19 +131,21 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await teardown(id, records.find((r) => r.sandboxId === id)?.slot, op).catch(() => undefined);
         removed.push(id);
       }
-      // Network leftovers whose records were lost.
+      // Network leftovers whose records were lost: only slots that are ours or nobody's (another
+      // daemon on this host owns the rest).
+      const stale = (slot: number): boolean => !keep.has(slot) && claims.mayClean(slot);
       for (const iface of await listSandboxHostIfaces(HOST_IFACE_PREFIX, op)) {
         const slot = Number(iface.slice(HOST_IFACE_PREFIX.length));
-        if (!keep.has(slot)) await destroySandboxNetwork(slotAddresses(slot), op);
+        if (stale(slot)) await destroySandboxNetwork(slotAddresses(slot), op);
       }
       for (const netns of await listSandboxNamespaces(op)) {
         const slot = Number(netns.slice('sandboxd-'.length));
-        if (!keep.has(slot)) await destroySandboxNetwork(slotAddresses(slot), op);
+        if (stale(slot)) await destroySandboxNetwork(slotAddresses(slot), op);
       }
-      for (const slot of await listFirewallSlots(op)) if (!keep.has(slot)) await removeSandboxEgress(slot, op);
+      for (const slot of await listFirewallSlots(op)) if (stale(slot)) await removeSandboxEgress(slot, op);
+      for (const slot of claims.owned()) if (!keep.has(slot)) claims.release(slot);
+      // A cgroup with processes in it cannot be removed, so another daemon's live ones survive this.
       for (const id of await listCgroupLeftovers()) if (!aliveIds.has(id)) await removeCgroups(id);
-      usedSlots.clear();
-      for (const slot of keep) usedSlots.add(slot);
       return { alive, removed };
     },
 
