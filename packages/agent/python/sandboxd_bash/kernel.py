@@ -49,7 +49,7 @@ class BashKernel(Kernel):
                 self._drain(self.bash.send_marker(), silent)
             except EOFError:
                 self.bash.start()
-            return {"status": "abort", "execution_count": self.execution_count}
+            return self._error("KeyboardInterrupt", "the command was interrupted", silent)
         except EOFError:
             self.bash.start()
             return self._error("ShellExited", "bash exited; a new shell was started (variables and cwd were reset)", silent)

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import signal
 
 import pexpect
 
@@ -25,6 +26,11 @@ def ansi_c_quote(text):
     return "$'" + "".join(out) + "'"
 
 
+def _default_signals():
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class BashShell:
     def __init__(self):
         self.child = None
@@ -39,7 +45,10 @@ class BashShell:
             encoding="utf-8",
             codec_errors="replace",
             timeout=None,
+            # The kernel ignores SIGINT outside handlers; bash and its jobs must not inherit that.
+            preexec_fn=_default_signals,
         )
+        self.child.delaybeforesend = None  # pexpect sleeps 50 ms before every send by default
         # Raw-ish pty: no echo, no 4 KiB line limit, no CRLF translation of output.
         self.run_silently("stty -echo -icanon -onlcr 2>/dev/null; unset HISTFILE; set +o history")
 

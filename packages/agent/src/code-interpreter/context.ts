@@ -56,13 +56,24 @@ export class Context {
 
   private boot(): Promise<Kernel> {
     const { spec, cwd, env, user, runtimeDir, language } = this.options;
-    const started = Kernel.start({ spec, cwd, env, user, runtimeDir }).then(async (kernel) => {
-      void kernel.exited.then((exit) => this.onExit(kernel, exit));
-      const warmup = warmupCode(language);
-      if (warmup) await Promise.race([runCell(kernel, warmup, { silent: true }).done, kernel.exited]).catch(() => undefined);
-      return kernel;
-    });
-    started.catch(() => undefined);
+    const started = Kernel.start({ spec, cwd, env, user, runtimeDir });
+    started.then(
+      (kernel) => {
+        void kernel.exited.then((exit) => this.onExit(kernel, exit));
+        const warmup = warmupCode(language);
+        // Warm-up runs like a queued execution, so it never overlaps (or is billed to) user code.
+        if (warmup) {
+          void this.lock.acquire().then(async (release) => {
+            try {
+              if (kernel.alive) await this.silent(kernel, warmup);
+            } finally {
+              release();
+            }
+          });
+        }
+      },
+      () => undefined,
+    );
     return started;
   }
 

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { kernelSpecFor, normalizeLanguage, restoreEnvCode, setEnvCode } from './languages.js';
+
+describe('languages', () => {
+  it('normalises like E2B', () => {
+    assert.equal(normalizeLanguage(undefined), 'python');
+    assert.equal(normalizeLanguage(null), 'python');
+    assert.equal(normalizeLanguage('  '), 'python');
+    assert.equal(normalizeLanguage(' JS '), 'javascript');
+    assert.equal(normalizeLanguage('ts'), 'typescript');
+    assert.equal(normalizeLanguage('Bash'), 'bash');
+  });
+
+  it('routes javascript and typescript to the deno kernel', () => {
+    assert.equal(kernelSpecFor('python'), 'python3');
+    assert.equal(kernelSpecFor('javascript'), 'deno');
+    assert.equal(kernelSpecFor('typescript'), 'deno');
+    assert.equal(kernelSpecFor('bash'), 'bash');
+    assert.equal(kernelSpecFor('r'), undefined);
+    assert.equal(kernelSpecFor('constructor'), undefined);
+  });
+
+  it('builds env code with safely quoted values', () => {
+    assert.equal(setEnvCode('python', { A: 'x"y' }), `__import__('os').environ.update({"A": "x\\"y"})`);
+    assert.equal(setEnvCode('javascript', { A: '1' }), 'Deno.env.set("A", "1");');
+    assert.equal(setEnvCode('bash', { A: "it's" }), `export A='it'\\''s'`);
+    assert.throws(() => setEnvCode('python', { 'A;rm': '1' }), RangeError);
+  });
+
+  it('restores to the base value or removes the variable', () => {
+    const code = restoreEnvCode('bash', ['A', 'B'], { A: 'base' });
+    assert.equal(code, `export A='base'\nunset B`);
+    assert.match(restoreEnvCode('python', ['B'], {}), /environ\.pop\("B", None\)/);
+    assert.equal(restoreEnvCode('typescript', ['B'], {}), 'Deno.env.delete("B");');
+  });
+});
