@@ -1,14 +1,17 @@
 """IPython extension loaded into every sandboxd Python kernel.
 
 Registers the formatters E2B clients expect: ``e2b/chart`` for matplotlib figures,
-``e2b/data`` for pandas DataFrames and a numpy-safe ``application/json`` for dicts and lists.
+``e2b/data`` for pandas DataFrames and a numpy-safe ``application/json`` for dicts and lists, and
+shows pending figures before a matplotlib return value (``figures_first``).
 """
 
 
 def load_ipython_extension(ipython):
+    from .figures_first import install
     from .formatters import register
 
     register(ipython)
+    install(ipython)
 
 
 def unload_ipython_extension(ipython):  # pragma: no cover - nothing to undo between cells
