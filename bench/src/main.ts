@@ -1,8 +1,10 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js (as root, daemon built).
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code]
+// (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from '@sandboxd/e2e/stack';
+import { benchCode } from './code-bench.js';
 import { benchCore } from './core-bench.js';
 import { toMarkdown } from './stats.js';
 
@@ -21,7 +23,9 @@ function defaultTemplateRootfs(): string {
 
 const stack = await startStack();
 try {
-  const rows = await benchCore(stack, defaultTemplateRootfs());
+  const only = process.argv[2];
+  const rootfs = defaultTemplateRootfs();
+  const rows = [...(only === 'code' ? [] : await benchCore(stack, rootfs)), ...(only === 'core' ? [] : await benchCode(stack, rootfs))];
   process.stdout.write(`${toMarkdown(rows)}\n`);
 } finally {
   await stack.stop();

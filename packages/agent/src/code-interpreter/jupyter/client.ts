@@ -22,8 +22,13 @@ export class KernelClient {
   private readonly iopub = new Subscriber({ linger: 0 });
   private readonly listeners = new Map<string, MessageListener>();
   private closed = false;
+  readonly transport: ConnectionInfo['transport'];
+  /** For `ipc`: the socket path prefix. */
+  readonly ipcPrefix: string;
 
   constructor(private readonly info: ConnectionInfo) {
+    this.transport = info.transport;
+    this.ipcPrefix = info.ip;
     this.shell.connect(endpoint(info, info.shell_port));
     this.control.connect(endpoint(info, info.control_port));
     this.iopub.connect(endpoint(info, info.iopub_port));

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export interface ConnectionInfo {
-  transport: 'tcp';
+  transport: 'tcp' | 'ipc';
   ip: string;
   shell_port: number;
   iopub_port: number;
@@ -29,6 +29,25 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Connection info over Unix sockets: `<prefix>-<n>` files (Jupyter's ipc naming); `prefix` must
+ * lie in a directory the kernel's user can create files in.
+ */
+export function createIpcConnectionInfo(kernelName: string, prefix: string): ConnectionInfo {
+  return {
+    transport: 'ipc',
+    ip: prefix,
+    shell_port: 1,
+    iopub_port: 2,
+    stdin_port: 3,
+    control_port: 4,
+    hb_port: 5,
+    key: randomBytes(32).toString('hex'),
+    signature_scheme: 'hmac-sha256',
+    kernel_name: kernelName,
+  };
 }
 
 export async function createConnectionInfo(kernelName: string): Promise<ConnectionInfo> {
@@ -66,5 +85,5 @@ export async function writeConnectionFile(
 }
 
 export function endpoint(info: ConnectionInfo, port: number): string {
-  return `${info.transport}://${info.ip}:${port}`;
+  return info.transport === 'ipc' ? `ipc://${info.ip}-${port}` : `${info.transport}://${info.ip}:${port}`;
 }

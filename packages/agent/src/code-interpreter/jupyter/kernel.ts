@@ -1,11 +1,12 @@
 /** One running kernel process and its ZeroMQ client. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { chown, mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { UserInfo } from '../user.js';
 import { KernelClient, type WaitOptions } from './client.js';
-import { createConnectionInfo, writeConnectionFile } from './connection.js';
-import { resolveKernelSpec, type KernelSpec } from './kernelspec.js';
+import { createConnectionInfo, createIpcConnectionInfo, writeConnectionFile, type ConnectionInfo } from './connection.js';
+import { kernelTransport, resolveKernelSpec, type KernelSpec } from './kernelspec.js';
 
 export interface KernelStartOptions extends WaitOptions {
   /** Kernelspec name under `python/kernels/`. */
@@ -42,6 +43,7 @@ export class Kernel {
         this.exitInfo = { code, signal };
         client.close();
         void rm(connectionFile, { force: true });
+        if (client.transport === 'ipc') void rm(dirname(client.ipcPrefix), { recursive: true, force: true });
         resolve(this.exitInfo);
       });
     });
@@ -68,9 +70,19 @@ export class Kernel {
   }
 
   static async start(options: KernelStartOptions): Promise<Kernel> {
-    const info = await createConnectionInfo(options.spec);
+    const id = randomUUID();
     const owner = options.user.uid !== undefined ? { uid: options.user.uid, gid: options.user.gid ?? options.user.uid } : undefined;
-    const file = await writeConnectionFile(options.runtimeDir, randomUUID(), info, owner);
+    let info: ConnectionInfo;
+    if ((await kernelTransport(options.spec)) === 'ipc') {
+      // The kernel creates its sockets, so they live in a directory of its own user's.
+      const socketDir = join(options.runtimeDir, `sockets-${id}`);
+      await mkdir(socketDir, { mode: 0o700 });
+      if (owner) await chown(socketDir, owner.uid, owner.gid);
+      info = createIpcConnectionInfo(options.spec, join(socketDir, 'kernel'));
+    } else {
+      info = await createConnectionInfo(options.spec);
+    }
+    const file = await writeConnectionFile(options.runtimeDir, id, info, owner);
     const spec = await resolveKernelSpec(options.spec, file);
     const [command, ...args] = spec.argv;
     const child = spawn(command!, args, {

@@ -15,6 +15,13 @@ export interface KernelSpec {
   interruptMode: 'signal' | 'message';
 }
 
+/**
+ * ZeroMQ transport a kernel is reached over. `ipc` (Unix sockets) is about twice as fast as TCP
+ * loopback under gVisor, whose netstack every TCP packet crosses; kernels that do not support it
+ * declare `tcp` in their kernel.json (`sandboxd_transport`).
+ */
+export type KernelTransport = 'tcp' | 'ipc';
+
 /** `packages/agent/python`, from `dist/code-interpreter/jupyter/` or `src/code-interpreter/jupyter/`. */
 export const PYTHON_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'python');
 
@@ -29,6 +36,7 @@ interface KernelJson {
   argv: string[];
   env?: Record<string, string>;
   interrupt_mode?: 'signal' | 'message';
+  sandboxd_transport?: KernelTransport;
 }
 
 const cache = new Map<string, Promise<KernelJson>>();
@@ -41,6 +49,11 @@ function load(name: string): Promise<KernelJson> {
     spec.catch(() => cache.delete(name));
   }
   return spec;
+}
+
+/** The transport kernelspec `name` asks for (default `tcp`). */
+export async function kernelTransport(name: string): Promise<KernelTransport> {
+  return (await load(name)).sandboxd_transport ?? 'tcp';
 }
 
 /** Loads kernelspec `name` with every placeholder filled in. */
