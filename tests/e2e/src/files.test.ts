@@ -84,11 +84,15 @@ describe('read and write', () => {
     await bounded(sbx.files.remove('/home/user/big'), 'remove');
   });
 
-  test('files owned by root: the default user cannot write there, root can', 90_000, async () => {
-    await rejection(sbx.files.write('/root/nope.txt', 'x'), CALL_MS, 'write into /root as user');
-    await bounded(sbx.files.write('/root/ok.txt', 'root data', { user: 'root' }), 'write as root');
-    const info = await bounded(sbx.files.getInfo('/root/ok.txt', { user: 'root' }), 'getInfo as root');
-    assert.equal(info.owner, 'root');
+  test('the write user decides ownership: user by default, root with user: "root"', 90_000, async () => {
+    await bounded(sbx.files.write('/home/user/owners/by-user.txt', 'u'), 'write as default user');
+    await bounded(sbx.files.write('/home/user/owners/by-root.txt', 'r', { user: 'root' }), 'write as root');
+    await bounded(sbx.files.write('/root/ok.txt', 'root data', { user: 'root' }), 'write into /root as root');
+    assert.equal((await bounded(sbx.files.getInfo('/home/user/owners/by-user.txt'), 'getInfo by-user')).owner, 'user');
+    const byRoot = await bounded(sbx.files.getInfo('/home/user/owners/by-root.txt'), 'getInfo by-root');
+    assert.equal(byRoot.owner, 'root');
+    assert.equal(byRoot.group, 'root');
+    assert.equal((await run(sbx, 'stat -c %U:%G /root/ok.txt', { user: 'root' })).stdout, 'root:root\n');
     assert.equal(await bounded(sbx.files.read('/root/ok.txt', { user: 'root' }), 'read as root'), 'root data');
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { it } from 'node:test';
-import { Sandbox, type CommandResult, type CommandStartOpts, type SandboxOpts } from 'e2b';
+import { CommandExitError, Sandbox, type CommandResult, type CommandStartOpts, type SandboxOpts } from 'e2b';
 import { withTimeout, type Stack } from './stack.js';
 
 /** Bound of one sandbox creation (cold gVisor boot included). */
@@ -38,6 +38,9 @@ export function e2eTest(getStack: () => Stack | undefined) {
         await fn();
       } catch (err) {
         console.error(`[e2e] "${name}" failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        if (err instanceof CommandExitError) {
+          console.error(`[e2e] command exit ${err.exitCode}; stdout: ${JSON.stringify(err.stdout.slice(-1000))}; stderr: ${JSON.stringify(err.stderr.slice(-1000))}`);
+        }
         console.error(`[e2e] daemon log tail:\n${logTail(getStack())}`);
         throw err;
       }
@@ -129,12 +132,17 @@ export async function rawFetch(url: string, init: RequestInit = {}, ms = CALL_MS
 }
 
 /** A REST call to the daemon with the stack's API key (or `apiKey`, or none when null). */
-export function rest(stack: Stack, method: string, path: string, opts: { body?: string; apiKey?: string | null; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+export function rest(
+  stack: Stack,
+  method: string,
+  path: string,
+  opts: { body?: string; apiKey?: string | null; headers?: Record<string, string>; ms?: number } = {},
+): Promise<RawResponse> {
   const headers: Record<string, string> = { ...opts.headers };
   const key = opts.apiKey === undefined ? stack.apiKey : opts.apiKey;
   if (key !== null) headers['X-API-KEY'] = key;
   if (opts.body !== undefined) headers['Content-Type'] ??= 'application/json';
-  return rawFetch(`${stack.apiUrl}${path}`, { method, headers, ...(opts.body === undefined ? {} : { body: opts.body }) });
+  return rawFetch(`${stack.apiUrl}${path}`, { method, headers, ...(opts.body === undefined ? {} : { body: opts.body }) }, opts.ms ?? CALL_MS);
 }
 
 /** Asserts an E2B error response: the status, and a JSON body `{code: <status>, message: <non-empty string>}`. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe } from 'node:test';
 import type { Sandbox } from 'e2b';
@@ -72,12 +72,17 @@ describe('isolation', () => {
   let hostServer: Server;
   let hostPort = 0;
   let hostConnections = 0;
+  const hostSockets = new Set<Socket>();
 
   before(async () => {
     a = await createSandbox(stack, { metadata: { suite: 'network', run: RUN_ID, role: 'a' } });
     b = await createSandbox(stack, { metadata: { suite: 'network', run: RUN_ID, role: 'b' } });
     hostServer = createServer((socket) => {
       hostConnections += 1;
+      hostSockets.add(socket);
+      socket.on('close', () => hostSockets.delete(socket));
+      socket.on('error', () => undefined);
+      console.error(`[e2e] host test server: connection from ${socket.remoteAddress}:${socket.remotePort}`);
       socket.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nhost');
     });
     await new Promise<void>((resolve) => hostServer.listen(0, '0.0.0.0', resolve));
@@ -86,7 +91,11 @@ describe('isolation', () => {
   });
   after(async () => {
     console.error(`[e2e] isolation sandboxes: a=${a?.sandboxId} b=${b?.sandboxId}`);
-    await new Promise((resolve) => hostServer?.close(resolve));
+    for (const socket of hostSockets) {
+      console.error(`[e2e] host test server: connection from ${socket.remoteAddress} still open at the end`);
+      socket.destroy();
+    }
+    await withTimeout(new Promise((resolve) => hostServer?.close(resolve)), 10_000, 'close the host test server').catch((err: unknown) => console.error(String(err)));
   });
 
   test('a sandbox cannot reach the daemon API on its gateway nor on its own loopback', 120_000, async () => {
@@ -101,7 +110,10 @@ describe('isolation', () => {
         const socket = createConnection({ host: '127.0.0.1', port: hostPort }, () => socket.write('GET / HTTP/1.0\r\n\r\n'));
         let data = '';
         socket.on('data', (chunk) => (data += chunk.toString()));
-        socket.on('end', () => resolve(data));
+        socket.on('end', () => {
+          socket.destroy();
+          resolve(data);
+        });
         socket.on('error', reject);
       }),
       10_000,

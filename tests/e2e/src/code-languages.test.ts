@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe } from 'node:test';
+import { CodeSandbox, assertNoError, createCodeSandbox, describeExecution, runCode } from './code-helpers.js';
+import { CALL_MS, RUN_ID, e2eTest } from './helpers.js';
+import { startStack, withTimeout, type Stack } from './stack.js';
+
+let stack: Stack;
+let sbx: CodeSandbox;
+const test = e2eTest(() => stack);
+const ABC_SHA256 = createHash('sha256').update('abc').digest('hex');
+
+before(async () => {
+  stack = await startStack();
+  sbx = await createCodeSandbox(stack, { metadata: { suite: 'code-languages', run: RUN_ID }, envs: { LANG_TEST_VAR: 'lang-env' }, timeoutMs: 900_000 });
+});
+after(async () => {
+  if (sbx) console.error(`[e2e] code-languages sandbox: ${sbx.sandboxId}`);
+  await stack?.stop();
+});
+
+describe('javascript', () => {
+  test('console.log goes to stdout and the last expression is the result', 120_000, async () => {
+    const execution = assertNoError(await runCode(sbx, 'console.log("Hello, World!")\nconst add = (x, y) => x + y;\nadd(1, 2)', { language: 'js' }, 120_000));
+    assert.equal(execution.logs.stdout.join('').trim(), 'Hello, World!');
+    assert.equal(execution.text, '3');
+  });
+
+  test('state is kept between javascript runs', 60_000, async () => {
+    assertNoError(await runCode(sbx, 'const z = 41', { language: 'js' }));
+    assert.equal(assertNoError(await runCode(sbx, 'z + 1', { language: 'js' })).text, '42');
+  });
+
+  test('top-level await works in javascript', 60_000, async () => {
+    const execution = assertNoError(
+      await runCode(sbx, 'async function main() {\n  return "Hello, World!"\n}\nawait main()', { language: 'javascript' }),
+    );
+    assert.equal(execution.text, 'Hello, World!');
+  });
+
+  test('a node builtin can be imported with import syntax', 60_000, async () => {
+    const execution = assertNoError(
+      await runCode(sbx, 'import { createHash } from "node:crypto"\ncreateHash("sha256").update("abc").digest("hex")', { language: 'js' }),
+    );
+    assert.equal(execution.text, ABC_SHA256);
+  });
+
+  test('a thrown error gives execution.error and the context keeps working', 60_000, async () => {
+    const execution = await runCode(sbx, 'throw new Error("boom")', { language: 'js' });
+    assert.ok(execution.error, describeExecution(execution));
+    assert.equal(execution.error.name, 'Error');
+    assert.equal(execution.error.value, 'boom');
+    assert.equal(assertNoError(await runCode(sbx, '1 + 1', { language: 'js' })).text, '2');
+  });
+
+  test('a javascript context honours its cwd and the sandbox env vars', 120_000, async () => {
+    assert.equal(assertNoError(await runCode(sbx, 'process.cwd()', { language: 'js' })).text, '/home/user');
+    const ctx = await withTimeout(sbx.createCodeContext({ language: 'js', cwd: '/tmp' }), CALL_MS * 2, 'createCodeContext js');
+    assert.equal(ctx.language, 'javascript');
+    assert.equal(assertNoError(await runCode(sbx, 'process.cwd()', { context: ctx })).text, '/tmp');
+    assert.equal(assertNoError(await runCode(sbx, 'process.env.LANG_TEST_VAR', { context: ctx })).text, 'lang-env');
+  });
+});
+
+describe('typescript', () => {
+  test('typed code runs and keeps state between runs', 120_000, async () => {
+    const first = assertNoError(
+      await runCode(sbx, 'function subtract(x: number, y: number): number {\n  return x - y;\n}\nconst base: number = 10;\nsubtract(1, 2)', { language: 'ts' }, 120_000),
+    );
+    assert.equal(first.text, '-1');
+    assert.equal(assertNoError(await runCode(sbx, 'subtract(base, 3)', { language: 'typescript' })).text, '7');
+  });
+
+  test('top-level await and node builtin imports work in typescript', 60_000, async () => {
+    const awaited = assertNoError(await runCode(sbx, 'const v: string = await Promise.resolve("awaited");\nv', { language: 'ts' }));
+    assert.equal(awaited.text, 'awaited');
+    const hashed = assertNoError(
+      await runCode(sbx, 'import { createHash } from "node:crypto";\nconst h: string = createHash("sha256").update("abc").digest("hex");\nh', { language: 'ts' }),
+    );
+    assert.equal(hashed.text, ABC_SHA256);
+  });
+});
+
+describe('bash', () => {
+  test('bash keeps the working directory and variables across cells', 120_000, async () => {
+    assertNoError(await runCode(sbx, 'cd /tmp\nMY_VAR=kept-value', { language: 'bash' }, 120_000));
+    const execution = assertNoError(await runCode(sbx, 'pwd\necho "$MY_VAR"', { language: 'bash' }));
+    assert.equal(execution.logs.stdout.join(''), '/tmp\nkept-value\n');
+  });
+
+  test('bash sees the sandbox env vars and per-run envs', 60_000, async () => {
+    const execution = assertNoError(await runCode(sbx, 'echo "$LANG_TEST_VAR $RUN_VAR"', { language: 'bash', envs: { RUN_VAR: 'per-run' } }));
+    assert.equal(execution.logs.stdout.join(''), 'lang-env per-run\n');
+  });
+
+  test('a failing bash command reports an error and its message', 60_000, async () => {
+    const execution = await runCode(sbx, 'ls /definitely/not/here', { language: 'bash' });
+    assert.ok(execution.error, `a failing command must give execution.error: ${describeExecution(execution)}`);
+    const output = execution.logs.stdout.join('') + execution.logs.stderr.join('');
+    assert.match(output, /No such file or directory/, describeExecution(execution));
+  });
+});
