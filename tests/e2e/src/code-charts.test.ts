@@ -164,4 +164,33 @@ describe('charts', () => {
     const execution = assertNoError(await runCode(sbx, 'import matplotlib.pyplot as plt\nfig = plt.figure()\nplt.show()', {}, 120_000));
     assert.ok(!execution.results.some((r) => r.chart), describeExecution(execution));
   });
+
+  test('without plt.show() the figure comes first, before the value of the last expression', 180_000, async () => {
+    const lines: string[] = [];
+    const execution = assertNoError(
+      await runCode(
+        sbx,
+        'import matplotlib.pyplot as plt\nfor i in range(3): print(i)\nplt.bar(["a","b"], [3, 5]); plt.title("t")',
+        { onStdout: (m: { line: string }) => void lines.push(m.line) },
+        120_000,
+      ),
+    );
+    assert.equal(lines.join(''), '0\n1\n2\n', 'the printed lines stream before the end');
+    const first = execution.results[0];
+    assert.ok(first?.png, `results[0] is the figure: ${describeExecution(execution)}`);
+    assert.equal(first.chart?.type, 'bar');
+    assert.deepEqual(
+      (first.chart?.elements as Array<{ label: string; value: number }>).map((e) => [e.label, e.value]),
+      [['a', 3], ['b', 5]],
+    );
+    assert.equal(execution.text, "Text(0.5, 1.0, 't')", 'the main result is still reported');
+  });
+
+  test("the chart extractor's own Python unit tests pass inside the sandbox", 300_000, async () => {
+    const result = await sbx.commands.run(
+      'cd /opt/sandboxd/packages/agent/python && PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s tests -t . 2>&1',
+      { timeoutMs: 240_000 },
+    );
+    assert.match(result.stdout, /\nOK\b/, result.stdout);
+  });
 });
