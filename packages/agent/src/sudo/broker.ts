@@ -27,10 +27,12 @@ import { access, chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
 import type { IPty } from 'node-pty';
 import type { Logger } from '../logger.js';
+import { lookPath } from '../process/spawn-plan.js';
+import { parsePasswd } from '../users/user-db.js';
 import { silentLogger } from '../logger.js';
 import {
   encodeFrame,
@@ -168,48 +170,17 @@ async function findSetpriv(): Promise<string | undefined> {
 
 /** Target account from /etc/passwd; `#uid` may name an account that has no entry. */
 export function lookupAccount(user: string, etcDir = '/etc'): Account | undefined {
-  let text = '';
+  let accounts: ReturnType<typeof parsePasswd> = [];
   try {
-    text = readFileSync(join(etcDir, 'passwd'), 'utf8');
+    accounts = parsePasswd(readFileSync(join(etcDir, 'passwd'), 'utf8'));
   } catch {
     // no passwd: only #uid works
   }
   const byUid = user.startsWith('#') ? Number(user.slice(1)) : undefined;
   if (byUid !== undefined && (!Number.isInteger(byUid) || byUid < 0)) return undefined;
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length < 7 || line.startsWith('#')) continue;
-    const uid = Number(f[2]);
-    const gid = Number(f[3]);
-    if (!Number.isInteger(uid) || !Number.isInteger(gid)) continue;
-    if (byUid !== undefined ? uid === byUid : f[0] === user) return { name: f[0] ?? '', uid, gid, home: f[5] || '/' };
-  }
+  const found = accounts.find((a) => (byUid !== undefined ? a.uid === byUid : a.name === user));
+  if (found) return { name: found.name, uid: found.uid, gid: found.gid, home: found.home || '/' };
   return byUid !== undefined ? { name: '', uid: byUid, gid: byUid, home: '/' } : undefined;
-}
-
-async function isExecutableFile(path: string): Promise<boolean> {
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) return false;
-    await access(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** execvp-style lookup: names with a slash are paths (relative to cwd), others are searched in PATH. */
-export async function findExecutable(cmd: string, cwd: string, path: string): Promise<string | undefined> {
-  if (cmd.includes('/')) {
-    const full = resolve(cwd, cmd);
-    return (await isExecutableFile(full)) ? full : undefined;
-  }
-  for (const dir of path.split(delimiter)) {
-    if (dir === '') continue;
-    const full = join(resolve(cwd, dir), cmd);
-    if (await isExecutableFile(full)) return full;
-  }
-  return undefined;
 }
 
 interface SessionContext {
@@ -371,7 +342,7 @@ class Session {
     const cwdStat = await stat(req.cwd).catch(() => undefined);
     if (!cwdStat?.isDirectory()) throw new SessionError(`unable to change directory to ${req.cwd}: No such file or directory`);
     const argv0 = req.argv[0] ?? '';
-    const executable = await findExecutable(argv0, req.cwd, env['PATH'] ?? '');
+    const executable = await lookPath(argv0, req.cwd, env['PATH'] ?? '');
     if (!executable) throw new SessionError(`${argv0}: command not found`);
     const args = req.argv.slice(1);
 
