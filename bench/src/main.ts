@@ -1,11 +1,12 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code]
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel]
 // (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from '@sandboxd/e2e/stack';
 import { benchCode } from './code-bench.js';
 import { benchCore } from './core-bench.js';
+import { benchKernelVariants } from './kernel-variants-bench.js';
 import { toMarkdown } from './stats.js';
 
 function defaultTemplateRootfs(): string {
@@ -25,7 +26,11 @@ const stack = await startStack();
 try {
   const only = process.argv[2];
   const rootfs = defaultTemplateRootfs();
-  const rows = [...(only === 'code' ? [] : await benchCore(stack, rootfs)), ...(only === 'core' ? [] : await benchCode(stack, rootfs))];
+  const rows = [
+    ...(only === undefined || only === 'core' ? await benchCore(stack, rootfs) : []),
+    ...(only === undefined || only === 'code' ? await benchCode(stack, rootfs) : []),
+    ...(only === undefined || only === 'kernel' ? await benchKernelVariants(stack) : []),
+  ];
   process.stdout.write(`${toMarkdown(rows)}\n`);
 } finally {
   await stack.stop();

@@ -23,18 +23,28 @@ async function main(): Promise<void> {
   logger.info('listening', { server: 'envd', port: envd.port, url: envd.url });
 
   const servers: Array<{ close(): Promise<void> }> = [envd];
-  const codePort = Number(process.env['SANDBOXD_AGENT_CODE_PORT'] ?? CODE_INTERPRETER_PORT);
-  const code = await startCodeInterpreter({ host: config.host, port: codePort, config: config.agent, signal: shutdown.signal });
-  servers.push(code);
-  logger.info('listening', { server: 'code-interpreter', port: codePort });
+  // SANDBOXD_AGENT_CODE_PORT / SANDBOXD_AGENT_SUDO_SOCKET: a port or socket path, or `off`.
+  const codePortSetting = process.env['SANDBOXD_AGENT_CODE_PORT'] ?? String(CODE_INTERPRETER_PORT);
+  if (codePortSetting !== 'off') {
+    const code = await startCodeInterpreter({ host: config.host, port: Number(codePortSetting), config: config.agent, signal: shutdown.signal });
+    servers.push(code);
+    logger.info('listening', { server: 'code-interpreter', port: Number(codePortSetting) });
+  }
 
   // gVisor does not honour setuid bits: `sudo` inside the sandbox asks this root broker instead.
   // A failure here must not take the agent down; sudo then says the broker is unreachable.
-  const sudoBroker = await startSudoBroker({ signal: shutdown.signal, logger: logger.child({ server: 'sudo' }) }).catch((err: unknown) => {
-    logger.error('sudo broker failed to start', { err });
-    return undefined;
-  });
-  if (sudoBroker) servers.push(sudoBroker);
+  const sudoSocket = process.env['SANDBOXD_AGENT_SUDO_SOCKET'];
+  if (sudoSocket !== 'off') {
+    const sudoBroker = await startSudoBroker({
+      ...(sudoSocket ? { socketPath: sudoSocket } : {}),
+      signal: shutdown.signal,
+      logger: logger.child({ server: 'sudo' }),
+    }).catch((err: unknown) => {
+      logger.error('sudo broker failed to start', { err });
+      return undefined;
+    });
+    if (sudoBroker) servers.push(sudoBroker);
+  }
 
   const stop = (signal: NodeJS.Signals): void => {
     logger.info('shutting down', { signal });
