@@ -6,6 +6,7 @@ import { startCodeInterpreter } from './code-interpreter/index.js';
 import { loadConfig } from './config.js';
 import { startEnvdServer } from './envd/server.js';
 import { createLogger } from './logger.js';
+import { startMemoryGuard } from './memory/memory-guard.js';
 import { startSudoBroker } from './sudo/index.js';
 
 async function main(): Promise<void> {
@@ -23,10 +24,23 @@ async function main(): Promise<void> {
   logger.info('listening', { server: 'envd', port: envd.port, url: envd.url });
 
   const servers: Array<{ close(): Promise<void> }> = [envd];
+
+  // SANDBOXD_AGENT_MEMORY_GUARD=off disables the sandbox's own out-of-memory killer (tests on a host).
+  const memoryGuard =
+    process.env['SANDBOXD_AGENT_MEMORY_GUARD'] === 'off'
+      ? undefined
+      : startMemoryGuard({ onKill: (kill) => logger.warn('out of memory: killed the largest process', { ...kill }) });
+  shutdown.signal.addEventListener('abort', () => memoryGuard?.close(), { once: true });
   // SANDBOXD_AGENT_CODE_PORT / SANDBOXD_AGENT_SUDO_SOCKET: a port or socket path, or `off`.
   const codePortSetting = process.env['SANDBOXD_AGENT_CODE_PORT'] ?? String(CODE_INTERPRETER_PORT);
   if (codePortSetting !== 'off') {
-    const code = await startCodeInterpreter({ host: config.host, port: Number(codePortSetting), config: config.agent, signal: shutdown.signal });
+    const code = await startCodeInterpreter({
+      host: config.host,
+      port: Number(codePortSetting),
+      config: config.agent,
+      signal: shutdown.signal,
+      ...(memoryGuard ? { oomKillOf: (pid: number) => memoryGuard.killOf(pid) } : {}),
+    });
     servers.push(code);
     logger.info('listening', { server: 'code-interpreter', port: Number(codePortSetting) });
   }

@@ -3,6 +3,7 @@
  * execution run at a time. The kernel is replaced (same context id) when it dies, when an
  * interrupt does not take, and on restart.
  */
+import type { OomKill } from '../memory/memory-guard.js';
 import type { ContextInfo, ExecutionLine } from '@sandboxd/protocol';
 import { runCell, type ErrorLine, type RunningCell } from './cell.js';
 import { describeExit, Kernel, type KernelExit } from './jupyter/kernel.js';
@@ -23,6 +24,7 @@ export interface ContextOptions {
   runtimeDir: string;
   /** How long an interrupted cell may take to stop before the kernel is restarted. */
   interruptGraceMs?: number;
+  oomKillOf?: (pid: number) => OomKill | undefined;
 }
 
 type ExitReason = 'restart' | 'interrupt-failed' | 'close';
@@ -176,6 +178,14 @@ export class Context {
 
   private deathError(kernel: Kernel, exit: KernelExit): ErrorLine {
     if (this.exitReasons.get(kernel) === 'restart') return failure('ContextRestarting', 'Context was restarted');
+    const oom = this.options.oomKillOf?.(kernel.pid);
+    if (oom) {
+      const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024);
+      return failure(
+        'OutOfMemory',
+        `The kernel was killed because the sandbox ran out of memory (it used ${mib(oom.rssBytes)} MiB of the sandbox's ${mib(oom.totalBytes)} MiB); context ${this.id} was restarted and its state was lost`,
+      );
+    }
     const detail = kernel.stderrTail.trim().split('\n').slice(-5).join('\n');
     return failure(
       'KernelDied',

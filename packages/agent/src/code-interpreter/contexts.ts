@@ -1,4 +1,5 @@
 /** The registry of contexts: the default one per language and any created on demand. */
+import type { OomKill } from '../memory/memory-guard.js';
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { ContextInfo } from '@sandboxd/protocol';
@@ -10,6 +11,8 @@ export interface ContextsOptions {
   user: UserInfo;
   env: Record<string, string>;
   runtimeDir: string;
+  /** Tells whether the sandbox's memory guard killed a process (to name out-of-memory deaths). */
+  oomKillOf?: (pid: number) => OomKill | undefined;
 }
 
 /** A request the caller got wrong (400), as opposed to a failure to start a kernel (500). */

@@ -9,6 +9,7 @@
  * await server.close();
  * ```
  */
+import type { OomKill } from '../memory/memory-guard.js';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,8 @@ export interface CodeInterpreterOptions {
   config: AgentConfig;
   /** Aborting it closes the server like `close()`. */
   signal?: AbortSignal;
+  /** The sandbox's memory guard, to report kernels it killed as out-of-memory deaths. */
+  oomKillOf?: (pid: number) => OomKill | undefined;
 }
 
 export interface CodeInterpreterHandle {
@@ -52,7 +55,12 @@ export async function startCodeInterpreter(options: CodeInterpreterOptions): Pro
   const user = await resolveUser(config.defaultUser);
   const runtimeDir = await mkdtemp(join(tmpdir(), 'sandboxd-kernels-'));
   await chmod(runtimeDir, 0o711); // the kernel user reads its own (0600, chowned) connection file
-  const contexts = new Contexts({ user, env: kernelEnv(user, config.envVars), runtimeDir });
+  const contexts = new Contexts({
+    user,
+    env: kernelEnv(user, config.envVars),
+    runtimeDir,
+    ...(options.oomKillOf ? { oomKillOf: options.oomKillOf } : {}),
+  });
   // Both default kernels boot in parallel while the server starts listening.
   await Promise.all([contexts.defaultFor('python'), contexts.defaultFor('javascript')]);
 

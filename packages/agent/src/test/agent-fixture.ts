@@ -55,7 +55,7 @@ export async function startAgent(overrides: Partial<AgentConfig> = {}): Promise<
   const configPath = join(dir, 'agent.json');
   await writeFile(configPath, JSON.stringify(config));
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, SANDBOXD_AGENT_CONFIG: configPath, SANDBOXD_AGENT_HOST: '127.0.0.1', SANDBOXD_AGENT_ENVD_PORT: '0', SANDBOXD_AGENT_CODE_PORT: 'off', SANDBOXD_AGENT_SUDO_SOCKET: 'off' },
+    env: { ...process.env, SANDBOXD_AGENT_CONFIG: configPath, SANDBOXD_AGENT_HOST: '127.0.0.1', SANDBOXD_AGENT_ENVD_PORT: '0', SANDBOXD_AGENT_CODE_PORT: 'off', SANDBOXD_AGENT_SUDO_SOCKET: 'off', SANDBOXD_AGENT_MEMORY_GUARD: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
