@@ -8,7 +8,8 @@ import { loadConfig, parseAgentConfig } from './config.js';
 describe('agent config', () => {
   it('parses a full config and normalises an empty token to null', () => {
     const c = parseAgentConfig({ sandboxId: 's', templateId: 't', accessToken: '', envVars: { A: '1' }, defaultUser: 'user' });
-    assert.deepEqual(c, { sandboxId: 's', templateId: 't', accessToken: null, envVars: { A: '1' }, defaultUser: 'user' });
+    assert.deepEqual(c, { sandboxId: 's', templateId: 't', accessToken: null, envVars: { A: '1' }, defaultUser: 'user', bootKernels: true });
+    assert.equal(parseAgentConfig({ bootKernels: false }).bootKernels, false);
   });
 
   it('rejects malformed values', () => {

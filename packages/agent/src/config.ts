@@ -57,5 +57,6 @@ export function parseAgentConfig(value: unknown, source = 'agent config'): Agent
     accessToken: typeof token === 'string' && token !== '' ? token : null,
     envVars,
     defaultUser: str('defaultUser', 'user'),
+    bootKernels: v['bootKernels'] !== false,
   };
 }

@@ -12,6 +12,12 @@ export interface AgentConfig {
   envVars: Record<string, string>;
   /** User that runs processes when the request names none. */
   defaultUser: string;
+  /**
+   * Boot the default code-interpreter kernels (python, javascript) when the agent starts: true for
+   * sandboxes created as a code-interpreter template. Otherwise they boot on the first request to
+   * the code-interpreter port, so plain sandboxes spend no memory or CPU on kernels.
+   */
+  bootKernels: boolean;
 }
 
 export const AGENT_CONFIG_PATH = '/run/sandboxd/agent.json';

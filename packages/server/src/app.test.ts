@@ -97,6 +97,14 @@ describe('REST create', () => {
     assert.equal(runtime.sandboxes.get(open.sandboxID)!.spec.agentConfig.accessToken, null);
   });
 
+  it('boots the kernels at start only for sandboxes created as a code-interpreter template', async () => {
+    const { call, runtime } = fresh();
+    const plain = await json(await call('POST', '/v2/sandboxes', { templateID: 'base' }));
+    const code = await json(await call('POST', '/v2/sandboxes', { templateID: 'code-interpreter-v1' }));
+    assert.equal(runtime.sandboxes.get(plain.sandboxID)!.spec.agentConfig.bootKernels, false);
+    assert.equal(runtime.sandboxes.get(code.sandboxID)!.spec.agentConfig.bootKernels, true);
+  });
+
   it('passes network policy and internet access to the runtime', async () => {
     const { call, runtime } = fresh();
     const body = await json(

@@ -13,6 +13,7 @@ const server = await startCodeInterpreter({
   config: {
     sandboxId: 'dev',
     templateId: 'dev',
+    bootKernels: true,
     accessToken: process.env.SANDBOXD_ACCESS_TOKEN ?? null,
     envVars: JSON.parse(process.env.SANDBOXD_ENV_VARS ?? '{}') as Record<string, string>,
     defaultUser: process.env.SANDBOXD_USER ?? 'user',

@@ -11,6 +11,8 @@ export interface HandlerOptions {
   accessToken: string | null;
   /** Aborted on shutdown: every running execution is interrupted. */
   shutdown: AbortSignal;
+  /** Boots the default contexts (memoised); awaited before any request but `/health`. */
+  bootDefaults: () => Promise<unknown>;
 }
 
 class HttpError extends Error {
@@ -99,6 +101,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Handler
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
   const { contexts } = options;
+  if (path !== '/health') await options.bootDefaults();
 
   if (path === '/health' && method === 'GET') return sendJson(res, 200, 'OK');
   if (path === '/execute' && method === 'POST') return await execute(req, res, options);

@@ -61,11 +61,13 @@ export async function startCodeInterpreter(options: CodeInterpreterOptions): Pro
     runtimeDir,
     ...(options.oomKillOf ? { oomKillOf: options.oomKillOf } : {}),
   });
-  // Both default kernels boot in parallel while the server starts listening.
-  await Promise.all([contexts.defaultFor('python'), contexts.defaultFor('javascript')]);
+  // Both default kernels boot in parallel: at once for code-interpreter sandboxes, else on first use.
+  let booted: Promise<unknown> | undefined;
+  const bootDefaults = (): Promise<unknown> => (booted ??= Promise.all([contexts.defaultFor('python'), contexts.defaultFor('javascript')]));
+  if (config.bootKernels) await bootDefaults();
 
   const shutdown = new AbortController();
-  const server = createServer({ keepAliveTimeout: 640_000, requestTimeout: 0 }, createHandler({ contexts, accessToken: config.accessToken, shutdown: shutdown.signal }));
+  const server = createServer({ keepAliveTimeout: 640_000, requestTimeout: 0 }, createHandler({ contexts, accessToken: config.accessToken, shutdown: shutdown.signal, bootDefaults }));
   server.headersTimeout = 650_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

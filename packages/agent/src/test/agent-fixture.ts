@@ -47,6 +47,7 @@ export async function startAgent(overrides: Partial<AgentConfig> = {}): Promise<
   const config: AgentConfig = {
     sandboxId: 'sbx-test',
     templateId: 'base',
+    bootKernels: false,
     accessToken: null,
     envVars: { SANDBOX_GLOBAL: 'from-sandbox' },
     defaultUser: 'root',

@@ -163,6 +163,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               accessToken: record.accessToken,
               envVars: record.envVars,
               defaultUser: 'user',
+              bootKernels: /code-interpreter/.test(record.templateAlias ?? ''),
             },
           },
           {

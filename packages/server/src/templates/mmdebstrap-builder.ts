@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { OperationOptions } from '../runtime/sandbox-runtime.js';
 import type { TemplateSpec } from './template-spec.js';
@@ -20,8 +22,12 @@ const LEAN_DPKG_OPTIONS = [
   'path-exclude=/usr/share/lintian/*',
 ];
 
+/** Scripts of ours run on the finished tree, with its root as `$1`. */
+const HOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'template-hooks');
+
 /** Shell steps run on the finished tree (`$1` is its root). */
 const CUSTOMIZE_HOOKS = [
+  `sh '${join(HOOKS_DIR, 'lean-profile.sh')}' "$1"`,
   'chroot "$1" useradd --create-home --uid 1000 --shell /bin/bash --groups sudo user',
   'echo "user ALL=(ALL:ALL) NOPASSWD: ALL" > "$1/etc/sudoers.d/user" && chmod 0440 "$1/etc/sudoers.d/user"',
   'mkdir -p "$1/opt/sandboxd" "$1/run/sandboxd"',

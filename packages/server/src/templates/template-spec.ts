@@ -48,7 +48,7 @@ export const DEFAULT_TEMPLATE: TemplateSpec = {
     'attr',
   ],
   limits: { memoryMB: 2048, cpuCount: 2, pidsLimit: 1024, diskSizeMB: 4096 },
-  recipeVersion: 2,
+  recipeVersion: 3,
 };
 
 /** Content hash of a spec: the cache key of its build. */
