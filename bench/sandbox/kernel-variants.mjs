@@ -6,10 +6,10 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { KernelClient } from '/opt/sandboxd/packages/agent/dist/code-interpreter/jupyter/client.js';
 import { createConnectionInfo, createIpcConnectionInfo } from '/opt/sandboxd/packages/agent/dist/code-interpreter/jupyter/connection.js';
 
-const RUNS = 40;
+const ROUNDS = 100;
 const median = (ts) => [...ts].sort((a, b) => a - b)[ts.length >> 1];
 
-async function measure(transport, history) {
+async function startVariant(transport, history) {
   const dir = `/tmp/kv-${randomUUID()}`;
   mkdirSync(dir);
   const info = transport === 'ipc' ? createIpcConnectionInfo('python3', `${dir}/k`) : await createConnectionInfo('python3');
@@ -33,20 +33,29 @@ async function measure(transport, history) {
       });
       client.send('shell', 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, id);
     });
-  for (let i = 0; i < 5; i++) await execute('1 + 1');
-  const times = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    await execute('1 + 1');
-    times.push(performance.now() - started);
-  }
-  client.close();
-  child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-  return median(times);
+  const close = () => {
+    client.close();
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { name: `${transport}/${history ? 'history' : 'no-history'}`, execute, close, times: [] };
 }
 
+// All variants run side by side, one execution each per round, so they share the same conditions.
+const variants = [];
+for (const transport of ['tcp', 'ipc']) for (const history of [true, false]) variants.push(await startVariant(transport, history));
+for (const v of variants) for (let i = 0; i < 5; i++) await v.execute('1 + 1');
+for (let round = 0; round < ROUNDS; round++) {
+  for (const v of variants) {
+    const started = performance.now();
+    await v.execute('1 + 1');
+    v.times.push(performance.now() - started);
+  }
+}
 const out = {};
-for (const transport of ['tcp', 'ipc']) for (const history of [true, false]) out[`${transport}/${history ? 'history' : 'no-history'}`] = await measure(transport, history);
+for (const v of variants) {
+  out[v.name] = median(v.times);
+  v.close();
+}
 process.stdout.write(JSON.stringify(out));
 process.exit(0);
