@@ -58,5 +58,5 @@ else
   step "npm dependencies present"
 fi
 
-step "building (tsc -b)"
-npx --no-install tsc -b
+step "building (tsc -b, then the agent bundle)"
+npm run build --silent

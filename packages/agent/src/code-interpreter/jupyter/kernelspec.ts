@@ -3,6 +3,7 @@
  * module so they work from the read-only bind mount. Placeholders in argv/env:
  * `{connection_file}`, `{python_dir}` (our Python helpers) and `{deno}` (the Deno binary).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,8 +23,18 @@ export interface KernelSpec {
  */
 export type KernelTransport = 'tcp' | 'ipc';
 
-/** `packages/agent/python`, from `dist/code-interpreter/jupyter/` or `src/code-interpreter/jupyter/`. */
-export const PYTHON_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'python');
+/**
+ * `packages/agent/python`: the nearest ancestor of this module with a `python/kernels` directory,
+ * so it is found from `src/…`, `dist/…` and from the single-file bundle in `dist/`.
+ */
+export const PYTHON_DIR = findPythonDir(dirname(fileURLToPath(import.meta.url)));
+
+function findPythonDir(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'python', 'kernels'))) return join(dir, 'python');
+    if (dirname(dir) === dir) throw new Error(`no python/kernels directory above ${start}`);
+  }
+}
 
 /** The Deno binary of the `deno` npm package (its platform package sits next to it). */
 export function denoBinary(): string {

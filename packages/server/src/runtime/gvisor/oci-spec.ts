@@ -53,7 +53,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: ['/usr/bin/tini', '-s', '-g', '--', '/usr/bin/node', `${AGENT_MOUNT}/packages/agent/dist/main.js`],
+      args: ['/usr/bin/tini', '-s', '-g', '--', '/usr/bin/node', `${AGENT_MOUNT}/packages/agent/dist/agent.bundle.mjs`],
       env: [
         'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         'HOME=/root',
