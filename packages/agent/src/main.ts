@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the in-sandbox agent: reads the sandbox's config and serves the envd-compatible
-// API; SIGTERM/SIGINT shut everything down through one abort signal.
+// Entry point of the in-sandbox agent: reads the sandbox's config, starts the memory guard, the
+// code interpreter and the sudo broker, then the envd-compatible API; SIGTERM/SIGINT shut
+// everything down through one abort signal.
 import { CODE_INTERPRETER_PORT } from '@sandboxd/protocol';
 import { startCodeInterpreter } from './code-interpreter/index.js';
 import { loadConfig } from './config.js';
@@ -14,16 +15,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ component: 'agent', sandboxId: config.agent.sandboxId });
   const shutdown = new AbortController();
 
-  const envd = await startEnvdServer({
-    config: config.agent,
-    logger: logger.child({ server: 'envd' }),
-    host: config.host,
-    port: config.envdPort,
-    signal: shutdown.signal,
-  });
-  logger.info('listening', { server: 'envd', port: envd.port, url: envd.url });
-
-  const servers: Array<{ close(): Promise<void> }> = [envd];
+  const servers: Array<{ close(): Promise<void> }> = [];
 
   // SANDBOXD_AGENT_MEMORY_GUARD=off disables the sandbox's own out-of-memory killer (tests on a host).
   const memoryGuard =
@@ -59,6 +51,18 @@ async function main(): Promise<void> {
     });
     if (sudoBroker) servers.push(sudoBroker);
   }
+
+  // envd opens last: the daemon takes its /health as "the sandbox is ready", so every other
+  // service must already be listening by then.
+  const envd = await startEnvdServer({
+    config: config.agent,
+    logger: logger.child({ server: 'envd' }),
+    host: config.host,
+    port: config.envdPort,
+    signal: shutdown.signal,
+  });
+  servers.push(envd);
+  logger.info('listening', { server: 'envd', port: envd.port, url: envd.url });
 
   const stop = (signal: NodeJS.Signals): void => {
     logger.info('shutting down', { signal });
