@@ -35,7 +35,17 @@ const CGROUP_CONTROLLERS_ROOT = '/sys/fs/cgroup';
  */
 export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promise<SandboxRuntime> {
   const sandboxesDir = join(options.home, 'sandboxes');
-  const runsc = createRunsc({ stateDir: join(options.home, 'runsc') });
+  // One runsc state directory per sandbox: runsc serialises container creation with a lock on its
+  // root directory, which a shared root would make every create wait on the ~1 s `runsc delete`
+  // of the sandbox killed just before.
+  const runscOf = (sandboxId: string) => createRunsc({ stateDir: sandboxPaths(sandboxesDir, sandboxId).runscDir });
+  // Sandboxes started before per-sandbox roots live in the shared one.
+  const sharedRunsc = createRunsc({ stateDir: join(options.home, 'runsc') });
+  const listContainers = async (op: OperationOptions = {}) => {
+    const names = await readdir(sandboxesDir).catch(() => [] as string[]);
+    const lists = await Promise.all([sharedRunsc, ...names.map((id) => runscOf(id))].map((r) => r.list(op).catch(() => [])));
+    return lists.flat();
+  };
   const facts = await readHostFacts();
   const resolvConf = sandboxResolvConf(facts.resolvers);
   const claims = createSlotClaims(options.home, options.slotClaimsDir);
@@ -44,7 +54,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const pendingTeardowns = new Map<string, Promise<void>>();
 
   async function teardown(sandboxId: string, slot: number | undefined, op: OperationOptions): Promise<void> {
-    await runsc.remove(sandboxId, op);
+    await runscOf(sandboxId).remove(sandboxId, op);
+    await sharedRunsc.remove(sandboxId, op).catch(() => undefined);
     if (slot !== undefined) {
       await removeSandboxEgress(slot, op);
       await destroySandboxNetwork(slotAddresses(slot), op);
@@ -57,7 +68,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   }
 
   async function deathReason(sandboxId: string): Promise<string | undefined> {
-    const container = (await runsc.list().catch(() => [])).find((c) => c.id === sandboxId);
+    const container = (await runscOf(sandboxId).list().catch(() => [])).find((c) => c.id === sandboxId);
     if (container && container.status === 'running') return undefined;
     const log = await readFile(sandboxPaths(sandboxesDir, sandboxId).logPath, 'utf8').catch(() => '');
     return `container ${container?.status ?? 'gone'}; agent log: ${log.slice(-2000).trim() || '(empty)'}`;
@@ -82,6 +93,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         });
         await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf);
         await mountWritableLayer(paths.layerDir, spec.limits.diskSizeMB, op);
+        const runsc = runscOf(spec.sandboxId);
         await runsc.create(spec.sandboxId, paths.bundleDir, paths.logPath, paths.layerDir, op);
         await runsc.start(spec.sandboxId, op);
         await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
@@ -98,7 +110,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async destroy(sandboxId: string, op: OperationOptions = {}): Promise<void> {
       const pending = pendingTeardowns.get(sandboxId);
       if (pending) return;
-      await runsc.killNow(sandboxId, op);
+      await runscOf(sandboxId).killNow(sandboxId, op);
       const record = (await readRecords(sandboxesDir)).find((r) => r.sandboxId === sandboxId);
       const cleanup = teardown(sandboxId, record?.slot, {})
         .catch((error: unknown) => options.onBackgroundError?.(sandboxId, error))
@@ -109,7 +121,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async reconcile(known: RuntimeSandbox[], op: OperationOptions = {}) {
       await Promise.all(pendingTeardowns.values());
       await ensureBaseRuleset(facts, op);
-      const containers = await runsc.list(op);
+      const containers = await listContainers(op);
       const records = await readRecords(sandboxesDir);
       const alive: string[] = [];
       const removed: string[] = [];
@@ -158,10 +170,10 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       const cpuCount = Math.max(1, Math.round(spec.linux.resources.cpu.quota / spec.linux.resources.cpu.period));
       let first = lastCpuSample.get(sandboxId);
       if (!first) {
-        first = { at: Date.now(), cpuNanos: (await runsc.stats(sandboxId, op)).cpuNanos };
+        first = { at: Date.now(), cpuNanos: (await runscOf(sandboxId).stats(sandboxId, op)).cpuNanos };
         await new Promise((r) => setTimeout(r, 200));
       }
-      const stats = await runsc.stats(sandboxId, op);
+      const stats = await runscOf(sandboxId).stats(sandboxId, op);
       const now = Date.now();
       lastCpuSample.set(sandboxId, { at: now, cpuNanos: stats.cpuNanos });
       const elapsedNanos = Math.max(1, (now - first.at) * 1e6);

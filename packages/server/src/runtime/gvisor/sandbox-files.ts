@@ -20,6 +20,7 @@ export function sandboxPaths(sandboxesDir: string, sandboxId: string) {
     runDir: join(dir, 'run'),
     logPath: join(dir, 'agent.log'),
     layerDir: join(dir, 'layer'),
+    runscDir: join(dir, 'runsc'),
     recordPath: join(dir, 'runtime.json'),
   };
 }
