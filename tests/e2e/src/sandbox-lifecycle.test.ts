@@ -193,4 +193,21 @@ describe('kill', () => {
   test('Sandbox.kill of an unknown id returns false', 30_000, async () => {
     assert.equal(await withTimeout(Sandbox.kill('doesnotexist0000000000', { ...stack.sdk }), CALL_MS, 'kill unknown'), false);
   });
+
+  test('getMetrics reports the sandbox limits and its real CPU, memory and disk use', 120_000, async () => {
+    await withSandbox(
+      () => createSandbox(stack, { metadata: { suite: 'lifecycle', run: RUN_ID, purpose: 'metrics' }, timeoutMs: 120_000 }),
+      async (sbx) => {
+        await run(sbx, 'head -c 50000000 /dev/urandom > /home/user/blob');
+        const metrics = await withTimeout(sbx.getMetrics(), CALL_MS, 'getMetrics');
+        assert.ok(metrics.length >= 1, 'at least one sample');
+        const m = metrics[metrics.length - 1]!;
+        assert.ok(m.cpuCount >= 1, `cpuCount ${m.cpuCount}`);
+        assert.ok(m.cpuUsedPct >= 0 && m.cpuUsedPct <= 100, `cpuUsedPct ${m.cpuUsedPct}`);
+        assert.ok(m.memTotal > 0 && m.memUsed > 0 && m.memUsed <= m.memTotal, `memory ${m.memUsed}/${m.memTotal}`);
+        assert.ok(m.diskTotal > 0, `diskTotal ${m.diskTotal}`);
+        assert.ok(m.diskUsed >= 50_000_000, `the 50 MB file counts as disk use: ${m.diskUsed}`);
+      },
+    );
+  });
 });

@@ -11,7 +11,7 @@ import { buildOciSpec } from './oci-spec.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
-import { readRecords, removeSandboxFiles, sandboxPaths, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
+import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
 
 export interface GvisorRuntimeOptions {
   /** State directory (SANDBOXD_HOME). */
@@ -111,7 +111,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       const pending = pendingTeardowns.get(sandboxId);
       if (pending) return;
       await runscOf(sandboxId).killNow(sandboxId, op);
-      const record = (await readRecords(sandboxesDir)).find((r) => r.sandboxId === sandboxId);
+      const record = await readRecord(sandboxesDir, sandboxId);
       const cleanup = teardown(sandboxId, record?.slot, {})
         .catch((error: unknown) => options.onBackgroundError?.(sandboxId, error))
         .finally(() => pendingTeardowns.delete(sandboxId));
@@ -162,7 +162,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async metrics(sandboxId: string, op: OperationOptions = {}): Promise<RuntimeMetrics> {
-      const record = (await readRecords(sandboxesDir)).find((r) => r.sandboxId === sandboxId);
+      const record = await readRecord(sandboxesDir, sandboxId);
       if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
       const spec = JSON.parse(await readFile(join(sandboxPaths(sandboxesDir, sandboxId).bundleDir, 'config.json'), 'utf8')) as {
         linux: { resources: { cpu: { quota: number; period: number }; memory: { limit: number } } };

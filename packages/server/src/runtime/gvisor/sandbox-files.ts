@@ -47,17 +47,24 @@ export async function writeSandboxFiles(
   await writeFile(paths.recordPath, JSON.stringify(record));
 }
 
+/** The record of one sandbox, or undefined when it has none (or a torn one). */
+export async function readRecord(sandboxesDir: string, sandboxId: string): Promise<RuntimeRecord | undefined> {
+  const text = await readFile(sandboxPaths(sandboxesDir, sandboxId).recordPath, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as RuntimeRecord;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function readRecords(sandboxesDir: string): Promise<RuntimeRecord[]> {
   const names = await readdir(sandboxesDir).catch(() => [] as string[]);
   const records: RuntimeRecord[] = [];
   for (const name of names) {
-    const text = await readFile(sandboxPaths(sandboxesDir, name).recordPath, 'utf8').catch(() => undefined);
-    if (text === undefined) continue;
-    try {
-      records.push(JSON.parse(text) as RuntimeRecord);
-    } catch {
-      // A torn record: the sandbox is cleaned up as a leftover.
-    }
+    // A missing or torn record: the sandbox is cleaned up as a leftover.
+    const record = await readRecord(sandboxesDir, name);
+    if (record) records.push(record);
   }
   return records;
 }
