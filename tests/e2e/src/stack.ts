@@ -118,17 +118,4 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-/** Rejects when `promise` takes longer than `ms`, naming what was awaited. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${label} did not finish within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { withTimeout } from '@sandboxd/testing';

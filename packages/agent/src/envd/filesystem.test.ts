@@ -2,20 +2,11 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
 import { EventType, FileType } from '@sandboxd/protocol';
 import type { FilesystemEvent } from '@sandboxd/protocol';
-import { asUser, createTempUser, startAgent, withTimeout } from '../test/agent-fixture.js';
+import { asUser, createTempUser, rpcError, startAgent, withTimeout } from '../test/agent-fixture.js';
 import type { AgentFixture } from '../test/agent-fixture.js';
-
-async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  assert.fail('expected the call to fail');
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

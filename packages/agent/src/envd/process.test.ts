@@ -4,7 +4,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { CallOptions } from '@connectrpc/connect';
 import { Signal } from '@sandboxd/protocol';
 import type { ProcessEvent } from '@sandboxd/protocol';
-import { asUser, createTempUser, startAgent, withTimeout } from '../test/agent-fixture.js';
+import { asUser, createTempUser, rpcError, startAgent, withTimeout } from '../test/agent-fixture.js';
 import type { AgentFixture } from '../test/agent-fixture.js';
 
 type StartInit = Parameters<AgentFixture['process']['start']>[0];
@@ -49,15 +49,6 @@ const bash = (script: string, extra: { tag?: string; envs?: Record<string, strin
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('process service (real agent)', () => {
   let fx: AgentFixture;

@@ -1,29 +1,18 @@
+import assert from 'node:assert/strict';
+import { withTimeout } from '@sandboxd/testing';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClient } from '@connectrpc/connect';
+import { ConnectError, createClient } from '@connectrpc/connect';
 import type { Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Filesystem, Process } from '@sandboxd/protocol';
 import type { AgentConfig } from '@sandboxd/protocol';
 
-/** Rejects with a labelled error when `promise` takes longer than `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { withTimeout };
 
 /** A real agent process on 127.0.0.1 with a temporary config and working directory. */
 export interface AgentFixture {
@@ -143,4 +132,14 @@ export function createTempUser(): { name: string; remove(): void } {
       retry('userdel', ['--remove', name]);
     },
   };
+}
+
+/** The ConnectError a call fails with; fails the test when the call succeeds. */
+export async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await p;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  assert.fail('expected the call to fail');
 }

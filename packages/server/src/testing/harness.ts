@@ -1,3 +1,4 @@
+import { withTimeout } from '@sandboxd/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,20 +54,7 @@ export function testConfig(home: string, overrides: Partial<Config> = {}): Confi
   return { ...loadConfig({ SANDBOXD_HOME: home, SANDBOXD_PORT: '0', SANDBOXD_API_KEY: TEST_API_KEY }), ...overrides };
 }
 
-/** Rejects with a labelled error when `promise` takes longer than `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${label}: timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { withTimeout };
 
 export interface RunningStack {
   daemon: Daemon;
