@@ -131,7 +131,12 @@ describe('REST create', () => {
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', metadata: { k: 1 } }), 400, /metadata/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', envVars: { 'A=B': 'x' } }), 400, /envVars/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', envVars: { A: 'x'.repeat(40000) } }), 400, /envVars/);
-    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['example.com'] } }), 400, /network.allowOut/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['example.com'] } }), 400, /network.allowOut.*domain entries \(example.com\) are not supported/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['*.example.com'] } }), 400, /domain entries/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['not an address'] } }), 400, /IP address or CIDR/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowPublicTraffic: false } }), 400, /allowPublicTraffic/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { maskRequestHost: 'localhost:${PORT}' } }), 400, /maskRequestHost/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { egressProxy: { address: 'p:1080' } } }), 400, /egressProxy/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { denyOut: ['10.0.0.0/33'] } }), 400, /network.denyOut/);
     await assertError(await call('POST', '/v2/sandboxes', JSON.stringify({ templateID: 'base', pad: 'x'.repeat(1024 * 1024) })), 413);
     assert.equal(runtime.sandboxes.size, 0);

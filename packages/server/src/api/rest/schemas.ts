@@ -7,7 +7,8 @@ import { z } from 'zod';
  * - metadata ≤ 64 entries, keys 1–128 characters, values ≤ 1024 characters;
  * - envVars ≤ 256 entries, keys are shell names ([A-Za-z_][A-Za-z0-9_]*, ≤ 256 characters),
  *   values ≤ 32 KiB, at most 256 KiB in total;
- * - network.allowOut / denyOut ≤ 256 entries each, IPv4/IPv6 addresses or CIDRs;
+ * - network.allowOut / denyOut ≤ 256 entries each, IPv4/IPv6 addresses or CIDRs (domain names answer
+ *   400: not supported yet);
  * - timeout: whole seconds from 0 to the configured maximum (SANDBOXD_MAX_TIMEOUT, 24 h default).
  */
 export const LIMITS = {
@@ -53,9 +54,31 @@ function isIpOrCidr(value: string): boolean {
   return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
 }
 
-const addressList = z
-  .array(z.string().refine(isIpOrCidr, 'must be an IP address or CIDR (e.g. 10.0.0.0/8)'))
-  .max(LIMITS.networkEntries);
+/** A host name or `*.` wildcard, as E2B accepts in allowOut (matched there by Host header / SNI). */
+const looksLikeDomain = (value: string): boolean => /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/.test(value) && /[A-Za-z]/.test(value);
+
+const addressEntry = z.string().superRefine((value, ctx) => {
+  if (isIpOrCidr(value)) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: looksLikeDomain(value)
+      ? `domain entries (${value}) are not supported by this sandboxd server yet: use IP addresses or CIDRs`
+      : 'must be an IP address or CIDR (e.g. 10.0.0.0/8)',
+  });
+});
+
+const addressList = z.array(addressEntry).max(LIMITS.networkEntries);
+
+/** Network options sandboxd does not implement yet: rejected rather than silently ignored. */
+const unsupportedNetworkOption = (what: string) =>
+  z.unknown().optional().refine((v) => v === undefined || v === null, `${what} is not supported by this sandboxd server yet`);
+
+const networkEgress = {
+  allowOut: addressList.nullish(),
+  denyOut: addressList.nullish(),
+  egressProxy: unsupportedNetworkOption('network.egressProxy'),
+  rules: unsupportedNetworkOption('network.rules'),
+};
 
 /** Timeout in whole seconds, 0..max. */
 export const timeoutSeconds = (max: number) =>
@@ -75,9 +98,19 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
     secure: z.boolean().nullish(),
     allow_internet_access: z.boolean().nullish(),
     network: z
-      .object({ allowOut: addressList.nullish(), denyOut: addressList.nullish() })
+      .object({
+        ...networkEgress,
+        allowPublicTraffic: z
+          .boolean()
+          .nullish()
+          .refine((v) => v !== false, 'network.allowPublicTraffic: false (traffic access tokens) is not supported by this sandboxd server yet'),
+        maskRequestHost: unsupportedNetworkOption('network.maskRequestHost'),
+      })
       .nullish(),
   });
+
+/** `PUT /sandboxes/{id}/network`: the sandbox's new egress policy (replaces the current one). */
+export const networkUpdateSchema = z.object({ ...networkEgress, allow_internet_access: z.boolean().nullish() });
 
 export const timeoutRequestSchema = (maxTimeoutSec: number) =>
   z.object({ timeout: timeoutSeconds(maxTimeoutSec) });

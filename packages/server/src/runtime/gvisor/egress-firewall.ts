@@ -64,14 +64,24 @@ table inet ${TABLE} {
 `;
 }
 
-/** The sandbox's own egress chain, in the order: DNS, always-denied, denyOut, allowOut, default. */
+/** IPv4 entries only: IPv6 from sandboxes is dropped in `forward` before any sandbox chain. */
+const v4Only = (entries: string[]): string[] => entries.filter((e) => !e.includes(':'));
+
+/**
+ * The sandbox's own egress chain, in the order: DNS, always-denied, allowOut, denyOut, default.
+ * allowOut comes before denyOut because E2B's allowed entries always take precedence
+ * (`denyOut: ['0.0.0.0/0'], allowOut: ['1.1.1.1']` reaches only 1.1.1.1); the always-denied
+ * ranges come before both, so no policy opens them.
+ */
 export function sandboxChain(slot: number, policy: EgressPolicy): string[] {
   const chain = chainOf(slot);
   const rules: string[] = [];
+  const allowOut = v4Only(policy.allowOut);
+  const denyOut = v4Only(policy.denyOut);
   if (policy.allowInternetAccess) rules.push('meta l4proto { tcp, udp } th dport 53 ip daddr @resolvers_v4 accept');
   rules.push('ip daddr @denied_v4 drop');
-  if (policy.denyOut.length > 0) rules.push(`ip daddr ${set(policy.denyOut)} drop`);
-  if (policy.allowOut.length > 0) rules.push(`ip daddr ${set(policy.allowOut)} accept`);
+  if (allowOut.length > 0) rules.push(`ip daddr ${set(allowOut)} accept`);
+  if (denyOut.length > 0) rules.push(`ip daddr ${set(denyOut)} drop`);
   rules.push(policy.allowInternetAccess ? 'accept' : 'drop');
   return [`add chain inet ${TABLE} ${chain}`, ...rules.map((rule) => `add rule inet ${TABLE} ${chain} ${rule}`)];
 }
