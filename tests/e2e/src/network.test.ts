@@ -64,6 +64,21 @@ describe('internet access', () => {
       },
     );
   });
+  test('allowOut takes precedence over denyOut: denyOut 0.0.0.0/0 + allowOut <deb.debian.org> reaches only that', 180_000, async () => {
+    const { lookup } = await import('node:dns/promises');
+    const ips = (await lookup('deb.debian.org', { all: true, family: 4 })).map((a) => a.address);
+    assert.ok(ips.length > 0, 'deb.debian.org has no IPv4 address on the host');
+    await withSandbox(
+      () => createSandbox(stack, { metadata: { suite: 'network', run: RUN_ID }, network: { denyOut: ['0.0.0.0/0'], allowOut: ips } }),
+      async (sbx) => {
+        const pinned = `curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 25 --resolve deb.debian.org:80:${ips[0]} '${DEBIAN}' || true`;
+        assert.equal((await run(sbx, pinned)).stdout, '200');
+        // Any other address is denied by denyOut (TEST-NET-2; the attempt never leaves the machine).
+        // Not registry.npmjs.org: here it resolves to the same intercepting proxy as deb.debian.org.
+        assert.equal((await run(sbx, httpCode('http://198.51.100.7/', 10))).stdout, '000');
+      },
+    );
+  });
 });
 
 describe('isolation', () => {
