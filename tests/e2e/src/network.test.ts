@@ -79,6 +79,12 @@ describe('internet access', () => {
       },
     );
   });
+  test('domain entries in allowOut are refused with a clear 400, not ignored', 60_000, async () => {
+    await assert.rejects(
+      createSandbox(stack, { metadata: { suite: 'network', run: RUN_ID }, network: { allowOut: ['*.example.com'] } }),
+      /domain entries \(\*\.example\.com\) are not supported/,
+    );
+  });
 });
 
 describe('isolation', () => {
