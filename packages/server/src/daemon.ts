@@ -127,6 +127,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       if (closed) return;
       closed = true;
       sandboxes.stop();
+      runtime.stopWatching();
       proxy.close();
       if (server.listening) {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));

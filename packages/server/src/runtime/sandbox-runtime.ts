@@ -72,6 +72,16 @@ export interface SandboxRuntime {
    */
   reconcile(known: RuntimeSandbox[], options?: OperationOptions): Promise<{ alive: string[]; removed: string[] }>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
+  /**
+   * Subscribes to sandboxes that stop on their own (their gVisor processes exited: OOM, pids
+   * limit, crash, a kill from outside), reported within about a second; not called for `destroy`.
+   * Returns the unsubscribe.
+   */
+  onExit(listener: (sandboxId: string) => void): () => void;
+  /** Why a sandbox that exited on its own stopped, for the record (best effort). */
+  exitReason(sandboxId: string, options?: OperationOptions): Promise<string>;
+  /** Stops watching for exits (the daemon is stopping); sandboxes keep running. */
+  stopWatching(): void;
   /** The agent's log lines (its stdout/stderr), oldest first. */
   logs(sandboxId: string, options?: OperationOptions): Promise<string[]>;
 }

@@ -4,10 +4,10 @@ import type { EgressPolicy, SandboxLimits } from '../runtime/sandbox-runtime.js'
  * Lifecycle of a sandbox as the daemon tracks it. Only `running` sandboxes are visible to the API
  * and reachable through the proxy; the terminal states are kept for the record.
  */
-export type SandboxState = 'creating' | 'running' | 'killed' | 'expired' | 'failed' | 'gone';
+export type SandboxState = 'creating' | 'running' | 'killed' | 'expired' | 'failed' | 'gone' | 'died';
 
 /** Why a sandbox stopped being reachable. */
-export type EndReason = 'killed' | 'expired' | 'failed' | 'gone';
+export type EndReason = 'killed' | 'expired' | 'failed' | 'gone' | 'died';
 
 /** Everything the daemon knows about one sandbox; persisted in the `sandboxes` table. */
 export interface SandboxRecord {

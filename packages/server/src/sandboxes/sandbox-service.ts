@@ -90,6 +90,16 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     }
   }
 
+  /** A sandbox whose gVisor processes exited on their own: gone from the API at once, then cleaned up. */
+  const onRuntimeExit = (sandboxId: string): void => {
+    const record = live.get(sandboxId);
+    if (record === undefined) return;
+    const reason = runtime.exitReason(sandboxId, { timeoutMs: 5_000 }).catch((error: unknown) => SandboxdError.from(error).message);
+    end(record, 'died').catch((error: unknown) => logger.error({ sandboxId, err: error }, 'cleaning up a dead sandbox failed'));
+    void reason.then((why) => logger.warn({ sandboxId, reason: why }, 'sandbox died'));
+  };
+  let unsubscribeExits: (() => void) | undefined;
+
   const get = (sandboxId: string): SandboxRecord => {
     const record = live.get(sandboxId);
     if (record === undefined) throw notFound(sandboxId);
@@ -98,6 +108,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
 
   return {
     async start(options) {
+      unsubscribeExits ??= runtime.onExit(onRuntimeExit);
       const known = repo.byState(['running', 'creating']);
       const candidates = known.filter((r) => r.state === 'running' && r.address !== null);
       const { alive } = await runtime.reconcile(
@@ -119,6 +130,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     },
 
     stop() {
+      unsubscribeExits?.();
+      unsubscribeExits = undefined;
       reaper.stop();
       shutdown.abort(new SandboxdError(ErrorCode.CANCELED, 'the daemon is shutting down'));
     },

@@ -163,6 +163,31 @@ export class FakeRuntime implements SandboxRuntime {
     };
   }
 
+  private readonly exitListeners = new Set<(sandboxId: string) => void>();
+
+  onExit(listener: (sandboxId: string) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  async exitReason(sandboxId: string): Promise<string> {
+    return `fake sandbox ${sandboxId} exited`;
+  }
+
+  stopWatching(): void {
+    this.exitListeners.clear();
+  }
+
+  /** The sandbox dies on its own, as its gVisor processes would (listeners closed, connections reset). */
+  exitOnItsOwn(sandboxId: string): void {
+    const sandbox = this.require(sandboxId);
+    this.sandboxes.delete(sandboxId);
+    sandbox.destroyed = true;
+    for (const server of sandbox.servers) server.close();
+    for (const socket of sandbox.sockets) socket.destroy();
+    for (const listener of this.exitListeners) listener(sandboxId);
+  }
+
   async logs(sandboxId: string): Promise<string[]> {
     this.require(sandboxId);
     return [

@@ -7,6 +7,9 @@ import { createSlotClaims } from './slot-claims.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
 import { allowSandboxEgress, ensureBaseRuleset, listFirewallSlots, removeSandboxEgress } from './egress-firewall.js';
 import { readHostFacts, sandboxResolvConf } from './host-facts.js';
+import { stageAgentImage } from './agent-image.js';
+import { createExitWatch, processIdentity } from './exit-watch.js';
+import { ensureReadOnlyBind, releaseMount } from './read-only-mount.js';
 import { buildOciSpec } from './oci-spec.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
@@ -16,8 +19,12 @@ import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeSandbox
 export interface GvisorRuntimeOptions {
   /** State directory (SANDBOXD_HOME). */
   home: string;
-  /** The sandboxd checkout whose built agent is mounted into every sandbox. */
+  /** The sandboxd checkout holding the built agent; sandboxes get a read-only copy of what the agent needs. */
   agentRoot: string;
+  /** Host-wide directory of staged agent images, one per content hash (default /var/lib/sandboxd-agent). */
+  agentImagesDir?: string;
+  /** How often sandboxes' gVisor processes are checked for an exit (default 250 ms). */
+  exitPollMs?: number;
   /** How long a sandbox may take from `runsc create` to a healthy agent. */
   startTimeoutMs?: number;
   /** Host-wide network slot registry (tests point it elsewhere). */
@@ -27,6 +34,7 @@ export interface GvisorRuntimeOptions {
 }
 
 const CGROUP_CONTROLLERS_ROOT = '/sys/fs/cgroup';
+const DEFAULT_AGENT_IMAGES_DIR = '/var/lib/sandboxd-agent';
 
 /**
  * The real runtime: one gVisor (runsc, systrap) container per sandbox, its own network namespace
@@ -47,6 +55,30 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     return lists.flat();
   };
   const facts = await readHostFacts();
+  const agentImage = await stageAgentImage(options.agentRoot, options.agentImagesDir ?? DEFAULT_AGENT_IMAGES_DIR);
+  // Template roots made read-only on the host kernel (once per root per daemon).
+  const readOnlyRoots = new Map<string, Promise<void>>();
+  const readOnlyRoot = (path: string, op: OperationOptions): Promise<void> => {
+    let pending = readOnlyRoots.get(path);
+    if (!pending) {
+      pending = ensureReadOnlyBind(path, op);
+      pending.catch(() => readOnlyRoots.delete(path));
+      readOnlyRoots.set(path, pending);
+    }
+    return pending;
+  };
+  const exitListeners = new Set<(sandboxId: string) => void>();
+  const exits = createExitWatch((sandboxId) => {
+    for (const listener of exitListeners) listener(sandboxId);
+  }, options.exitPollMs ?? 250);
+  /** Watches the sandbox's gVisor process (the sentry); false when it is not running. */
+  const watchSandbox = async (sandboxId: string, op: OperationOptions = {}): Promise<boolean> => {
+    const container = (await runscOf(sandboxId).list(op).catch(() => [])).find((c) => c.id === sandboxId);
+    const identity = container && container.status === 'running' && container.pid > 0 ? await processIdentity(container.pid) : undefined;
+    if (!identity) return false;
+    exits.watch(sandboxId, identity);
+    return true;
+  };
   const resolvConf = sandboxResolvConf(facts.resolvers);
   const claims = createSlotClaims(options.home, options.slotClaimsDir);
   const lastCpuSample = new Map<string, { at: number; cpuNanos: number }>();
@@ -54,6 +86,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const pendingTeardowns = new Map<string, Promise<void>>();
 
   async function teardown(sandboxId: string, slot: number | undefined, op: OperationOptions): Promise<void> {
+    exits.unwatch(sandboxId);
     await runscOf(sandboxId).remove(sandboxId, op);
     await sharedRunsc.remove(sandboxId, op).catch(() => undefined);
     if (slot !== undefined) {
@@ -63,6 +96,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     }
     await removeCgroups(sandboxId);
     await unmountWritableLayer(sandboxPaths(sandboxesDir, sandboxId).layerDir, op);
+    await releaseMount(sandboxPaths(sandboxesDir, sandboxId).runDir, op);
     await removeSandboxFiles(sandboxesDir, sandboxId);
     lastCpuSample.delete(sandboxId);
   }
@@ -81,17 +115,20 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
       const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
       try {
+        await readOnlyRoot(spec.rootfsPath, op);
         await createSandboxNetwork(net, op);
         await allowSandboxEgress(net, spec.egress, op);
         const ociSpec = buildOciSpec({
           sandboxId: spec.sandboxId,
           rootfsPath: spec.rootfsPath,
-          agentRoot: options.agentRoot,
+          agentImage,
           runDir: paths.runDir,
           netnsPath: `/var/run/netns/${net.netns}`,
           limits: spec.limits,
         });
         await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf);
+        // What the daemon wrote for the sandbox is read-only on the host from here on.
+        await ensureReadOnlyBind(paths.runDir, op);
         await mountWritableLayer(paths.layerDir, spec.limits.diskSizeMB, op);
         const runsc = runscOf(spec.sandboxId);
         await runsc.create(spec.sandboxId, paths.bundleDir, paths.logPath, paths.layerDir, op);
@@ -100,6 +137,9 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           signal: op.signal,
           timeoutMs: options.startTimeoutMs ?? 60_000,
         });
+        if (!(await watchSandbox(spec.sandboxId, op))) {
+          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while starting: ${(await deathReason(spec.sandboxId)) ?? 'gone'}`);
+        }
         return { sandboxId: spec.sandboxId, address: net.sandboxAddress };
       } catch (error) {
         await teardown(spec.sandboxId, slot, {}).catch(() => undefined);
@@ -110,6 +150,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async destroy(sandboxId: string, op: OperationOptions = {}): Promise<void> {
       const pending = pendingTeardowns.get(sandboxId);
       if (pending) return;
+      exits.unwatch(sandboxId);
       await runscOf(sandboxId).killNow(sandboxId, op);
       const record = await readRecord(sandboxesDir, sandboxId);
       const cleanup = teardown(sandboxId, record?.slot, {})
@@ -129,7 +170,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       for (const sandbox of known) {
         const record = records.find((r) => r.sandboxId === sandbox.sandboxId);
         const running = containers.some((c) => c.id === sandbox.sandboxId && c.status === 'running');
-        if (record && running && claims.mayClean(record.slot) && (await probeAgent(sandbox.address, 2_000))) {
+        if (record && running && claims.mayClean(record.slot) && (await probeAgent(sandbox.address, 2_000)) && (await watchSandbox(sandbox.sandboxId, op))) {
           claims.adopt(record.slot);
           await allowSandboxEgress(slotAddresses(record.slot), record.egress, op);
           keep.add(record.slot);
@@ -188,6 +229,19 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         diskUsedBytes: disk.used,
         diskTotalBytes: disk.total,
       };
+    },
+
+    onExit(listener) {
+      exitListeners.add(listener);
+      return () => exitListeners.delete(listener);
+    },
+
+    async exitReason(sandboxId) {
+      return (await deathReason(sandboxId)) ?? 'the sandbox stopped';
+    },
+
+    stopWatching() {
+      exits.stop();
     },
 
     async logs(sandboxId: string): Promise<string[]> {

@@ -4,9 +4,9 @@ import type { SandboxLimits } from '../sandbox-runtime.js';
 export interface OciSpecInput {
   sandboxId: string;
   rootfsPath: string;
-  /** Host directory holding the agent code (the sandboxd checkout), mounted read-only at /opt/sandboxd. */
-  agentRoot: string;
-  /** Host directory with the sandbox's private read-only files (agent.json, resolv.conf, hosts). */
+  /** The staged agent image (read-only on the host; see agent-image.ts), mounted at /opt/sandboxd. */
+  agentImage: string;
+  /** Host directory with the sandbox's private files (agent.json, resolv.conf, hosts), read-only on the host. */
   runDir: string;
   netnsPath: string;
   limits: SandboxLimits;
@@ -82,7 +82,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      bind(input.agentRoot, AGENT_MOUNT),
+      bind(input.agentImage, AGENT_MOUNT),
       bind(input.runDir, '/run/sandboxd'),
       bind(`${input.runDir}/resolv.conf`, '/etc/resolv.conf'),
       bind(`${input.runDir}/hosts`, '/etc/hosts'),

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { OperationOptions } from '../sandbox-runtime.js';
@@ -29,7 +29,9 @@ const HIDE_PROC_SYS_NET = 'mount -t tmpfs tmpfs /proc/sys/net && exec runsc "$@"
 
 /** Thin wrapper over the runsc CLI, on the systrap platform with gVisor's own netstack. */
 export function createRunsc(options: RunscOptions) {
-  const global = ['--root', options.stateDir, '--platform=systrap'];
+  // SANDBOXD_RUNSC_DEBUG_DIR: runsc's own debug logs (one set per command) go there.
+  const debugDir = process.env['SANDBOXD_RUNSC_DEBUG_DIR'];
+  const global = ['--root', options.stateDir, '--platform=systrap', ...(debugDir ? ['--debug', `--debug-log=${debugDir}/`] : [])];
   const run = (args: string[], op: OperationOptions & { okExitCodes?: number[] } = {}) => runCommand('runsc', [...global, ...args], op);
 
   return {
@@ -58,7 +60,14 @@ export function createRunsc(options: RunscOptions) {
             clearTimeout(timer);
             op.signal?.removeEventListener('abort', onAbort);
             if (code === 0) resolve();
-            else reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `runsc create ${id} failed (exit ${code}); see ${logPath}`));
+            else {
+              void readFile(logPath, 'utf8')
+                .catch(() => '')
+                .then((log) => {
+                  const tail = log.slice(-1500).trim();
+                  reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `runsc create ${id} failed (exit ${code})${tail ? `: ${tail}` : ''}`));
+                });
+            }
           });
         });
       } finally {
