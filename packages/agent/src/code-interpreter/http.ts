@@ -1,4 +1,5 @@
 /** HTTP edge of the code-interpreter API: routes, E2B's plain-text errors, NDJSON streaming. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionRequest } from '@sandboxd/protocol';
 import { Contexts, UnsupportedLanguageError } from './contexts.js';
@@ -7,12 +8,22 @@ import { withKeepalive } from './ndjson.js';
 
 export interface HandlerOptions {
   contexts: Contexts;
-  /** When set, `/execute` requires it as `X-Access-Token` (the only route the SDKs send it on). */
+  /** When set, every route but `/health` requires it as `X-Access-Token`. */
   accessToken: string | null;
   /** Aborted on shutdown: every running execution is interrupted. */
   shutdown: AbortSignal;
   /** Boots the default contexts (memoised); awaited before any request but `/health`. */
   bootDefaults: () => Promise<unknown>;
+}
+
+/** On a secure sandbox every route but /health needs X-Access-Token; compared in constant time over sha256 digests. */
+function tokenMatches(req: IncomingMessage, token: string | null): boolean {
+  if (token === null) return true;
+  const raw = req.headers['x-access-token'];
+  const presented = Array.isArray(raw) ? raw[0] : raw;
+  if (presented === undefined) return false;
+  const digest = (v: string): Buffer => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(presented), digest(token));
 }
 
 class HttpError extends Error {
@@ -70,9 +81,6 @@ function parseExecution(body: Record<string, unknown>): ExecutionRequest & { env
 }
 
 async function execute(req: IncomingMessage, res: ServerResponse, options: HandlerOptions): Promise<void> {
-  if (options.accessToken !== null && req.headers['x-access-token'] !== options.accessToken) {
-    throw new HttpError(401, 'Invalid or missing X-Access-Token');
-  }
   const request = parseExecution(await readJson(req));
   if (request.context_id && request.language) throw new HttpError(400, 'Only one of context_id or language can be provided');
   const context = request.context_id
@@ -101,6 +109,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Handler
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
   const { contexts } = options;
+  if (path !== '/health' && !tokenMatches(req, options.accessToken)) throw new HttpError(401, 'Invalid or missing X-Access-Token');
   if (path !== '/health') await options.bootDefaults();
 
   if (path === '/health' && method === 'GET') return sendJson(res, 200, 'OK');

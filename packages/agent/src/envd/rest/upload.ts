@@ -96,7 +96,13 @@ export async function handleUpload(req: IncomingMessage, query: URLSearchParams,
     throw new HttpError(400, `error decompressing request body: unsupported Content-Encoding: ${encoding}`);
   }
   const body: Readable = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
-  if (body !== req) req.on('error', (err) => body.destroy(err));
+  if (body !== req) {
+    req.on('error', (err) => body.destroy(err));
+    // A body that is not gzip errors the gunzip stream, possibly before any consumer is attached
+    // (or when validation below throws first): without a listener that error killed the agent.
+    // Consumers (pipeline) still see it through the stream's errored state.
+    body.on('error', () => undefined);
+  }
 
   const contentType = req.headers['content-type'] ?? '';
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
