@@ -39,8 +39,8 @@ const toSandbox = (lookup: RouteLookup, sandboxId: string, port: number): Route 
 /**
  * Routes a request: `E2b-Sandbox-Id` (+ `E2b-Sandbox-Port`, default envd) always means sandbox
  * traffic; so does `Host: <port>-<sandboxId>.<domain>`; a `/files` request with neither goes to
- * the sandbox whose access token makes its `signature` valid (or, unsigned, to the only running
- * sandbox without a token). Everything else is REST.
+ * the sandbox whose access token makes its `signature` valid (an unsigned one that names no sandbox is
+ * a 400, never routed to some running sandbox). Everything else is REST.
  */
 export function resolveRoute(req: RouteRequest, domain: string, lookup: RouteLookup): Route {
   const sandboxHeader = first(req.headers[Headers.sandboxId]);
@@ -89,18 +89,10 @@ function routeSignedFiles(method: string, params: URLSearchParams, lookup: Route
       message: 'no running sandbox matches the signature of this /files URL; the sandbox may have been killed',
     };
   }
-  const open = lookup.running().filter((r) => r.accessToken === null);
-  if (open.length === 1) return { kind: 'sandbox', sandboxId: open[0]!.sandboxId, port: ENVD_PORT, record: open[0] };
-  if (open.length === 0) {
-    return {
-      kind: 'error',
-      status: 502,
-      message: 'unsigned /files request without an E2b-Sandbox-Id header, and no running sandbox without an access token',
-    };
-  }
+  // Never guess the sandbox of an unsigned request (it would reach whichever sandbox is running).
   return {
     kind: 'error',
     status: 400,
-    message: `unsigned /files request is ambiguous: ${open.length} running sandboxes have no access token; send the E2b-Sandbox-Id header`,
+    message: 'unsigned /files request names no sandbox: send the E2b-Sandbox-Id header or use the sandbox host',
   };
 }
