@@ -11,6 +11,7 @@ import { stageAgentImage } from './agent-image.js';
 import { createExitWatch, processIdentity } from './exit-watch.js';
 import { ensureReadOnlyBind, releaseMount } from './read-only-mount.js';
 import { buildOciSpec } from './oci-spec.js';
+import { ensureSandboxesParentShares } from './cpu-shares.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
@@ -55,6 +56,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     return lists.flat();
   };
   const facts = await readHostFacts();
+  // The daemon outweighs all sandboxes together on the CPU.
+  await ensureSandboxesParentShares().catch(() => undefined);
   const agentImage = await stageAgentImage(options.agentRoot, options.agentImagesDir ?? DEFAULT_AGENT_IMAGES_DIR);
   // Template roots made read-only on the host kernel (once per root per daemon).
   const readOnlyRoots = new Map<string, Promise<void>>();

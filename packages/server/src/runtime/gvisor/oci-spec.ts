@@ -1,5 +1,6 @@
 import { AGENT_CONFIG_PATH } from '@sandboxd/protocol';
 import type { SandboxLimits } from '../sandbox-runtime.js';
+import { SANDBOX_CPU_SHARES, sandboxCpuCores } from './cpu-shares.js';
 
 export interface OciSpecInput {
   sandboxId: string;
@@ -100,7 +101,8 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       resources: {
         memory: { limit: input.limits.memoryMB * 1024 * 1024 },
         pids: { limit: input.limits.pidsLimit },
-        cpu: { quota: Math.round(input.limits.cpuCount * CPU_PERIOD_US), period: CPU_PERIOD_US },
+        // Equal shares between sandboxes; the quota never covers the whole host (see cpu-shares.ts).
+        cpu: { shares: SANDBOX_CPU_SHARES, quota: Math.round(sandboxCpuCores(input.limits.cpuCount) * CPU_PERIOD_US), period: CPU_PERIOD_US },
       },
     },
   };
