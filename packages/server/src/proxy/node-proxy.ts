@@ -18,6 +18,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/** Headers that authenticate to the daemon itself: a sandbox never sees them. */
+const DAEMON_CREDENTIALS = new Set(['x-api-key']);
+
 export interface ProxyTarget {
   sandboxId: string;
   address: string;
@@ -40,7 +43,8 @@ export function resetSocket(socket: Duplex | null | undefined): void {
 function requestHeaders(req: IncomingMessage, target: ProxyTarget, keepUpgrade: boolean): http.OutgoingHttpHeaders {
   const headers: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'connection' || name === 'upgrade')))) continue;
+    if (value === undefined || DAEMON_CREDENTIALS.has(name)) continue;
+    if (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'connection' || name === 'upgrade'))) continue;
     headers[name] = value;
   }
   headers.host = `${target.address}:${target.port}`;
