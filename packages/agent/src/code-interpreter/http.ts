@@ -8,7 +8,7 @@ import { withKeepalive } from './ndjson.js';
 
 export interface HandlerOptions {
   contexts: Contexts;
-  /** When set, every route but `/health` requires it as `X-Access-Token`. */
+  /** When set, `/execute` requires it as `X-Access-Token` (the only route the SDKs send it on). */
   accessToken: string | null;
   /** Aborted on shutdown: every running execution is interrupted. */
   shutdown: AbortSignal;
@@ -109,7 +109,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Handler
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
   const { contexts } = options;
-  if (path !== '/health' && !tokenMatches(req, options.accessToken)) throw new HttpError(401, 'Invalid or missing X-Access-Token');
+  // The official SDKs send X-Access-Token on /execute only (never on /contexts), so only /execute
+  // can require it without breaking them; see the note on issue 6.
+  if (path === '/execute' && !tokenMatches(req, options.accessToken)) throw new HttpError(401, 'Invalid or missing X-Access-Token');
   if (path !== '/health') await options.bootDefaults();
 
   if (path === '/health' && method === 'GET') return sendJson(res, 200, 'OK');
