@@ -33,6 +33,8 @@ class PipeDriver implements ProcessDriver {
   private stdinClosed: boolean;
   private openOutputs = 2;
   private lastOutputAt = Date.now();
+  private outputSeq = 0;
+  private drainCheckPending = false;
   private paused = false;
   private exit: RawExit | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
@@ -52,6 +54,8 @@ class PipeDriver implements ProcessDriver {
     child.on('error', () => undefined);
     child.once('exit', (code, signal) => {
       this.exit = { code, signal };
+      // Quiet time counts from the exit, never from before it.
+      this.lastOutputAt = Math.max(this.lastOutputAt, Date.now());
       this.maybeFinish();
     });
   }
@@ -66,8 +70,11 @@ class PipeDriver implements ProcessDriver {
       return;
     }
     stream.on('data', (buf: Buffer) => {
+      this.outputSeq += 1;
       this.lastOutputAt = Date.now();
       for (const part of chunks(buf, STD_CHUNK_SIZE)) this.events.onOutput(kind, part);
+      // Time spent delivering is not quiet time.
+      this.lastOutputAt = Date.now();
     });
     stream.on('error', () => undefined);
     stream.once('close', () => {
@@ -82,15 +89,31 @@ class PipeDriver implements ProcessDriver {
       this.finish();
       return;
     }
-    if (this.drainTimer) return;
+    if (this.drainTimer || this.drainCheckPending) return;
     const check = (): void => {
       this.drainTimer = undefined;
       if (this.finished) return;
       if (this.openOutputs <= 0) return this.finish();
       if (!this.paused && Date.now() - this.lastOutputAt >= DRAIN_QUIET_MS) {
-        this.child.stdout?.destroy();
-        this.child.stderr?.destroy();
-        return this.finish();
+        // A starved event loop runs timers before it reads pipes that became readable meanwhile:
+        // let two poll phases pass and give up the pipes only if they brought nothing.
+        const seq = this.outputSeq;
+        setImmediate(() =>
+          setImmediate(() => {
+            this.drainCheckPending = false;
+            if (this.finished) return;
+            if (this.openOutputs <= 0) return this.finish();
+            if (this.outputSeq !== seq || this.paused) {
+              this.drainTimer = setTimeout(check, DRAIN_QUIET_MS);
+              return;
+            }
+            this.child.stdout?.destroy();
+            this.child.stderr?.destroy();
+            this.finish();
+          }),
+        );
+        this.drainCheckPending = true;
+        return;
       }
       this.drainTimer = setTimeout(check, DRAIN_QUIET_MS);
     };
