@@ -121,7 +121,7 @@ describe('REST create', () => {
     await assertError(await call('POST', '/v2/sandboxes', '[1,2]'), 400);
     await assertError(await call('POST', '/v2/sandboxes', {}), 400, /templateID/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'nope' }), 404, /"nope" not found; known templates: base, tbase0000000000000001, code-interpreter-v1/);
-    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', timeout: -1 }), 400, /timeout must not be negative/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', timeout: -1 }), 400, /timeout must be greater than 0/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', timeout: 3601 }), 400, /at most 3600/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', timeout: 1.5 }), 400, /whole number/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', timeout: '60' }), 400);

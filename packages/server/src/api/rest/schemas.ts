@@ -9,7 +9,11 @@ import { z } from 'zod';
  *   values ≤ 32 KiB, at most 256 KiB in total;
  * - network.allowOut / denyOut ≤ 256 entries each, IPv4/IPv6 addresses or CIDRs (domain names answer
  *   400: not supported yet);
- * - timeout: whole seconds from 0 to the configured maximum (SANDBOXD_MAX_TIMEOUT, 24 h default).
+ * - timeout: whole seconds up to the configured maximum (SANDBOXD_MAX_TIMEOUT, 24 h default); at
+ *   least 1 on create (E2B: "Timeout must be greater than 0"), 0 allowed on set-timeout and connect.
+ *
+ * Every create option the official SDK can send is either implemented or answers 400 naming it
+ * (never accepted and ignored): see `newSandboxSchema`.
  */
 export const LIMITS = {
   bodyBytes: 1024 * 1024,
@@ -69,42 +73,95 @@ const addressEntry = z.string().superRefine((value, ctx) => {
 
 const addressList = z.array(addressEntry).max(LIMITS.networkEntries);
 
-/** Network options sandboxd does not implement yet: rejected rather than silently ignored. */
-const unsupportedNetworkOption = (what: string) =>
-  z.unknown().optional().refine((v) => v === undefined || v === null, `${what} is not supported by this sandboxd server yet`);
+const NOT_SUPPORTED = 'is not supported by this sandboxd server';
+
+/** An option sandboxd does not implement: only absent or null passes, anything else answers 400 naming it. */
+const unsupported = (what: string) =>
+  z.unknown().optional().refine((v) => v === undefined || v === null, `${what} ${NOT_SUPPORTED} yet`);
+
+/**
+ * An optional list (`[]`) or map (`{}`) option whose empty value asks for nothing; a non-empty
+ * one answers 400 naming it.
+ */
+const unsupportedUnlessEmpty = (name: string, kind: 'list' | 'map', what: string) =>
+  z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined || v === null) return;
+      const isList = Array.isArray(v);
+      if (kind === 'list' ? !isList : isList || typeof v !== 'object') {
+        ctx.addIssue({ code: 'custom', message: `${name} must be ${kind === 'list' ? 'an array' : 'an object'}` });
+      } else if (Object.keys(v as object).length > 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} (${what}) ${NOT_SUPPORTED} yet` });
+      }
+    });
 
 const networkEgress = {
   allowOut: addressList.nullish(),
   denyOut: addressList.nullish(),
-  egressProxy: unsupportedNetworkOption('network.egressProxy'),
-  rules: unsupportedNetworkOption('network.rules'),
+  egressProxy: unsupported('network.egressProxy (SOCKS5 egress proxy)'),
+  rules: unsupportedUnlessEmpty('network.rules', 'map', 'per-domain request transforms'),
 };
 
-/** Timeout in whole seconds, 0..max. */
-export const timeoutSeconds = (max: number) =>
+/** Whole seconds up to `max`; `min` is 0 for set-timeout and connect, 1 for create (as E2B). */
+const seconds = (max: number, min: 0 | 1) =>
   z
     .number({ message: 'timeout must be a number of seconds' })
     .int('timeout must be a whole number of seconds')
-    .min(0, 'timeout must not be negative')
+    .min(min, min === 0 ? 'timeout must not be negative' : 'timeout must be greater than 0')
     .max(max, `timeout must be at most ${max} seconds (SANDBOXD_MAX_TIMEOUT)`);
 
-/** `NewSandboxV2` and `NewSandbox` (which adds `secure`). Unknown fields are ignored. */
+/** Timeout in whole seconds, 0..max (set-timeout, connect: 0 lets the sandbox expire now / changes nothing). */
+export const timeoutSeconds = (max: number) => seconds(max, 0);
+
+/** Timeout of a new sandbox in whole seconds, 1..max: E2B answers 400 for 0 and negative values. */
+export const createTimeoutSeconds = (max: number) => seconds(max, 1);
+
+/**
+ * `NewSandboxV2` and `NewSandbox` (which adds `secure`). Every field of E2B's NewSandbox and of
+ * the official SDK's request is listed: implemented ones are validated and applied; the rest
+ * answer 400 naming the option unless absent or a value that asks for nothing (`autoPause:
+ * false`, `autoResume: {enabled: false}`, empty `volumeMounts`/`rules`/`iam.tokens`, ...).
+ * Fields no SDK sends are ignored.
+ */
 export const newSandboxSchema = (maxTimeoutSec: number) =>
   z.object({
     templateID: z.string({ message: 'templateID is required' }).min(1, 'templateID must not be empty').max(256),
-    timeout: timeoutSeconds(maxTimeoutSec).optional(),
+    timeout: createTimeoutSeconds(maxTimeoutSec).optional(),
     metadata: metadata.nullish(),
     envVars: envVars.nullish(),
     secure: z.boolean().nullish(),
     allow_internet_access: z.boolean().nullish(),
+    // SDK: `lifecycle.onTimeout` → autoPause (false for 'kill', true for 'pause').
+    autoPause: z
+      .boolean({ message: 'autoPause must be a boolean' })
+      .nullish()
+      .refine((v) => v !== true, `autoPause: true (lifecycle.onTimeout: 'pause') ${NOT_SUPPORTED}: sandboxes are killed when they time out`),
+    // SDK: `lifecycle.onTimeout.keepMemory`; E2B rejects false without autoPause.
+    autoPauseMemory: z
+      .boolean({ message: 'autoPauseMemory must be a boolean' })
+      .nullish()
+      .refine((v) => v !== false, `autoPauseMemory: false (lifecycle.onTimeout.keepMemory) only applies to autoPause, which ${NOT_SUPPORTED}`),
+    // SDK: `lifecycle.autoResume`.
+    autoResume: z
+      .object({ enabled: z.boolean({ message: 'autoResume.enabled must be a boolean' }) })
+      .nullish()
+      .refine((v) => v?.enabled !== true, `autoResume (lifecycle.autoResume: true) ${NOT_SUPPORTED}: sandboxes are never paused`),
+    mcp: unsupported('mcp (MCP gateway)'),
+    iam: z
+      .object({ tokens: unsupportedUnlessEmpty('iam.tokens', 'map', 'workload identity tokens') })
+      .nullish(),
+    volumeMounts: unsupportedUnlessEmpty('volumeMounts', 'list', 'persistent volumes'),
     network: z
       .object({
         ...networkEgress,
         allowPublicTraffic: z
           .boolean()
           .nullish()
-          .refine((v) => v !== false, 'network.allowPublicTraffic: false (traffic access tokens) is not supported by this sandboxd server yet'),
-        maskRequestHost: unsupportedNetworkOption('network.maskRequestHost'),
+          .refine((v) => v !== false, `network.allowPublicTraffic: false (traffic access tokens) ${NOT_SUPPORTED} yet`),
+        maskRequestHost: unsupported('network.maskRequestHost'),
+        httpsPorts: unsupportedUnlessEmpty('network.httpsPorts', 'list', 'HTTPS to sandbox ports'),
       })
       .nullish(),
   });
@@ -112,8 +169,14 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
 /** `PUT /sandboxes/{id}/network`: the sandbox's new egress policy (replaces the current one). */
 export const networkUpdateSchema = z.object({ ...networkEgress, allow_internet_access: z.boolean().nullish() });
 
+/** `POST /sandboxes/{id}/timeout`: E2B requires `timeout` (integer, minimum 0). */
 export const timeoutRequestSchema = (maxTimeoutSec: number) =>
   z.object({ timeout: timeoutSeconds(maxTimeoutSec) });
 
+/**
+ * `POST /(v2/)sandboxes/{id}/connect`: `timeout` 0..max (the SDK omits it when no timeoutMs is
+ * given: the route's default applies). `memory` only chooses how a paused sandbox resumes; no
+ * sandbox here is ever paused, so it changes nothing.
+ */
 export const connectSchema = (maxTimeoutSec: number) =>
-  z.object({ timeout: timeoutSeconds(maxTimeoutSec).optional() });
+  z.object({ timeout: timeoutSeconds(maxTimeoutSec).optional(), memory: z.boolean({ message: 'memory must be a boolean' }).nullish() });
