@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,6 @@ const CUSTOMIZE_HOOKS = [
   `sh '${join(HOOKS_DIR, 'lean-profile.sh')}' "$1"`,
   'chroot "$1" useradd --create-home --uid 1000 --shell /bin/bash --groups sudo user',
   'echo "user ALL=(ALL:ALL) NOPASSWD: ALL" > "$1/etc/sudoers.d/user" && chmod 0440 "$1/etc/sudoers.d/user"',
-  'mkdir -p "$1/opt/sandboxd" "$1/run/sandboxd"',
   // gVisor ignores setuid bits, so sudo is the agent's client that asks its root broker.
   'chroot "$1" dpkg-divert --local --rename --add /usr/bin/sudo && ln -sf /opt/sandboxd/packages/agent/sudo/sudo "$1/usr/bin/sudo"',
   'touch "$1/etc/resolv.conf" "$1/etc/hosts" "$1/etc/hostname"',
@@ -75,10 +74,20 @@ export async function buildRootfs(spec: TemplateSpec, target: string, options: B
     child.on('close', (code) => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      if (code === 0) resolve();
+      if (code === 0) resolve(createMountPoints(target));
       else reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `template build failed (mmdebstrap exit ${code}):\n${tail.join('\n')}`));
     });
   });
+}
+
+/**
+ * Where the sandbox's own mounts go. Made after mmdebstrap, whose cleanup empties /run; the root
+ * is read-only on the host by the time a sandbox starts, so they must exist in the template.
+ */
+export const TEMPLATE_MOUNT_POINTS = ['opt/sandboxd', 'run/sandboxd', 'tmp'];
+
+async function createMountPoints(root: string): Promise<void> {
+  for (const dir of TEMPLATE_MOUNT_POINTS) await mkdir(join(root, dir), { recursive: true });
 }
 
 /** The Debian archive the host's apt uses (deb822 or one-line sources), else deb.debian.org. */

@@ -14,7 +14,7 @@ import { buildOciSpec } from './oci-spec.js';
 import { ensureSandboxesParentShares } from './cpu-shares.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
-import { mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
+import { layerTmpDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
 
 export interface GvisorRuntimeOptions {
@@ -98,7 +98,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       claims.release(slot);
     }
     await removeCgroups(sandboxId);
-    await unmountWritableLayer(sandboxPaths(sandboxesDir, sandboxId).layerDir, op);
+    await unmountWritableLayer(sandboxPaths(sandboxesDir, sandboxId), op);
     await releaseMount(sandboxPaths(sandboxesDir, sandboxId).runDir, op);
     await removeSandboxFiles(sandboxesDir, sandboxId);
     lastCpuSample.delete(sandboxId);
@@ -119,11 +119,13 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
       try {
         await readOnlyRoot(spec.rootfsPath, op);
+        await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op);
         await createSandboxNetwork(net, op);
         await allowSandboxEgress(net, spec.egress, op);
         const ociSpec = buildOciSpec({
           sandboxId: spec.sandboxId,
-          rootfsPath: spec.rootfsPath,
+          rootfsPath: paths.rootDir,
+          tmpDir: layerTmpDir(paths.layerDir),
           agentImage,
           runDir: paths.runDir,
           netnsPath: `/var/run/netns/${net.netns}`,
@@ -132,9 +134,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf);
         // What the daemon wrote for the sandbox is read-only on the host from here on.
         await ensureReadOnlyBind(paths.runDir, op);
-        await mountWritableLayer(paths.layerDir, spec.limits.diskSizeMB, op);
         const runsc = runscOf(spec.sandboxId);
-        await runsc.create(spec.sandboxId, paths.bundleDir, paths.logPath, paths.layerDir, op);
+        await runsc.create(spec.sandboxId, paths.bundleDir, paths.logPath, op);
         await runsc.start(spec.sandboxId, op);
         await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
           signal: op.signal,

@@ -4,7 +4,10 @@ import { SANDBOX_CPU_SHARES, sandboxCpuCores } from './cpu-shares.js';
 
 export interface OciSpecInput {
   sandboxId: string;
+  /** The sandbox's root: the host overlay of the read-only template and its disk (writable-layer.ts). */
   rootfsPath: string;
+  /** The sandbox's /tmp on its disk. */
+  tmpDir: string;
   /** The staged agent image (read-only on the host; see agent-image.ts), mounted at /opt/sandboxd. */
   agentImage: string;
   /** Host directory with the sandbox's private files (agent.json, resolv.conf, hosts), read-only on the host. */
@@ -46,7 +49,7 @@ const bind = (source: string, destination: string): Record<string, unknown> => (
 
 /**
  * The OCI runtime spec (config.json) of one sandbox: tini as PID 1 reaping orphans, the agent as
- * its child, the template root read-only (runsc adds the writable overlay), cgroup limits.
+ * its child, the root on the sandbox's own disk over the read-only template, cgroup limits.
  */
 export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
   return {
@@ -73,8 +76,8 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1_048_576, soft: 1_048_576 }],
       noNewPrivileges: false,
     },
-    // Writable for the sandbox: runsc's --overlay2 puts every write in the sandbox's own upper layer,
-    // the template directory itself is never modified.
+    // Writable for the sandbox: every write lands on the sandbox's own disk (the overlay's upper
+    // layer); the template directory itself is read-only on the host.
     root: { path: input.rootfsPath, readonly: false },
     hostname: input.sandboxId,
     mounts: [
@@ -83,6 +86,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/tmp', type: 'bind', source: input.tmpDir, options: ['rbind', 'rw', 'nosuid', 'nodev'] },
       bind(input.agentImage, AGENT_MOUNT),
       bind(input.runDir, '/run/sandboxd'),
       bind(`${input.runDir}/resolv.conf`, '/etc/resolv.conf'),

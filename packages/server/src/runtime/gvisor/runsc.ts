@@ -36,13 +36,14 @@ export function createRunsc(options: RunscOptions) {
 
   return {
     /** `runsc create` with /proc/sys/net hidden; the container's stdout/stderr go to `logPath`. */
-    async create(id: string, bundleDir: string, logPath: string, layerDir: string, op: OperationOptions = {}): Promise<void> {
+    async create(id: string, bundleDir: string, logPath: string, op: OperationOptions = {}): Promise<void> {
       const log = await open(logPath, 'a');
       try {
         const runscArgs = [
           ...global,
           '--network=sandbox',
-          `--overlay2=root:dir=${layerDir}`,
+          // The root is the host overlay of the sandbox's disk (writable-layer.ts): no gVisor overlay.
+          '--overlay2=none',
           'create',
           '--bundle',
           bundleDir,

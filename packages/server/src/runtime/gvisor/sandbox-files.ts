@@ -20,6 +20,8 @@ export function sandboxPaths(sandboxesDir: string, sandboxId: string) {
     runDir: join(dir, 'run'),
     logPath: join(dir, 'agent.log'),
     layerDir: join(dir, 'layer'),
+    diskImage: join(dir, 'disk.img'),
+    rootDir: join(dir, 'root'),
     runscDir: join(dir, 'runsc'),
     recordPath: join(dir, 'runtime.json'),
   };
