@@ -1,4 +1,4 @@
-import { readFile, readdir, rmdir } from 'node:fs/promises';
+import { access, readFile, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
@@ -8,6 +8,7 @@ import { probeAgent, waitForAgent } from './agent-health.js';
 import { allowSandboxEgress, ensureBaseRuleset, listFirewallSlots, removeSandboxEgress } from './egress-firewall.js';
 import { readHostFacts, sandboxResolvConf } from './host-facts.js';
 import { stageAgentImage } from './agent-image.js';
+import { openAgentLog, readAgentLog, readTail } from './agent-log.js';
 import { createExitWatch, processIdentity } from './exit-watch.js';
 import { ensureReadOnlyBind, releaseMount } from './read-only-mount.js';
 import { buildOciSpec } from './oci-spec.js';
@@ -104,11 +105,18 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     lastCpuSample.delete(sandboxId);
   }
 
+  /** The newest `maxBytes` of a sandbox's console log. */
+  async function consoleTail(sandboxId: string, maxBytes: number): Promise<string> {
+    const paths = sandboxPaths(sandboxesDir, sandboxId);
+    const lines = await readAgentLog(paths.logDir, maxBytes).catch(() => undefined);
+    return lines ? lines.join('\n') : readTail(paths.legacyLogPath, maxBytes);
+  }
+
   async function deathReason(sandboxId: string): Promise<string | undefined> {
     const container = (await runscOf(sandboxId).list().catch(() => [])).find((c) => c.id === sandboxId);
     if (container && container.status === 'running') return undefined;
-    const log = await readFile(sandboxPaths(sandboxesDir, sandboxId).logPath, 'utf8').catch(() => '');
-    return `container ${container?.status ?? 'gone'}; agent log: ${log.slice(-2000).trim() || '(empty)'}`;
+    const log = await consoleTail(sandboxId, 2000);
+    return `container ${container?.status ?? 'gone'}; agent log: ${log.trim() || '(empty)'}`;
   }
 
   const runtime: SandboxRuntime = {
@@ -135,7 +143,17 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         // What the daemon wrote for the sandbox is read-only on the host from here on.
         await ensureReadOnlyBind(paths.runDir, op);
         const runsc = runscOf(spec.sandboxId);
-        await runsc.create(spec.sandboxId, paths.bundleDir, paths.logPath, op);
+        const consoleLog = await openAgentLog(paths.logDir, op);
+        try {
+          await runsc.create(spec.sandboxId, paths.bundleDir, consoleLog.fd, async () => {
+            // runsc is gone: once the sandbox's copies close too, multilog flushes and exits.
+            await consoleLog.close();
+            await consoleLog.drained(2_000);
+            return consoleTail(spec.sandboxId, 1500);
+          }, op);
+        } finally {
+          await consoleLog.close();
+        }
         await runsc.start(spec.sandboxId, op);
         await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
           signal: op.signal,
@@ -249,10 +267,13 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async logs(sandboxId: string): Promise<string[]> {
-      const text = await readFile(sandboxPaths(sandboxesDir, sandboxId).logPath, 'utf8').catch(() => {
-        throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `no logs for sandbox "${sandboxId}"`);
-      });
-      return text.split('\n').filter((line) => line.length > 0);
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      const lines = await readAgentLog(paths.logDir).catch(() => undefined);
+      if (lines) return lines;
+      if (await access(paths.legacyLogPath).then(() => true, () => false)) {
+        return (await readTail(paths.legacyLogPath, 4 * 1024 * 1024)).split('\n').filter((line) => line.length > 0);
+      }
+      throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `no logs for sandbox "${sandboxId}"`);
     },
   };
   return runtime;

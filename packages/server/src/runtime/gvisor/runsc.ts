@@ -1,4 +1,3 @@
-import { open, readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { OperationOptions } from '../sandbox-runtime.js';
@@ -35,45 +34,43 @@ export function createRunsc(options: RunscOptions) {
   const run = (args: string[], op: OperationOptions & { okExitCodes?: number[] } = {}) => runCommand('runsc', [...global, ...args], op);
 
   return {
-    /** `runsc create` with /proc/sys/net hidden; the container's stdout/stderr go to `logPath`. */
-    async create(id: string, bundleDir: string, logPath: string, op: OperationOptions = {}): Promise<void> {
-      const log = await open(logPath, 'a');
-      try {
-        const runscArgs = [
-          ...global,
-          '--network=sandbox',
-          // The root is the host overlay of the sandbox's disk (writable-layer.ts): no gVisor overlay.
-          '--overlay2=none',
-          'create',
-          '--bundle',
-          bundleDir,
-          id,
-        ];
-        await new Promise<void>((resolve, reject) => {
-          const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET, 'runsc', ...runscArgs], {
-            stdio: ['ignore', log.fd, log.fd],
-          });
-          const timer = setTimeout(() => child.kill('SIGKILL'), op.timeoutMs ?? 60_000);
-          const onAbort = (): void => void child.kill('SIGKILL');
-          op.signal?.addEventListener('abort', onAbort, { once: true });
-          child.on('error', reject);
-          child.on('close', (code) => {
-            clearTimeout(timer);
-            op.signal?.removeEventListener('abort', onAbort);
-            if (code === 0) resolve();
-            else {
-              void readFile(logPath, 'utf8')
-                .catch(() => '')
-                .then((log) => {
-                  const tail = log.slice(-1500).trim();
-                  reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `runsc create ${id} failed (exit ${code})${tail ? `: ${tail}` : ''}`));
-                });
-            }
-          });
+    /**
+     * `runsc create` with /proc/sys/net hidden; the container's stdout/stderr are `consoleFd`. On
+     * failure, `consoleTail` (what runsc and the sandbox printed) goes into the error.
+     */
+    async create(id: string, bundleDir: string, consoleFd: number, consoleTail: () => Promise<string>, op: OperationOptions = {}): Promise<void> {
+      const runscArgs = [
+        ...global,
+        '--network=sandbox',
+        // The root is the host overlay of the sandbox's disk (writable-layer.ts): no gVisor overlay.
+        '--overlay2=none',
+        'create',
+        '--bundle',
+        bundleDir,
+        id,
+      ];
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET, 'runsc', ...runscArgs], {
+          stdio: ['ignore', consoleFd, consoleFd],
         });
-      } finally {
-        await log.close();
-      }
+        const timer = setTimeout(() => child.kill('SIGKILL'), op.timeoutMs ?? 60_000);
+        const onAbort = (): void => void child.kill('SIGKILL');
+        op.signal?.addEventListener('abort', onAbort, { once: true });
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          op.signal?.removeEventListener('abort', onAbort);
+          if (code === 0) resolve();
+          else {
+            void consoleTail()
+              .catch(() => '')
+              .then((log) => {
+                const tail = log.slice(-1500).trim();
+                reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `runsc create ${id} failed (exit ${code})${tail ? `: ${tail}` : ''}`));
+              });
+          }
+        });
+      });
     },
 
     /** `runsc start`, which sets the sandbox's network up, so it needs the same hidden /proc/sys/net. */

@@ -18,7 +18,10 @@ export function sandboxPaths(sandboxesDir: string, sandboxId: string) {
     dir,
     bundleDir: join(dir, 'bundle'),
     runDir: join(dir, 'run'),
-    logPath: join(dir, 'agent.log'),
+    /** The console log (multilog's directory; see agent-log.ts). */
+    logDir: join(dir, 'log'),
+    /** Where sandboxes started before the capped log kept their console. */
+    legacyLogPath: join(dir, 'agent.log'),
     layerDir: join(dir, 'layer'),
     diskImage: join(dir, 'disk.img'),
     rootDir: join(dir, 'root'),
