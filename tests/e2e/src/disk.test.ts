@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { createSandbox, e2eTest, rawFetch } from './helpers.js';
 import { startStack, type Stack } from './stack.js';
@@ -58,6 +60,24 @@ describe('disk: the writable layer is a real disk of the advertised size, not me
     assert.ok((await df(sandbox, '/')).avail > root.avail - 64 * MiB, 'space is freed');
     await sandbox.files.write('/home/user/after.txt', 'ok');
     assert.equal(await sandbox.files.read('/home/user/after.txt'), 'ok');
+    await sandbox.kill();
+  });
+
+  test('a console flood from inside stays capped on the host, and the logs API answers from the newest lines', 180_000, async () => {
+    const sandbox = await createSandbox(stack);
+    // 30 MiB written straight to PID 1's stdout as root: the host log must not follow.
+    await sandbox.commands.run(
+      `python3 -c "import os\nfd = os.open('/proc/1/fd/1', os.O_WRONLY)\nline = b'x' * 99 + b'\\n'\nfor i in range(300_000): os.write(fd, line)\nos.write(fd, b'flood-finished\\n')"`,
+      { user: 'root', timeoutMs: 150_000 },
+    );
+    const logDir = join(stack.home, 'sandboxes', sandbox.sandboxId, 'log');
+    const onDisk = readdirSync(logDir).reduce((sum, name) => sum + statSync(join(logDir, name)).size, 0);
+    assert.ok(onDisk < 6 * MiB, `the host keeps ${onDisk} bytes of console log`);
+    const res = await rawFetch(`${stack.apiUrl}/v2/sandboxes/${sandbox.sandboxId}/logs?direction=backward&limit=5`, { headers: { 'X-API-KEY': stack.apiKey } });
+    assert.equal(res.status, 200);
+    const messages = (res.json as { logs: Array<{ message: string }> }).logs.map((l) => l.message);
+    assert.ok(messages.includes('flood-finished'), `newest log lines: ${JSON.stringify(messages)}`);
+    assert.equal((await sandbox.commands.run('echo alive')).stdout.trim(), 'alive');
     await sandbox.kill();
   });
 });
