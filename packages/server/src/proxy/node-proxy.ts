@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { cookieAllowed } from './cookies.js';
 import type { StreamRegistry } from './stream-registry.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction. */
@@ -18,13 +19,19 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Headers that authenticate to the daemon itself: a sandbox never sees them. */
+/**
+ * Headers that authenticate to the daemon itself: a sandbox never sees them. The daemon accepts
+ * nothing but `X-API-KEY` (`app.ts`); `Authorization` is the sandbox's own (envd reads the user
+ * from `Authorization: Basic`), so it passes.
+ */
 const DAEMON_CREDENTIALS = new Set(['x-api-key']);
 
 export interface ProxyTarget {
   sandboxId: string;
   address: string;
   port: number;
+  /** `<port>-<sandboxId>.<domain>`: the widest `Domain` a forwarded `Set-Cookie` may carry. */
+  host: string;
 }
 
 /** E2B's body for an unknown, killed or expired sandbox (the SDK's isRunning() relies on the 502). */
@@ -51,12 +58,23 @@ function requestHeaders(req: IncomingMessage, target: ProxyTarget, keepUpgrade: 
   return headers;
 }
 
-function responseHeaders(rawHeaders: string[]): string[] {
-  const out: string[] = [];
+/**
+ * The upstream response headers a client gets: `Set-Cookie` scoped wider than the sandbox's host
+ * dropped (`cookies.ts`), hop-by-hop headers too unless `keepHopByHop` (a 101's `Upgrade`).
+ */
+export function responseHeaders(rawHeaders: string[], target: ProxyTarget, keepHopByHop = false): { headers: string[]; droppedCookies: number } {
+  const headers: string[] = [];
+  let droppedCookies = 0;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (!HOP_BY_HOP.has(rawHeaders[i]!.toLowerCase())) out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+    const name = rawHeaders[i]!.toLowerCase();
+    if (!keepHopByHop && HOP_BY_HOP.has(name)) continue;
+    if (name === 'set-cookie' && !cookieAllowed(rawHeaders[i + 1]!, target.host)) {
+      droppedCookies++;
+      continue;
+    }
+    headers.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
-  return out;
+  return { headers, droppedCookies };
 }
 
 export interface NodeProxy {
@@ -72,6 +90,11 @@ export interface NodeProxy {
 
 export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodeProxy {
   const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity, maxFreeSockets: 256, timeout: 60_000 });
+  const clientHeaders = (rawHeaders: string[], target: ProxyTarget, keepHopByHop = false): string[] => {
+    const { headers, droppedCookies } = responseHeaders(rawHeaders, target, keepHopByHop);
+    if (droppedCookies > 0) logger.debug({ sandboxId: target.sandboxId, port: target.port, droppedCookies }, 'dropped Set-Cookie scoped wider than the sandbox host');
+    return headers;
+  };
 
   function forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, attempt = 0): void {
     const upstream = http.request({
@@ -92,7 +115,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
         if (!up.complete) resetSocket(req.socket);
       });
       try {
-        res.writeHead(up.statusCode ?? 502, up.statusMessage, responseHeaders(up.rawHeaders));
+        res.writeHead(up.statusCode ?? 502, up.statusMessage, clientHeaders(up.rawHeaders, target));
         res.flushHeaders();
       } catch (error) {
         logger.warn({ sandboxId: target.sandboxId, err: error }, 'unforwardable upstream response');
@@ -154,7 +177,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
     };
     upstream.on('upgrade', (up, upSocket, upHead) => {
       upstreamSocket = upSocket;
-      writeHead(101, up.statusMessage, up.rawHeaders);
+      writeHead(101, up.statusMessage, clientHeaders(up.rawHeaders, target, true));
       if (upHead.length > 0) socket.write(upHead);
       if (head.length > 0) upSocket.write(head);
       upSocket.pipe(socket).pipe(upSocket);
@@ -163,7 +186,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
       socket.on('close', () => upSocket.destroy());
     });
     upstream.on('response', (up) => {
-      writeHead(up.statusCode ?? 502, up.statusMessage, [...responseHeaders(up.rawHeaders), 'connection', 'close']);
+      writeHead(up.statusCode ?? 502, up.statusMessage, [...clientHeaders(up.rawHeaders, target), 'connection', 'close']);
       up.pipe(socket);
     });
     upstream.on('error', () => {

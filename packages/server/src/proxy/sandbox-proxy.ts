@@ -49,7 +49,7 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
         return;
       }
       const { sandboxId, port, record } = route as Extract<Route, { kind: 'sandbox' }>;
-      proxy.forward(req, res, { sandboxId, port, address: record!.address! });
+      proxy.forward(req, res, { sandboxId, port, address: record!.address!, host: `${port}-${sandboxId}.${domain}` });
     },
     upgrade(req, socket, head) {
       const route = resolveRoute(req, domain, lookup);
@@ -66,7 +66,7 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
         return;
       }
       const { sandboxId, port, record } = route as Extract<Route, { kind: 'sandbox' }>;
-      proxy.upgrade(req, socket, head, { sandboxId, port, address: record!.address! });
+      proxy.upgrade(req, socket, head, { sandboxId, port, address: record!.address!, host: `${port}-${sandboxId}.${domain}` });
     },
     sandboxEnded(sandboxId, address) {
       const n = streams.resetSandbox(sandboxId);
