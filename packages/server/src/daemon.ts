@@ -1,5 +1,6 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -8,11 +9,15 @@ import type { TemplateStore } from './templates/template-store.js';
 import { createApp } from './app.js';
 import { createApiKeyStore } from './auth/api-keys.js';
 import type { ApiKeyStore } from './auth/api-keys.js';
+import { resetSocket } from './proxy/node-proxy.js';
 import { createSandboxProxy } from './proxy/sandbox-proxy.js';
 import { createSandboxService } from './sandboxes/sandbox-service.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
 import { createSandboxRepo } from './store/sandbox-repo.js';
+
+/** How long `close()` lets in-flight requests finish before it resets their connections. */
+export const SHUTDOWN_GRACE_MS = 2_000;
 
 /** Idle keep-alive of client connections (E2B uses 640 s; SDK pools keep connections long). */
 export const KEEP_ALIVE_TIMEOUT_MS = 650_000;
@@ -32,8 +37,9 @@ export interface Daemon {
   /** Reconciles persisted sandboxes with the runtime, then listens on `config.host:config.port`. */
   listen(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<{ url: string }>;
   /**
-   * Stops listening, resets proxied streams and closes the database. Sandboxes keep running and
-   * are adopted by the next daemon started on the same `config.home`.
+   * Stops accepting, resets proxied streams and upgraded connections, drops idle connections at
+   * once and the rest after `timeoutMs` (default SHUTDOWN_GRACE_MS), stops every timer and closes
+   * the database. Sandboxes keep running and are adopted by the next daemon on the same `config.home`.
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -70,9 +76,27 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   });
   const rest = getRequestListener(app.fetch);
 
+  /** Every accepted connection, with the requests in flight on it (upgraded ones included). */
+  const connections = new Map<Socket, Set<IncomingMessage>>();
+  let closing = false;
+  const shuttingDownBody = JSON.stringify({ code: 503, message: 'the daemon is shutting down' });
+
   const server = http.createServer(
     { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: 60_000, requestTimeout: 0, noDelay: true },
     (req, res) => {
+      const inFlight = connections.get(req.socket);
+      inFlight?.add(req);
+      res.once('close', () => {
+        inFlight?.delete(req);
+        // While closing, a connection is dropped as soon as its last exchange is done.
+        if (closing && inFlight?.size === 0) req.socket.destroy();
+      });
+      if (closing) {
+        req.resume();
+        res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(shuttingDownBody), connection: 'close' });
+        res.end(shuttingDownBody);
+        return;
+      }
       try {
         const route = proxy.route(req);
         if (route.kind === 'rest') {
@@ -89,7 +113,16 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       }
     },
   );
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, new Set());
+    socket.once('close', () => connections.delete(socket));
+  });
   server.on('upgrade', (req, socket, head) => {
+    connections.get(req.socket)?.add(req);
+    if (closing) {
+      resetSocket(socket);
+      return;
+    }
     try {
       proxy.upgrade(req, socket, head);
     } catch (error) {
@@ -102,6 +135,18 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     else socket.destroy();
     logger.debug({ err: error }, 'client error');
   });
+
+  /** Destroys the connections with nothing in flight: idle keep-alive ones and ones that never sent a request. */
+  const dropIdle = (): void => {
+    for (const [socket, inFlight] of connections) if (inFlight.size === 0) socket.destroy();
+  };
+  /** Resets every connection still open and says what they were doing. */
+  const dropAll = (): void => {
+    if (connections.size === 0) return;
+    const open = [...connections.values()].map((inFlight) => [...inFlight].map((r) => `${r.method} ${r.headers.host ?? ''}${r.url}`).join(', ') || '(no request)');
+    logger.warn({ connections: open.length, open: open.slice(0, 20) }, 'shutdown: resetting client connections still open');
+    for (const socket of connections.keys()) resetSocket(socket);
+  };
 
   let closed = false;
   return {
@@ -126,15 +171,24 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     async close(options) {
       if (closed) return;
       closed = true;
+      closing = true;
       sandboxes.stop();
       runtime.stopWatching();
+      // Proxied exchanges (streams, upgraded sockets) end now: the sandboxes keep running.
       proxy.close();
-      if (server.listening) {
+      if (server.listening || connections.size > 0) {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        const grace = setTimeout(() => server.closeAllConnections(), options?.timeoutMs ?? 5_000);
-        await done;
+        dropIdle();
+        // In-flight REST requests (a create being canceled, say) get a moment to answer.
+        const graceMs = options?.timeoutMs ?? SHUTDOWN_GRACE_MS;
+        const grace = setTimeout(dropAll, graceMs);
+        let giveUp: NodeJS.Timeout | undefined;
+        const stuck = new Promise<void>((resolve) => (giveUp = setTimeout(resolve, graceMs + 1_000)));
+        await Promise.race([done, stuck]);
         clearTimeout(grace);
+        clearTimeout(giveUp);
+        if (connections.size > 0) logger.warn({ connections: connections.size }, 'shutdown: connections still open after the reset');
       }
       db.close();
     },

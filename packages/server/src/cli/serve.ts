@@ -7,12 +7,42 @@ import { createFsTemplateStore } from '../templates/fs-template-store.js';
 import { REPO_ROOT, homeFiles } from './paths.js';
 
 /**
+ * After SIGTERM/SIGINT the process exits within this time whatever is still open (the cleanup
+ * of a just-killed sandbox, say, is finished by the next start); `sandboxd stop` waits 15 s.
+ */
+export const STOP_DEADLINE_MS = 8_000;
+
+/**
  * Runs the daemon in the foreground until SIGTERM/SIGINT. On first start (no stored key, none
  * configured) it creates an API key and keeps a 0600 plaintext copy for `sandboxd start` to print.
  */
 export async function serve(config: Config): Promise<void> {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel, base: undefined });
+  // Signals are handled from the first moment, so a stop during start-up is a clean stop too.
+  const shutdown = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (!shutdown.signal.aborted) {
+        shutdown.abort(new Error(`received ${signal}`));
+        return;
+      }
+      logger.warn({ signal }, 'second stop signal: exiting now');
+      process.exit(1);
+    });
+  }
+  const stopped = new Promise<void>((resolve) => {
+    if (shutdown.signal.aborted) resolve();
+    else shutdown.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  void stopped.then(() => {
+    // The hard deadline: unref'd, so it only fires when something still holds the process.
+    setTimeout(() => {
+      logger.error({ open: process.getActiveResourcesInfo() }, `still running ${STOP_DEADLINE_MS} ms after the stop signal: exiting anyway`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+  });
+
   const files = homeFiles(config);
   const runtime = await createGvisorRuntime({
     home: config.home,
@@ -26,16 +56,26 @@ export async function serve(config: Config): Promise<void> {
     writeFileSync(files.apiKeyFile, `${key}\n`, { mode: 0o600 });
     logger.info({ file: files.apiKeyFile }, 'created the first API key');
   }
-  const shutdown = new AbortController();
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => shutdown.abort(new Error(`received ${signal}`)));
+  if (shutdown.signal.aborted) {
+    logger.info({ reason: String(shutdown.signal.reason) }, 'stopped during start-up');
+    await daemon.close();
+    return;
   }
-  await daemon.listen({ signal: shutdown.signal });
+  try {
+    await daemon.listen({ signal: shutdown.signal });
+  } catch (error) {
+    if (!shutdown.signal.aborted) throw error;
+    logger.info({ reason: String(shutdown.signal.reason) }, 'stopped during start-up');
+    await daemon.close();
+    return;
+  }
   writeFileSync(files.pidFile, `${process.pid}\n`);
   if (templates.list().length === 0) {
     logger.warn('no template is built yet: run `sandboxd template build base` (or `./sandboxd start`) before creating sandboxes');
   }
-  await new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await stopped;
+  const started = Date.now();
   logger.info({ reason: String(shutdown.signal.reason) }, 'shutting down; sandboxes keep running and are adopted on the next start');
   await daemon.close();
+  logger.info({ ms: Date.now() - started }, 'daemon closed');
 }
