@@ -4,6 +4,7 @@ import type { ExecutionLine } from '@sandboxd/protocol';
 import type { Channel } from './jupyter/client.js';
 import type { Kernel } from './jupyter/kernel.js';
 import type { JupyterMessage } from './jupyter/wire.js';
+import { chunkText } from './chunk.js';
 import { bundleToResult } from './mime.js';
 
 export type ErrorLine = Extract<ExecutionLine, { type: 'error' }>;
@@ -11,7 +12,11 @@ export type ErrorLine = Extract<ExecutionLine, { type: 'error' }>;
 export interface CellOptions {
   /** Silent cells (env setup/restore, warm-up) emit nothing and keep the execution count. */
   silent: boolean;
-  emit?: (line: ExecutionLine) => void;
+  /**
+   * Takes one line; a returned promise means "full, wait": the next line, and the next message
+   * of the kernel's iopub channel, come only after it settles.
+   */
+  emit?: (line: ExecutionLine) => void | Promise<void>;
 }
 
 export interface CellOutcome {
@@ -34,7 +39,7 @@ function errorLine(content: Record<string, unknown>): ErrorLine {
 
 export function runCell(kernel: Kernel, code: string, options: CellOptions): RunningCell {
   const msgId = randomUUID();
-  const emit = options.silent ? () => undefined : (options.emit ?? (() => undefined));
+  const emit: (line: ExecutionLine) => void | Promise<void> = options.silent ? () => undefined : (options.emit ?? (() => undefined));
   let reply: JupyterMessage | undefined;
   let idle = false;
   let error: ErrorLine | undefined;
@@ -69,7 +74,12 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
       );
       kernel.client.send('shell', 'kernel_info_request', {}, flushId).catch(reject);
     };
-    const onMessage = (channel: Channel, message: JupyterMessage): void => {
+    // One `stream` message holds all a kernel printed in a flush interval (hundreds of MB for a
+    // big print): it goes out as lines of bounded size, each waiting for room in the consumer.
+    const emitStream = async (name: 'stdout' | 'stderr', text: string, timestamp: string): Promise<void> => {
+      for (const piece of chunkText(text)) await emit({ type: name, text: piece, timestamp });
+    };
+    const onMessage = (channel: Channel, message: JupyterMessage): void | Promise<void> => {
       const { content } = message;
       if (channel === 'shell' && message.header.msg_type === 'execute_reply') {
         reply = message;
@@ -85,23 +95,17 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
           }
           return;
         case 'execute_input':
-          emit({ type: 'number_of_executions', execution_count: Number(content.execution_count ?? 0) });
-          return;
+          return emit({ type: 'number_of_executions', execution_count: Number(content.execution_count ?? 0) });
         case 'stream':
-          emit({
-            type: content.name === 'stderr' ? 'stderr' : 'stdout',
-            text: String(content.text ?? ''),
-            timestamp: message.header.date || new Date().toISOString(),
-          });
-          return;
+          if (options.silent) return;
+          return emitStream(content.name === 'stderr' ? 'stderr' : 'stdout', String(content.text ?? ''), message.header.date || new Date().toISOString());
         case 'execute_result':
         case 'display_data':
-          emit(bundleToResult((content.data ?? {}) as Record<string, unknown>, message.header.msg_type === 'execute_result'));
-          return;
+          return emit(bundleToResult((content.data ?? {}) as Record<string, unknown>, message.header.msg_type === 'execute_result'));
         case 'error':
           if (!error) {
             error = errorLine(content);
-            emit(error);
+            return emit(error);
           }
           return;
         default:

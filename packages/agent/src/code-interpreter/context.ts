@@ -27,6 +27,16 @@ export interface ContextOptions {
   oomKillOf?: (pid: number) => OomKill | undefined;
 }
 
+/** Output queued per execution before the kernel's iopub channel is paused (the HTTP edge adds its socket buffer). */
+const STREAM_HIGH_WATER_MARK = 1024 * 1024;
+
+/** Approximate size of a line in the queue: the length of its strings. */
+function lineSize(line: ExecutionLine): number {
+  let size = 64;
+  for (const value of Object.values(line)) if (typeof value === 'string') size += value.length;
+  return size;
+}
+
 type ExitReason = 'restart' | 'interrupt-failed' | 'close';
 type CellEnd = 'completed' | 'interrupted' | 'died';
 
@@ -99,7 +109,7 @@ export class Context {
 
   /** Streams the lines of one execution; `signal` (client gone, shutdown) interrupts it. */
   execute(code: string, envVars: Record<string, string>, options: { signal?: AbortSignal } = {}): AsyncIterable<ExecutionLine> {
-    const stream = new PushStream<ExecutionLine>();
+    const stream = new PushStream<ExecutionLine>({ highWaterMark: STREAM_HIGH_WATER_MARK, sizeOf: lineSize });
     void this.run(stream, code, envVars, options.signal).finally(() => stream.end());
     return stream;
   }

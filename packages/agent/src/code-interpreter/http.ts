@@ -80,6 +80,20 @@ function parseExecution(body: Record<string, unknown>): ExecutionRequest & { env
   return { code: body.code, context_id: optionalString(body, 'context_id'), language: optionalString(body, 'language'), env_vars: env };
 }
 
+/** Resolves on 'drain', or when the response closes (then the loop sees the aborted signal). */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed || res.writableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 async function execute(req: IncomingMessage, res: ServerResponse, options: HandlerOptions): Promise<void> {
   const request = parseExecution(await readJson(req));
   if (request.context_id && request.language) throw new HttpError(400, 'Only one of context_id or language can be provided');
@@ -96,9 +110,11 @@ async function execute(req: IncomingMessage, res: ServerResponse, options: Handl
   const signal = AbortSignal.any([disconnected.signal, options.shutdown]);
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   res.flushHeaders();
+  // Backpressure: while the socket is full the lines are not pulled, the execution's queue
+  // fills and the kernel's iopub channel stops being read (see PushStream, KernelClient).
   for await (const frame of withKeepalive(context.execute(request.code, request.env_vars, { signal }))) {
     if (signal.aborted) break;
-    res.write(frame);
+    if (!res.write(frame)) await drained(res);
   }
   if (signal.aborted && options.shutdown.aborted) res.destroy();
   else res.end();

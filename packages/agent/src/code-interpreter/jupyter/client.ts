@@ -8,7 +8,11 @@ import { endpoint, type ConnectionInfo } from './connection.js';
 import { createHeader, decodeMessage, encodeMessage, type JupyterMessage } from './wire.js';
 
 export type Channel = 'shell' | 'control' | 'iopub';
-export type MessageListener = (channel: Channel, message: JupyterMessage) => void;
+/**
+ * Gets the messages of one request. A listener that returns a promise holds back the channel:
+ * the next message is not read from its socket until the promise settles (backpressure).
+ */
+export type MessageListener = (channel: Channel, message: JupyterMessage) => void | Promise<void>;
 
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -19,7 +23,12 @@ export class KernelClient {
   readonly session = randomUUID();
   private readonly shell = new Dealer({ linger: 0 });
   private readonly control = new Dealer({ linger: 0 });
-  private readonly iopub = new Subscriber({ linger: 0 });
+  /**
+   * No receive high-water mark: the kernel's PUB socket silently drops messages for a subscriber
+   * whose queue is full, and the pump pauses while a slow client catches up, so a bounded queue
+   * here would lose output. Paused, messages wait in this (native) queue instead.
+   */
+  private readonly iopub = new Subscriber({ linger: 0, receiveHighWaterMark: 0 });
   private readonly listeners = new Map<string, MessageListener>();
   private closed = false;
   readonly transport: ConnectionInfo['transport'];
@@ -48,7 +57,9 @@ export class KernelClient {
           continue; // a frame we cannot authenticate is never trusted
         }
         const parent = message.parent_header.msg_id;
-        if (parent !== undefined) this.listeners.get(parent)?.(channel, message);
+        if (parent === undefined) continue;
+        const held = this.listeners.get(parent)?.(channel, message);
+        if (held) await held.catch(() => undefined);
       }
     } catch (error) {
       if (!this.closed) throw error;
