@@ -58,5 +58,12 @@ export function parseAgentConfig(value: unknown, source = 'agent config'): Agent
     envVars,
     defaultUser: str('defaultUser', 'user'),
     bootKernels: v['bootKernels'] !== false,
+    ...pidsLimitOf(v['pidsLimit'], source),
   };
+}
+
+function pidsLimitOf(value: unknown, source: string): { pidsLimit?: number } {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error(`${source}: 'pidsLimit' must be a positive integer`);
+  return { pidsLimit: value };
 }

@@ -7,6 +7,7 @@ import { startCodeInterpreter } from './code-interpreter/index.js';
 import { loadConfig } from './config.js';
 import { startEnvdServer } from './envd/server.js';
 import { createLogger } from './logger.js';
+import { applyPidsLimit } from './limits/pids-limit.js';
 import { startMemoryGuard } from './memory/memory-guard.js';
 import { startSudoBroker } from './sudo/index.js';
 
@@ -16,6 +17,11 @@ async function main(): Promise<void> {
   const shutdown = new AbortController();
 
   const servers: Array<{ close(): Promise<void> }> = [];
+
+  // Before anything else forks: the sandbox's task limit, where fork meets it as EAGAIN.
+  if (config.agent.pidsLimit !== undefined) {
+    await applyPidsLimit(config.agent.pidsLimit).catch((err: unknown) => logger.error('cannot set the sandbox pids limit', { err }));
+  }
 
   // SANDBOXD_AGENT_MEMORY_GUARD=off disables the sandbox's own out-of-memory killer (tests on a host).
   const memoryGuard =

@@ -18,6 +18,12 @@ export interface AgentConfig {
    * the code-interpreter port, so plain sandboxes spend no memory or CPU on kernels.
    */
   bootKernels: boolean;
+  /**
+   * Tasks (processes and threads) the sandbox may run, enforced by gVisor's own pids cgroup so
+   * that `fork` fails with EAGAIN inside rather than the host's pids limit killing gVisor itself.
+   * Absent: no limit inside.
+   */
+  pidsLimit?: number;
 }
 
 export const AGENT_CONFIG_PATH = '/run/sandboxd/agent.json';

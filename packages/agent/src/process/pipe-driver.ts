@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { placeUserTask } from '../limits/pids-limit.js';
 import { chunks } from './driver.js';
 import type { DriverEvents, ProcessDriver, RawExit, SpawnPlan } from './driver.js';
 
@@ -21,6 +22,7 @@ export async function spawnPipeDriver(plan: SpawnPlan, stdin: boolean, events: D
     gid: plan.gid,
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
+  placeUserTask(child.pid);
   if (child.pid === undefined) {
     const err = await new Promise<Error>((resolve) => child.once('error', resolve));
     throw err;

@@ -1,5 +1,6 @@
 import { spawn } from 'node-pty';
 import type { IPty } from 'node-pty';
+import { placeUserTask } from '../limits/pids-limit.js';
 import { chunks } from './driver.js';
 import type { DriverEvents, ProcessDriver, SpawnPlan } from './driver.js';
 
@@ -17,6 +18,7 @@ export function spawnPtyDriver(plan: SpawnPlan, size: { cols: number; rows: numb
     ...(plan.uid !== undefined ? { uid: plan.uid } : {}),
     ...(plan.gid !== undefined ? { gid: plan.gid } : {}),
   });
+  placeUserTask(pty.pid);
   return new PtyDriver(pty, events);
 }
 

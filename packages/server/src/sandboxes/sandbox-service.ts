@@ -177,6 +177,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               envVars: record.envVars,
               defaultUser: 'user',
               bootKernels: /code-interpreter/.test(record.templateAlias ?? ''),
+              pidsLimit: record.limits.pidsLimit,
             },
           },
           {

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chown, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { placeUserTask } from '../../limits/pids-limit.js';
 import type { UserInfo } from '../user.js';
 import { KernelClient, type WaitOptions } from './client.js';
 import { createConnectionInfo, createIpcConnectionInfo, writeConnectionFile, type ConnectionInfo } from './connection.js';
@@ -93,6 +94,7 @@ export class Kernel {
       detached: true, // own process group: interrupts and kills reach the kernel's children too
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    placeUserTask(child.pid);
     const kernel = new Kernel(spec, new KernelClient(info), child, file);
     const failed = new Promise<never>((_, reject) => {
       child.once('error', reject);

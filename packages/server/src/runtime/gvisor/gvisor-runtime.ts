@@ -13,6 +13,7 @@ import { createExitWatch, processIdentity } from './exit-watch.js';
 import { ensureReadOnlyBind, releaseMount } from './read-only-mount.js';
 import { buildOciSpec } from './oci-spec.js';
 import { ensureSandboxesParentShares } from './cpu-shares.js';
+import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { layerTmpDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
@@ -59,6 +60,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const facts = await readHostFacts();
   // The daemon outweighs all sandboxes together on the CPU.
   await ensureSandboxesParentShares().catch(() => undefined);
+  // Sandboxes' host tasks must not exhaust the host's pids.
+  await ensureHostPidSpace().catch(() => undefined);
   const agentImage = await stageAgentImage(options.agentRoot, options.agentImagesDir ?? DEFAULT_AGENT_IMAGES_DIR);
   // Template roots made read-only on the host kernel (once per root per daemon).
   const readOnlyRoots = new Map<string, Promise<void>>();

@@ -16,6 +16,9 @@ export interface OciSpecInput {
   limits: SandboxLimits;
 }
 
+/** The host cgroup's pids limit of a sandbox whose inside limit is `pidsLimit`. */
+export const hostPidsLimit = (pidsLimit: number): number => pidsLimit * 8 + 512;
+
 /** Where the agent code appears inside every sandbox. */
 export const AGENT_MOUNT = '/opt/sandboxd';
 const CPU_PERIOD_US = 100_000;
@@ -86,6 +89,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/tmp', type: 'bind', source: input.tmpDir, options: ['rbind', 'rw', 'nosuid', 'nodev'] },
       bind(input.agentImage, AGENT_MOUNT),
       bind(input.runDir, '/run/sandboxd'),
@@ -104,7 +108,9 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       cgroupsPath: `/sandboxd/${input.sandboxId}`,
       resources: {
         memory: { limit: input.limits.memoryMB * 1024 * 1024 },
-        pids: { limit: input.limits.pidsLimit },
+        // The limit users meet is gVisor's own (the agent sets it: fork fails with EAGAIN inside);
+        // the host's is a backstop above it: under systrap each sandbox task costs 2-4 host tasks.
+        pids: { limit: hostPidsLimit(input.limits.pidsLimit) },
         // Equal shares between sandboxes; the quota never covers the whole host (see cpu-shares.ts).
         cpu: { shares: SANDBOX_CPU_SHARES, quota: Math.round(sandboxCpuCores(input.limits.cpuCount) * CPU_PERIOD_US), period: CPU_PERIOD_US },
       },
