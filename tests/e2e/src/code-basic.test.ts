@@ -149,6 +149,15 @@ describe('usage extension', () => {
     const { sandboxID, envdAccessToken } = created.json as { sandboxID: string; envdAccessToken?: string };
     try {
       assert.ok(envdAccessToken, 'create returns an envdAccessToken');
+      const route = { 'Content-Type': 'application/json', 'E2b-Sandbox-Id': sandboxID, 'E2b-Sandbox-Port': '49999' };
+      const call = (path: string, method: string, headers: Record<string, string>, body?: string) =>
+        rawFetch(`${stack.sandboxUrl}${path}`, { method, headers: { ...route, ...headers }, ...(body ? { body } : {}) }, CREATE_MS);
+      const code = JSON.stringify({ code: '1' });
+      assert.equal((await call('/execute', 'POST', {}, code)).status, 401, '/execute without the token');
+      assert.equal((await call('/execute', 'POST', { 'X-Access-Token': 'wrong' }, code)).status, 401, '/execute with a wrong token');
+      assert.equal((await call('/contexts', 'GET', { 'X-Access-Token': 'wrong' })).status, 401, '/contexts with a wrong token');
+      // The official SDK sends no token on /contexts: it must keep working.
+      assert.equal((await call('/contexts', 'GET', {})).status, 200, '/contexts as the SDK calls it');
       const res = await rawFetch(
         `${stack.sandboxUrl}/execute`,
         {

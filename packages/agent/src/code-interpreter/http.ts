@@ -128,6 +128,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: Handler
   // The official SDKs send X-Access-Token on /execute only (never on /contexts), so only /execute
   // can require it without breaking them; see the note on issue 6.
   if (path === '/execute' && !tokenMatches(req, options.accessToken)) throw new HttpError(401, 'Invalid or missing X-Access-Token');
+  // Elsewhere a token that is presented must be the right one.
+  if (path !== '/health' && req.headers['x-access-token'] !== undefined && !tokenMatches(req, options.accessToken)) {
+    throw new HttpError(401, 'Invalid X-Access-Token');
+  }
   if (path !== '/health') await options.bootDefaults();
 
   if (path === '/health' && method === 'GET') return sendJson(res, 200, 'OK');
