@@ -45,7 +45,16 @@ export async function mountWritableLayer(
   }
   // No journal (the disk dies with the sandbox), no reserved blocks, lazy init: ~10 ms.
   await runCommand('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', paths.diskImage], options);
-  await runCommand('mount', ['-o', 'loop,nosuid,nodev', paths.diskImage, paths.layerDir], options);
+  // Direct I/O on the loop device: the image's data is cached once (the ext4 inside), not twice
+  // (also as the image file's pages), which made large writes several times slower.
+  const { stdout } = await runCommand('losetup', ['--find', '--show', '--direct-io=on', paths.diskImage], options);
+  const device = stdout.trim();
+  try {
+    await runCommand('mount', ['-o', 'nosuid,nodev', device, paths.layerDir], options);
+  } finally {
+    // Detaching a mounted loop device only marks it: it goes away with its last unmount.
+    await runCommand('losetup', ['--detach', device], { ...options, okExitCodes: [0, 1] });
+  }
   await mkdir(layerUpperDir(paths.layerDir), { mode: 0o755 });
   await mkdir(layerWorkDir(paths.layerDir), { mode: 0o700 });
   await mkdir(layerTmpDir(paths.layerDir));
@@ -64,7 +73,7 @@ export async function mountWritableLayer(
 export async function unmountWritableLayer(paths: WritableLayerPaths, options: OperationOptions = {}): Promise<void> {
   await releaseMount(paths.rootDir, options);
   await releaseMount(paths.layerDir, options);
-  // A loop device of a lazily unmounted disk detaches by itself (autoclear) once its last user is gone.
+  // The loop device (marked autoclear at mount) detaches by itself once its last user is gone.
   await rm(paths.diskImage, { force: true });
 }
 
