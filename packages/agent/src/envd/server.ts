@@ -16,6 +16,7 @@ import { createUserDb } from '../users/user-db.js';
 import { passesTokenGate, UNAUTHORIZED_MESSAGE } from './access.js';
 import type { EnvdDeps } from './deps.js';
 import { sendError } from './rest/reply.js';
+import { installSafetyNet } from './safety-net.js';
 import { createRestHandler } from './rest/router.js';
 import { createFilesystemService } from './rpc/filesystem-service.js';
 import { createProcessService } from './rpc/process-service.js';
@@ -41,6 +42,10 @@ export interface EnvdServer {
 
 /** HTTP keep-alive idle time; E2B keeps idle connections ≥ 640 s. */
 const KEEP_ALIVE_MS = 650_000;
+/** Largest Connect message accepted (envd's own messages are small; stdin chunks are the big ones). */
+const READ_MAX_BYTES = 64 * 1024 * 1024;
+/** Longest Connect-Timeout-Ms honoured: timers overflow past 2^31-1 ms and would fire at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 3_000;
 
@@ -54,6 +59,7 @@ async function findSetpriv(): Promise<string | undefined> {
 /** Serves the envd-compatible API (process + filesystem Connect services and /files etc.). */
 export async function startEnvdServer(options: EnvdServerOptions): Promise<EnvdServer> {
   const { config, logger } = options;
+  installSafetyNet(logger);
   const shutdown = new AbortController();
   const deps: EnvdDeps = {
     config,
@@ -84,8 +90,12 @@ export async function startEnvdServer(options: EnvdServerOptions): Promise<EnvdS
     jsonOptions: { ignoreUnknownFields: true },
     // envd never compresses RPC messages; the SDKs' HTTP stacks send Accept-Encoding on their own.
     acceptCompression: [],
+    readMaxBytes: READ_MAX_BYTES,
+    maxTimeoutMs: MAX_TIMEOUT_MS,
   });
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    // A write after end or a reset socket must not surface as an unlistened 'error' event.
+    res.on('error', (err) => logger.warn('response stream error', { method: req.method, url: req.url, err: err.message }));
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     if (!passesTokenGate(req, pathname, config.accessToken)) {
       logger.warn('request without a valid access token', { method: req.method, path: pathname });
@@ -96,6 +106,21 @@ export async function startEnvdServer(options: EnvdServerOptions): Promise<EnvdS
     connectHandler(req, res);
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Unparsable HTTP (bad chunk framing, oversized headers): answered with envd's error shape
+  // where nothing was sent yet, as Node's default handler would answer it, then the socket is dropped.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (err.code !== 'ECONNRESET' && socket.writable && !started) {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const body = JSON.stringify({ code: status, message: `malformed HTTP request: ${err.code ?? err.message}` });
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    } else {
+      socket.destroy();
+    }
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 
 const BY_EXTENSION: Record<string, string> = {
@@ -28,14 +29,17 @@ const BY_EXTENSION: Record<string, string> = {
  * Content-Type for a download, as Go's ServeContent picks it: by extension, else sniffed from the
  * first 512 bytes (UTF-8 text without NULs → text/plain; charset=utf-8), else octet-stream.
  */
-export async function contentTypeOf(path: string): Promise<string> {
+export async function contentTypeOf(path: string, opened?: FileHandle): Promise<string> {
   const byExt = BY_EXTENSION[extname(path).toLowerCase()];
   if (byExt) return byExt;
-  const handle = await open(path, 'r').catch(() => undefined);
+  const handle = opened ?? (await open(path, 'r').catch(() => undefined));
   if (!handle) return 'application/octet-stream';
   try {
     const buf = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(buf, 0, 512, 0);
+    // Unreadable (EIO from /proc, EAGAIN from a device): not text, and not the request's failure.
+    const read = await handle.read(buf, 0, 512, 0).catch(() => undefined);
+    if (!read) return 'application/octet-stream';
+    const { bytesRead } = read;
     const head = buf.subarray(0, bytesRead);
     if (head.includes(0)) return 'application/octet-stream';
     // A multi-byte character cut at the 512-byte boundary still counts as text.
@@ -43,6 +47,6 @@ export async function contentTypeOf(path: string): Promise<string> {
     const bad = (text.match(/\uFFFD/g) ?? []).length;
     return bad <= (bytesRead === 512 ? 1 : 0) ? 'text/plain; charset=utf-8' : 'application/octet-stream';
   } finally {
-    await handle.close();
+    if (!opened) await handle.close().catch(() => undefined);
   }
 }

@@ -1,7 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
+import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { EnvdDeps } from '../deps.js';
@@ -50,50 +53,91 @@ function contentDisposition(name: string): string {
   return `inline; filename*=utf-8''${encodeURIComponent(name)}`;
 }
 
+/**
+ * Passes exactly `length` bytes: a file that shrinks while being read fails the stream (so the
+ * response is cut instead of promising bytes that never come); one that grows is cut at `length`.
+ */
+function exactly(length: number): Transform {
+  let left = length;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (left <= 0) return cb();
+      const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+      left -= part.length;
+      cb(null, part);
+    },
+    flush(cb) {
+      cb(left > 0 ? new Error(`file shrank while being read: ${left} bytes missing`) : null);
+    },
+  });
+}
+
+/** Opens a download without ever blocking on a FIFO (O_NONBLOCK) and refuses anything but files and devices. */
+async function openForDownload(path: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new HttpError(404, `path '${path}' does not exist`);
+    if (e.code === 'EISDIR') throw new HttpError(400, `path '${path}' is a directory`);
+    if (e.code === 'ENXIO') throw new HttpError(400, `path '${path}' is not a regular file`);
+    if (e.code === 'EACCES' || e.code === 'EPERM') throw new HttpError(403, `error opening file '${path}': ${e.message}`);
+    throw new HttpError(500, `error checking if path exists '${path}': ${e.message}`);
+  }
+  return handle;
+}
+
 /** GET /files: streams a file (Content-Length, optional gzip, single Range). */
 export async function handleDownload(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, deps: EnvdDeps): Promise<void> {
   const user = authorizeFileRequest(req, query, deps, 'read');
   const path = resolveFilePath(query.get('path') ?? '', user);
-  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new HttpError(404, `path '${path}' does not exist`);
-    throw new HttpError(500, `error checking if path exists '${path}': ${err.message}`);
-  });
-  if (st.isDirectory()) throw new HttpError(400, `path '${path}' is a directory`);
-  const size = st.size;
-  const headers: Record<string, string | number> = {
-    'Content-Type': await contentTypeOf(path),
-    'Content-Disposition': contentDisposition(basename(path)),
-    Vary: 'Accept-Encoding',
-    'Last-Modified': st.mtime.toUTCString(),
-    'Accept-Ranges': 'bytes',
-  };
-  if (size === 0) {
-    res.writeHead(200, { ...headers, 'Content-Length': 0 });
-    res.end();
-    return;
+  const handle = await openForDownload(path);
+  let streaming = false;
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new HttpError(400, `path '${path}' is a directory`);
+    if (st.isFIFO() || st.isSocket()) throw new HttpError(400, `path '${path}' is not a regular file`);
+    const size = st.size;
+    const headers: Record<string, string | number> = {
+      'Content-Type': await contentTypeOf(path, handle),
+      'Content-Disposition': contentDisposition(basename(path)),
+      Vary: 'Accept-Encoding',
+      'Last-Modified': st.mtime.toUTCString(),
+      'Accept-Ranges': 'bytes',
+    };
+    if (size === 0) {
+      res.writeHead(200, { ...headers, 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    const rangeHeader = req.headers.range;
+    const range = parseRange(rangeHeader, size);
+    if (range === 'invalid') {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}` });
+      res.end();
+      return;
+    }
+    // The stream owns the handle from here and closes it however it ends.
+    const read = (start: number, end: number): Readable => {
+      streaming = true;
+      return handle.createReadStream({ start, end, autoClose: true });
+    };
+    if (range) {
+      const length = range.end - range.start + 1;
+      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${size}`, 'Content-Length': length });
+      await pipeline(read(range.start, range.end), exactly(length), res);
+      return;
+    }
+    const conditional = rangeHeader || req.headers['if-modified-since'] || req.headers['if-none-match'] || req.headers['if-range'];
+    if (!conditional && acceptsGzip(req.headers['accept-encoding'])) {
+      res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip' });
+      await pipeline(read(0, size - 1), exactly(size), createGzip({ level: 1 }), res);
+      return;
+    }
+    res.writeHead(200, { ...headers, 'Content-Length': size });
+    await pipeline(read(0, size - 1), exactly(size), res);
+  } finally {
+    if (!streaming) await handle.close().catch(() => undefined);
   }
-  const rangeHeader = req.headers.range;
-  const range = parseRange(rangeHeader, size);
-  if (range === 'invalid') {
-    res.writeHead(416, { 'Content-Range': `bytes */${size}` });
-    res.end();
-    return;
-  }
-  if (range) {
-    res.writeHead(206, {
-      ...headers,
-      'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
-      'Content-Length': range.end - range.start + 1,
-    });
-    await pipeline(createReadStream(path, { start: range.start, end: range.end }), res);
-    return;
-  }
-  const conditional = rangeHeader || req.headers['if-modified-since'] || req.headers['if-none-match'] || req.headers['if-range'];
-  if (!conditional && acceptsGzip(req.headers['accept-encoding'])) {
-    res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip' });
-    await pipeline(createReadStream(path), createGzip({ level: 1 }), res);
-    return;
-  }
-  res.writeHead(200, { ...headers, 'Content-Length': size });
-  await pipeline(createReadStream(path), res);
 }

@@ -18,6 +18,8 @@ export function authorizeFileRequest(req: IncomingMessage, query: URLSearchParam
 
 /** Resolves a /files path for the user; unresolvable paths are 400. */
 export function resolveFilePath(path: string, user: UserInfo): string {
+  // Node's fs throws synchronously-typed errors on NUL bytes; that is the client's bad path, not ours.
+  if (path.includes('\0')) throw new HttpError(400, 'error resolving path: path contains a NUL byte');
   try {
     return resolveUserPath(path, user);
   } catch (err) {

@@ -9,7 +9,12 @@ import { handleUpload } from './upload.js';
 export function createRestHandler(deps: EnvdDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const readMetrics = createMetricsReader();
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://agent');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://agent');
+    } catch {
+      throw new HttpError(400, `invalid request URL: ${JSON.stringify(req.url ?? '')}`);
+    }
     const key = `${req.method ?? 'GET'} ${url.pathname}`;
     switch (key) {
       case 'GET /health':
@@ -36,9 +41,19 @@ export function createRestHandler(deps: EnvdDeps): (req: IncomingMessage, res: S
     route(req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
       const message = err instanceof Error ? err.message : String(err);
-      if (status >= 500) deps.logger.error('request failed', { method: req.method, url: req.url, status, err });
-      if (!req.complete) req.resume();
-      sendError(res, status, message);
+      if (res.headersSent || res.destroyed || req.destroyed) {
+        // Mid-stream (a download cut short, a client gone): no status left to send, only the socket to drop.
+        deps.logger.warn('request ended early', { method: req.method, url: req.url, err: message });
+      } else if (status >= 500) {
+        deps.logger.error('request failed', { method: req.method, url: req.url, status, err });
+      }
+      if (!req.complete && !req.destroyed) req.resume();
+      try {
+        sendError(res, status, message);
+      } catch (sendErr) {
+        deps.logger.warn('cannot send error response', { err: (sendErr as Error).message });
+        res.destroy();
+      }
     });
   };
 }

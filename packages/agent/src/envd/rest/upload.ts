@@ -6,7 +6,6 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import busboy from 'busboy';
-import { isSandboxdError } from '@sandboxd/protocol';
 import { ensureDirs } from '../../files/ensure-dirs.js';
 import { validateMetadata } from '../../files/metadata.js';
 import type { UserInfo } from '../../users/user-db.js';
@@ -39,8 +38,37 @@ const isZlibError = (err: unknown): boolean => {
   return typeof code === 'string' && code.startsWith('Z_');
 };
 
+/** The request body ended early or the client went away (a client error, never a 5xx). */
+const requestBroken = (req: IncomingMessage): boolean => req.destroyed && !req.complete;
+
+/** Maps a failure while reading the (possibly decompressed) body or writing the file. */
+function bodyError(req: IncomingMessage, err: unknown, writing: string): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (isZlibError(e)) return new HttpError(400, `error decompressing request body: ${e.message}`);
+  if (requestBroken(req)) return new HttpError(400, `error reading request body: ${e.message}`);
+  if (e.code === 'ENOSPC') return new HttpError(507, `not enough disk space available: ${e.message}`);
+  return new HttpError(500, `${writing}: ${e.message}`);
+}
+
+/** Drops a body nobody will read: unpiped, decompressor destroyed, request drained. */
+function discard(req: IncomingMessage, body: Readable): void {
+  if (body !== req) {
+    req.unpipe();
+    body.destroy();
+  }
+  if (!req.complete && !req.destroyed) req.resume();
+}
+
 /** Streams `source` into `path` (parents created for the user, file truncated and chowned), then sets metadata. */
-async function writeUpload(path: string, source: Readable, user: UserInfo, metadata: Record<string, string>, deps: EnvdDeps): Promise<UploadedEntry> {
+async function writeUpload(
+  req: IncomingMessage,
+  path: string,
+  source: Readable,
+  user: UserInfo,
+  metadata: Record<string, string>,
+  deps: EnvdDeps,
+): Promise<UploadedEntry> {
   try {
     await ensureDirs(dirname(path), user.uid, user.gid);
   } catch (err) {
@@ -52,24 +80,31 @@ async function writeUpload(path: string, source: Readable, user: UserInfo, metad
     source.resume();
     throw new HttpError(400, `path is a directory: ${path}`);
   }
+  if (existing && (existing.isFIFO() || existing.isSocket())) {
+    // Opening a FIFO without a reader blocks a libuv thread for good: four of them freeze all file I/O.
+    source.resume();
+    throw new HttpError(400, `path is not a regular file: ${path}`);
+  }
   let handle;
   try {
-    handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o666);
+    // O_NONBLOCK: a FIFO created after the stat above fails with ENXIO instead of blocking.
+    handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NONBLOCK, 0o666);
+    const st = await handle.stat();
+    if (st.isFIFO() || st.isSocket()) throw new HttpError(400, `path is not a regular file: ${path}`);
     await handle.chown(user.uid, user.gid);
   } catch (err) {
     source.resume();
-    await handle?.close();
+    await handle?.close().catch(() => undefined);
+    if (err instanceof HttpError) throw err;
     const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENXIO') throw new HttpError(400, `path is not a regular file: ${path}`);
     if (e.code === 'ENOSPC') throw new HttpError(507, `not enough inodes available: ${e.message}`);
     throw new HttpError(500, `error opening file: ${e.message}`);
   }
   try {
     await pipeline(source, handle.createWriteStream());
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOSPC') throw new HttpError(507, `not enough disk space available: ${e.message}`);
-    if (isZlibError(e)) throw new HttpError(400, `error decompressing request body: ${e.message}`);
-    throw new HttpError(500, `error writing file: ${e.message}`);
+    throw bodyError(req, err, 'error writing file');
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -95,82 +130,99 @@ export async function handleUpload(req: IncomingMessage, query: URLSearchParams,
   if (encoding !== '' && encoding !== 'identity' && encoding !== 'gzip') {
     throw new HttpError(400, `error decompressing request body: unsupported Content-Encoding: ${encoding}`);
   }
-  const body: Readable = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
-  if (body !== req) {
-    req.on('error', (err) => body.destroy(err));
-    // A body that is not gzip errors the gunzip stream, possibly before any consumer is attached
-    // (or when validation below throws first): without a listener that error killed the agent.
-    // Consumers (pipeline) still see it through the stream's errored state.
-    body.on('error', () => undefined);
-  }
-
   const contentType = req.headers['content-type'] ?? '';
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   const queryPath = query.get('path');
   if (mediaType === 'application/octet-stream') {
     if (queryPath === null) throw new HttpError(400, 'path query parameter is required for raw body upload');
-    return [await writeUpload(resolveFilePath(queryPath, user), body, user, metadata, deps)];
-  }
-  if (!mediaType.startsWith('multipart/')) {
+  } else if (!mediaType.startsWith('multipart/')) {
     throw new HttpError(400, `unsupported content type: ${contentType}, expected multipart/form-data or application/octet-stream`);
   }
-  return uploadMultipart(req, body, queryPath, user, metadata, deps);
+  const rawPath = queryPath === null ? undefined : resolveFilePath(queryPath, user);
+  let parser: busboy.Busboy | undefined;
+  if (rawPath === undefined || mediaType !== 'application/octet-stream') {
+    try {
+      parser = busboy({ headers: req.headers, preservePath: true });
+    } catch (err) {
+      // Missing or malformed boundary: the client's fault.
+      throw new HttpError(400, `error parsing multipart form: ${(err as Error).message}`);
+    }
+  }
+
+  // Decompression starts only once nothing above can throw, so no stream is left half-wired.
+  const body: Readable = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
+  if (body !== req) {
+    req.on('error', (err) => body.destroy(err));
+    // A body that is not gzip errors the gunzip stream, possibly before any consumer is attached:
+    // without a listener that error killed the agent. Consumers (pipeline) still see it through
+    // the stream's errored state.
+    body.on('error', () => undefined);
+  }
+  try {
+    if (!parser) return [await writeUpload(req, rawPath as string, body, user, metadata, deps)];
+    return await uploadMultipart(req, body, parser, rawPath, user, metadata, deps);
+  } finally {
+    if (!body.readableEnded || !req.complete) discard(req, body);
+  }
 }
 
-function uploadMultipart(
+/**
+ * One part named `file` per file, written one after another in arrival order (busboy holds the
+ * next part back until the previous one is consumed). The answer waits for the whole form to be
+ * parsed and every file to be written, so a broken form can never be reported as a success.
+ */
+async function uploadMultipart(
   req: IncomingMessage,
   body: Readable,
-  queryPath: string | null,
+  parser: busboy.Busboy,
+  queryPath: string | undefined,
   user: UserInfo,
   metadata: Record<string, string>,
   deps: EnvdDeps,
 ): Promise<UploadedEntry[]> {
-  return new Promise((resolve, reject) => {
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: req.headers, preservePath: true });
-    } catch (err) {
-      reject(new HttpError(500, `error parsing multipart form: ${(err as Error).message}`));
+  const results: UploadedEntry[] = [];
+  let failure: HttpError | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  parser.on('file', (field, stream, info) => {
+    // busboy errors a file stream when the form ends mid-part, maybe before (or after) the chain
+    // below reads it: an unlistened 'error' there took the agent down.
+    stream.on('error', () => undefined);
+    if (field !== 'file') {
+      stream.resume();
       return;
     }
-    const results: UploadedEntry[] = [];
-    let failure: unknown;
-    let chain: Promise<void> = Promise.resolve();
-    parser.on('file', (field, stream, info) => {
-      if (field !== 'file') {
+    chain = chain.then(async () => {
+      if (failure !== undefined) {
         stream.resume();
         return;
       }
-      chain = chain.then(async () => {
-        if (failure !== undefined) {
-          stream.resume();
-          return;
+      try {
+        const path = queryPath ?? resolveFilePath(info.filename ?? '', user);
+        if (results.some((r) => r.path === path)) {
+          const others = results.filter((r) => r.path !== path).map((r) => r.path);
+          let msg = `you cannot upload multiple files to the same path '${path}' in one upload request, only the first specified file was uploaded`;
+          if (others.length > 1) msg += `, also the following files were uploaded: ${others.join(', ')}`;
+          throw new HttpError(400, msg);
         }
-        try {
-          const path = resolveFilePath(queryPath ?? info.filename ?? '', user);
-          if (results.some((r) => r.path === path)) {
-            const others = results.filter((r) => r.path !== path).map((r) => r.path);
-            let msg = `you cannot upload multiple files to the same path '${path}' in one upload request, only the first specified file was uploaded`;
-            if (others.length > 1) msg += `, also the following files were uploaded: ${others.join(', ')}`;
-            throw new HttpError(400, msg);
-          }
-          results.push(await writeUpload(path, stream, user, metadata, deps));
-        } catch (err) {
-          failure = err;
-          stream.resume();
-        }
-      });
-    });
-    parser.on('field', () => undefined);
-    parser.once('close', () => {
-      chain.then(() => (failure === undefined ? resolve(results) : reject(failure)), reject);
-    });
-    pipeline(body, parser).catch((err: unknown) => {
-      if (failure !== undefined || isSandboxdError(err)) return;
-      failure = isZlibError(err)
-        ? new HttpError(400, `error decompressing request body: ${(err as Error).message}`)
-        : new HttpError(500, `error reading form: ${(err as Error).message}`);
-      chain.then(() => reject(failure), reject);
+        results.push(await writeUpload(req, path, stream, user, metadata, deps));
+      } catch (err) {
+        failure ??= bodyError(req, err, 'error writing file');
+        stream.resume();
+      }
     });
   });
+  parser.on('field', (field) => {
+    if (field === 'file') failure ??= new HttpError(400, "error parsing multipart form: part 'file' has no filename");
+  });
+  try {
+    await pipeline(body, parser);
+  } catch (err) {
+    failure ??=
+      isZlibError(err) || requestBroken(req) || err instanceof HttpError
+        ? bodyError(req, err, 'error reading form')
+        : new HttpError(400, `error parsing multipart form: ${(err as Error).message}`);
+  }
+  await chain;
+  if (failure) throw failure;
+  return results;
 }

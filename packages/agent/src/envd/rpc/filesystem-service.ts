@@ -48,6 +48,7 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
   const user = (ctx: HandlerContext): UserInfo =>
     requestUser(ctx.requestHeader.get('authorization'), deps.users, deps.config.defaultUser);
   const resolve = (path: string, u: UserInfo): string => {
+    if (path.includes('\0')) throw new ConnectError('invalid path: contains a NUL byte', Code.InvalidArgument);
     try {
       return resolveUserPath(path, u);
     } catch (err) {
