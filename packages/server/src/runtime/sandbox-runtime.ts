@@ -73,6 +73,13 @@ export interface SandboxRuntime {
   reconcile(known: RuntimeSandbox[], options?: OperationOptions): Promise<{ alive: string[]; removed: string[] }>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
   /**
+   * Replaces the egress policy of a running sandbox, atomically: its traffic meets the old policy
+   * or the new one, never none; on failure the old one stays in force. The new policy is what the
+   * runtime re-applies when it adopts the sandbox after a daemon restart. SANDBOX_NOT_FOUND for a
+   * sandbox it does not run.
+   */
+  updateEgress(sandboxId: string, egress: EgressPolicy, options?: OperationOptions): Promise<void>;
+  /**
    * Subscribes to sandboxes that stop on their own (their gVisor processes exited: OOM, pids
    * limit, crash, a kill from outside), reported within about a second; not called for `destroy`.
    * Returns the unsubscribe.

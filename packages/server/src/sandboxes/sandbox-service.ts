@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { EgressPolicy, OperationOptions, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import type { TemplateStore } from '../templates/template-store.js';
 import type { SandboxRepo } from '../store/sandbox-repo.js';
 import { linkSignals } from '../util/abort.js';
@@ -38,6 +38,12 @@ export interface SandboxService {
   setTimeout(sandboxId: string, timeoutSec: number): SandboxRecord;
   /** Extends the end time to now + timeout; never shortens. */
   connect(sandboxId: string, timeoutSec: number): SandboxRecord;
+  /**
+   * Replaces the egress policy of a running sandbox: the runtime applies it first (atomically; a
+   * failure leaves the old one in force), then it is recorded, so a daemon restart re-applies it.
+   * Updates of one sandbox apply one at a time, in call order.
+   */
+  updateNetwork(sandboxId: string, egress: EgressPolicy, options?: OperationOptions): Promise<SandboxRecord>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
   logs(sandboxId: string, options?: OperationOptions): Promise<string[]>;
   /** Called synchronously when a running sandbox stops being reachable. Returns an unsubscribe. */
@@ -105,6 +111,36 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     if (record === undefined) throw notFound(sandboxId);
     return record;
   };
+
+  /** The tail of each sandbox's queue of egress updates. */
+  const egressQueues = new Map<string, Promise<unknown>>();
+
+  async function applyEgress(record: SandboxRecord, egress: EgressPolicy, options?: OperationOptions): Promise<SandboxRecord> {
+    const { sandboxId } = record;
+    const stillRunning = (): void => {
+      if (live.get(sandboxId) !== record) throw notFound(sandboxId);
+    };
+    stillRunning();
+    try {
+      await runtime.updateEgress(sandboxId, egress, options);
+    } catch (error) {
+      stillRunning();
+      if (isSandboxdError(error)) throw error;
+      throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `updating the network of sandbox "${sandboxId}" failed: ${SandboxdError.from(error).message}`, { cause: error });
+    }
+    const previous = record.egress;
+    record.egress = egress;
+    try {
+      repo.update(record);
+    } catch (error) {
+      record.egress = previous;
+      await runtime.updateEgress(sandboxId, previous).catch(() => undefined);
+      throw new SandboxdError(ErrorCode.INTERNAL, `recording the network of sandbox "${sandboxId}" failed: ${SandboxdError.from(error).message}`, { cause: error });
+    }
+    stillRunning();
+    logger.info({ sandboxId, egress }, 'sandbox egress policy updated');
+    return record;
+  }
 
   return {
     async start(options) {
@@ -229,6 +265,19 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         reaper.arm(sandboxId, record.endAt);
       }
       return record;
+    },
+
+    async updateNetwork(sandboxId, egress, options) {
+      const record = get(sandboxId);
+      const queued = (egressQueues.get(sandboxId) ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => applyEgress(record, egress, options));
+      egressQueues.set(sandboxId, queued);
+      try {
+        return await queued;
+      } finally {
+        if (egressQueues.get(sandboxId) === queued) egressQueues.delete(sandboxId);
+      }
     },
 
     async metrics(sandboxId, options) {

@@ -4,7 +4,7 @@ import type { SandboxRecord, SandboxState } from '../sandboxes/sandbox-record.js
 /** Persistence of sandbox records; the in-memory registry is the read path while running. */
 export interface SandboxRepo {
   insert(record: SandboxRecord): void;
-  /** Writes the mutable fields (address, endAt, state). */
+  /** Writes the mutable fields (address, endAt, state, egress). */
   update(record: SandboxRecord): void;
   /** Records in any of the given states. */
   byState(states: SandboxState[]): SandboxRecord[];
@@ -53,7 +53,7 @@ export function createSandboxRepo(db: Db): SandboxRepo {
        @address, @limits, @egress, @started_at, @end_at, @state)`,
   );
   const updateStmt = db.prepare(
-    'UPDATE sandboxes SET address = ?, end_at = ?, state = ?, ended_at = ? WHERE id = ?',
+    'UPDATE sandboxes SET address = ?, end_at = ?, state = ?, egress = ?, ended_at = ? WHERE id = ?',
   );
   const getStmt = db.prepare<[string], Row>('SELECT * FROM sandboxes WHERE id = ?');
   return {
@@ -75,7 +75,7 @@ export function createSandboxRepo(db: Db): SandboxRepo {
       });
     },
     update(r) {
-      updateStmt.run(r.address, r.endAt, r.state, isTerminal(r.state) ? Date.now() : null, r.sandboxId);
+      updateStmt.run(r.address, r.endAt, r.state, JSON.stringify(r.egress), isTerminal(r.state) ? Date.now() : null, r.sandboxId);
     },
     byState(states) {
       if (states.length === 0) return [];

@@ -2,8 +2,9 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
-import { ENVD_PORT } from '@sandboxd/protocol';
+import { ENVD_PORT, ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type {
+  EgressPolicy,
   OperationOptions,
   RuntimeMetrics,
   RuntimeSandbox,
@@ -161,6 +162,19 @@ export class FakeRuntime implements SandboxRuntime {
       diskUsedBytes: 100 * 2 ** 20,
       diskTotalBytes: 1024 * 2 ** 20,
     };
+  }
+
+  /** Every egress update applied, in order; `failUpdateEgress` makes the next ones reject. */
+  readonly egressUpdates: Array<{ sandboxId: string; egress: EgressPolicy }> = [];
+  failUpdateEgress: Error | undefined;
+
+  async updateEgress(sandboxId: string, egress: EgressPolicy, options?: OperationOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
+    const sandbox = this.sandboxes.get(sandboxId);
+    if (sandbox === undefined) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+    if (this.failUpdateEgress !== undefined) throw this.failUpdateEgress;
+    sandbox.spec = { ...sandbox.spec, egress };
+    this.egressUpdates.push({ sandboxId, egress });
   }
 
   private readonly exitListeners = new Set<(sandboxId: string) => void>();

@@ -4,7 +4,7 @@ import type { SandboxService } from '../../sandboxes/sandbox-service.js';
 import { applyListQuery, parseListQuery, parseMetadataFilter } from '../../sandboxes/list-query.js';
 import { readBody } from './http.js';
 import { filterLogEntries, toLogEntries } from './logs.js';
-import { connectSchema, newSandboxSchema, timeoutRequestSchema } from './schemas.js';
+import { connectSchema, networkUpdateSchema, newSandboxSchema, timeoutRequestSchema } from './schemas.js';
 import { toListedSandbox, toSandbox, toSandboxDetail, toSandboxMetric } from './serialize.js';
 
 export interface SandboxRoutesOptions {
@@ -92,6 +92,20 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   connect('/sandboxes/:sandboxID/connect');
   connect('/v2/sandboxes/:sandboxID/connect');
 
+  // E2B: the body is required and checked first (400), then the sandbox (404); 204 when applied.
+  // Full replace, as E2B: omitted fields are cleared; allow_internet_access false denies 0.0.0.0/0.
+  // Not the request's signal: an update the client gave up on still completes (or fails) whole.
+  app.put('/sandboxes/:sandboxID/network', async (c) => {
+    if ((await c.req.text()).trim() === '') throw new SandboxdError(ErrorCode.BAD_REQUEST, 'request body is required');
+    const body = await readBody(c, networkUpdateSchema);
+    await sandboxes.updateNetwork(c.req.param('sandboxID'), {
+      allowInternetAccess: body.allow_internet_access ?? true,
+      allowOut: body.allowOut ?? [],
+      denyOut: body.denyOut ?? [],
+    });
+    return c.body(null, 204);
+  });
+
   app.get('/sandboxes/:sandboxID/metrics', async (c) => {
     const metrics = await sandboxes.metrics(c.req.param('sandboxID'), { signal: c.req.raw.signal });
     return c.json([toSandboxMetric(metrics, Date.now())], 200);
@@ -118,6 +132,5 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   app.post('/sandboxes/:sandboxID/fork', notImplemented('forking sandboxes'));
   app.post('/sandboxes/:sandboxID/snapshots', notImplemented('sandbox snapshots'));
   app.get('/snapshots', notImplemented('sandbox snapshots'));
-  app.put('/sandboxes/:sandboxID/network', notImplemented('updating a sandbox network'));
   return app;
 }

@@ -97,12 +97,13 @@ const unsupportedUnlessEmpty = (name: string, kind: 'list' | 'map', what: string
       }
     });
 
-const networkEgress = {
+/** The egress fields shared by create (`network.*`, prefix `network.`) and the network update (top level). */
+const networkEgress = (prefix: '' | 'network.') => ({
   allowOut: addressList.nullish(),
   denyOut: addressList.nullish(),
-  egressProxy: unsupported('network.egressProxy (SOCKS5 egress proxy)'),
-  rules: unsupportedUnlessEmpty('network.rules', 'map', 'per-domain request transforms'),
-};
+  egressProxy: unsupported(`${prefix}egressProxy (SOCKS5 egress proxy)`),
+  rules: unsupportedUnlessEmpty(`${prefix}rules`, 'map', 'per-domain request transforms'),
+});
 
 /** Whole seconds up to `max`; `min` is 0 for set-timeout and connect, 1 for create (as E2B). */
 const seconds = (max: number, min: 0 | 1) =>
@@ -155,7 +156,7 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
     volumeMounts: unsupportedUnlessEmpty('volumeMounts', 'list', 'persistent volumes'),
     network: z
       .object({
-        ...networkEgress,
+        ...networkEgress('network.'),
         allowPublicTraffic: z
           .boolean()
           .nullish()
@@ -166,8 +167,15 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
       .nullish(),
   });
 
-/** `PUT /sandboxes/{id}/network`: the sandbox's new egress policy (replaces the current one). */
-export const networkUpdateSchema = z.object({ ...networkEgress, allow_internet_access: z.boolean().nullish() });
+/**
+ * `PUT /sandboxes/{id}/network` (E2B's SandboxNetworkUpdateConfig): the sandbox's new egress
+ * policy. It replaces the current one whole: an omitted field is cleared (no allowOut, no
+ * denyOut, internet access on). Entries are validated as on create.
+ */
+export const networkUpdateSchema = z.object({
+  ...networkEgress(''),
+  allow_internet_access: z.boolean({ message: 'allow_internet_access must be a boolean' }).nullish(),
+});
 
 /** `POST /sandboxes/{id}/timeout`: E2B requires `timeout` (integer, minimum 0). */
 export const timeoutRequestSchema = (maxTimeoutSec: number) =>

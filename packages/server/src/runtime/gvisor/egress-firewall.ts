@@ -74,6 +74,11 @@ const v4Only = (entries: string[]): string[] => entries.filter((e) => !e.include
  * ranges come before both, so no policy opens them.
  */
 export function sandboxChain(slot: number, policy: EgressPolicy): string[] {
+  return [`add chain inet ${TABLE} ${chainOf(slot)}`, ...chainRules(slot, policy)];
+}
+
+/** The `add rule` commands of the sandbox's chain (see `sandboxChain`). */
+function chainRules(slot: number, policy: EgressPolicy): string[] {
   const chain = chainOf(slot);
   const rules: string[] = [];
   const allowOut = v4Only(policy.allowOut);
@@ -83,7 +88,19 @@ export function sandboxChain(slot: number, policy: EgressPolicy): string[] {
   if (allowOut.length > 0) rules.push(`ip daddr ${set(allowOut)} accept`);
   if (denyOut.length > 0) rules.push(`ip daddr ${set(denyOut)} drop`);
   rules.push(policy.allowInternetAccess ? 'accept' : 'drop');
-  return [`add chain inet ${TABLE} ${chain}`, ...rules.map((rule) => `add rule inet ${TABLE} ${chain} ${rule}`)];
+  return rules.map((rule) => `add rule inet ${TABLE} ${chain} ${rule}`);
+}
+
+/**
+ * The script that swaps a running sandbox's policy in place: flush its chain, add the new rules,
+ * (re-)route its interface to it. nft applies a script as one transaction, so the sandbox's
+ * traffic meets the old rules or the new ones, never an empty chain, and a failed script leaves
+ * the old rules. `flush` of a chain that does not exist fails: a sandbox already torn down gets
+ * no chain back.
+ */
+export function replaceChainScript(net: SlotAddresses, policy: EgressPolicy): string[] {
+  const chain = chainOf(net.slot);
+  return [`flush chain inet ${TABLE} ${chain}`, ...chainRules(net.slot, policy), `add element inet ${TABLE} egress_policy { "${net.hostIface}" : jump ${chain} }`];
 }
 
 /**
@@ -104,6 +121,11 @@ export async function allowSandboxEgress(net: SlotAddresses, policy: EgressPolic
   await removeSandboxEgress(net.slot, options);
   const script = [...sandboxChain(net.slot, policy), `add element inet ${TABLE} egress_policy { "${net.hostIface}" : jump ${chainOf(net.slot)} }`];
   await runCommand('nft', ['-f', '-'], { ...options, input: script.join('\n') + '\n' });
+}
+
+/** Replaces the egress policy of a sandbox whose chain exists, atomically (see `replaceChainScript`). */
+export async function replaceSandboxEgress(net: SlotAddresses, policy: EgressPolicy, options: OperationOptions = {}): Promise<void> {
+  await runCommand('nft', ['-f', '-'], { ...options, input: replaceChainScript(net, policy).join('\n') + '\n' });
 }
 
 /** Removes the sandbox's chain and map entry. Idempotent. */

@@ -1,11 +1,11 @@
 import { access, readFile, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
+import type { EgressPolicy, OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
 import { HOST_IFACE_PREFIX, slotAddresses } from './address-plan.js';
 import { createSlotClaims } from './slot-claims.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
-import { allowSandboxEgress, ensureBaseRuleset, listFirewallSlots, removeSandboxEgress } from './egress-firewall.js';
+import { allowSandboxEgress, ensureBaseRuleset, listFirewallSlots, removeSandboxEgress, replaceSandboxEgress } from './egress-firewall.js';
 import { readHostFacts, sandboxResolvConf } from './host-facts.js';
 import { stageAgentImage } from './agent-image.js';
 import { openAgentLog, readAgentLog, readTail } from './agent-log.js';
@@ -17,7 +17,7 @@ import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { layerTmpDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
-import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
+import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeRecord, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
 
 export interface GvisorRuntimeOptions {
   /** State directory (SANDBOXD_HOME). */
@@ -254,6 +254,20 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         diskUsedBytes: disk.used,
         diskTotalBytes: disk.total,
       };
+    },
+
+    async updateEgress(sandboxId: string, egress: EgressPolicy, op: OperationOptions = {}): Promise<void> {
+      const record = pendingTeardowns.has(sandboxId) ? undefined : await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      const net = slotAddresses(record.slot);
+      // One nft transaction (the old rules stay if it fails), then the record adoption re-applies.
+      await replaceSandboxEgress(net, egress, op);
+      try {
+        await writeRecord(sandboxesDir, { ...record, egress });
+      } catch (error) {
+        await replaceSandboxEgress(net, record.egress).catch(() => undefined);
+        throw SandboxdError.from(error);
+      }
     },
 
     onExit(listener) {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentConfig } from '@sandboxd/protocol';
 import type { EgressPolicy } from '../sandbox-runtime.js';
@@ -49,7 +49,23 @@ export async function writeSandboxFiles(
     join(paths.runDir, 'hosts'),
     `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${record.address}\t${record.sandboxId}\n`,
   );
-  await writeFile(paths.recordPath, JSON.stringify(record));
+  await writeRecord(sandboxesDir, record);
+}
+
+/**
+ * Writes the sandbox's record atomically (a temporary file renamed over it): a crash leaves the
+ * old record or the new one, never a torn one (which would make the sandbox a leftover).
+ */
+export async function writeRecord(sandboxesDir: string, record: RuntimeRecord): Promise<void> {
+  const { recordPath } = sandboxPaths(sandboxesDir, record.sandboxId);
+  const temporary = `${recordPath}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, JSON.stringify(record));
+    await rename(temporary, recordPath);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** The record of one sandbox, or undefined when it has none (or a torn one). */
