@@ -131,9 +131,9 @@ describe('REST create', () => {
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', metadata: { k: 1 } }), 400, /metadata/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', envVars: { 'A=B': 'x' } }), 400, /envVars/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', envVars: { A: 'x'.repeat(40000) } }), 400, /envVars/);
-    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['example.com'] } }), 400, /network.allowOut.*domain entries \(example.com\) are not supported/);
-    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['*.example.com'] } }), 400, /domain entries/);
-    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['not an address'] } }), 400, /IP address or CIDR/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { denyOut: ['example.com'] } }), 400, /network.denyOut.*domain entries \(example.com\) are only allowed in allowOut/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['-bad-.example'] } }), 400, /network.allowOut.*or a domain name/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['not an address'] } }), 400, /IP address, a CIDR/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowPublicTraffic: false } }), 400, /allowPublicTraffic/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { maskRequestHost: 'localhost:${PORT}' } }), 400, /maskRequestHost/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { egressProxy: { address: 'p:1080' } } }), 400, /egressProxy/);

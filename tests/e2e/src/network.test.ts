@@ -79,10 +79,36 @@ describe('internet access', () => {
       },
     );
   });
-  test('domain entries in allowOut are refused with a clear 400, not ignored', 60_000, async () => {
+  test('domain entries in allowOut: Host on port 80 and TLS server name on 443 decide, other names and ports stay denied', 240_000, async () => {
+    const { lookup } = await import('node:dns/promises');
+    const debianIp = (await lookup('deb.debian.org', { family: 4 })).address;
+    await withSandbox(
+      () =>
+        createSandbox(stack, {
+          metadata: { suite: 'network', run: RUN_ID },
+          network: { denyOut: ['0.0.0.0/0'], allowOut: ['deb.debian.org', '*.npmjs.org'] },
+        }),
+      async (sbx) => {
+        const code = async (args: string): Promise<string> =>
+          (await run(sbx, `curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 25 ${args} || true`, {}, 60_000)).stdout;
+        assert.equal(await code(`'${DEBIAN}'`), '200', 'an allowed name over HTTP');
+        assert.notEqual(await code(`-k 'https://registry.npmjs.org/'`), '000', 'a name under an allowed wildcard over HTTPS');
+        assert.notEqual(await code(`-k 'https://deb.debian.org/debian/'`), '000', 'an allowed name over HTTPS');
+        assert.equal(await code(`-H 'Host: not-allowed.example' '${DEBIAN}'`), '000', 'another Host header to the same address');
+        assert.equal(await code(`-k --resolve not-allowed.example:443:${debianIp} 'https://not-allowed.example/'`), '000', 'another server name');
+        assert.equal(await code(`-k --resolve npmjs.org:443:${debianIp} 'https://npmjs.org/'`), '000', 'a wildcard is for subdomains only');
+        assert.equal(await code(`'http://deb.debian.org:8080/'`), '000', 'other ports are not matched by name');
+        // Taking the name away closes it for new connections.
+        await withTimeout(sbx.updateNetwork({ denyOut: ['0.0.0.0/0'] }), CALL_MS, 'updateNetwork');
+        assert.equal(await code(`'${DEBIAN}'`), '000', 'after the update');
+      },
+    );
+  });
+
+  test('domain entries in denyOut are refused with a clear 400', 60_000, async () => {
     await assert.rejects(
-      createSandbox(stack, { metadata: { suite: 'network', run: RUN_ID }, network: { allowOut: ['*.example.com'] } }),
-      /domain entries \(\*\.example\.com\) are not supported/,
+      createSandbox(stack, { metadata: { suite: 'network', run: RUN_ID }, network: { denyOut: ['*.example.com'] } }),
+      /domain entries \(\*\.example\.com\) are only allowed in allowOut/,
     );
   });
 });

@@ -48,6 +48,7 @@ export async function serve(config: Config): Promise<void> {
     home: config.home,
     agentRoot: REPO_ROOT,
     onBackgroundError: (sandboxId, err) => logger.error({ sandboxId, err }, 'sandbox cleanup failed; the next start retries it'),
+    onEgressEvent: (event) => logger.info(event, `egress to ${event.host ?? '(no name)'}:${event.port} ${event.verdict}`),
   });
   const templates = createFsTemplateStore(files.templatesDir);
   const daemon = createDaemon({ config, runtime, templates, logger });

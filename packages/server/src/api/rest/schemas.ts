@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isDomainEntry } from '../../egress/domain-match.js';
 
 /**
  * Input limits of the REST API (documented in packages/server/README.md):
@@ -7,8 +8,8 @@ import { z } from 'zod';
  * - metadata ≤ 64 entries, keys 1–128 characters, values ≤ 1024 characters;
  * - envVars ≤ 256 entries, keys are shell names ([A-Za-z_][A-Za-z0-9_]*, ≤ 256 characters),
  *   values ≤ 32 KiB, at most 256 KiB in total;
- * - network.allowOut / denyOut ≤ 256 entries each, IPv4/IPv6 addresses or CIDRs (domain names answer
- *   400: not supported yet);
+ * - network.allowOut / denyOut ≤ 256 entries each, IPv4/IPv6 addresses or CIDRs; allowOut also
+ *   domain names (`example.com`, `*.example.com`), denyOut not (400);
  * - timeout: whole seconds up to the configured maximum (SANDBOXD_MAX_TIMEOUT, 24 h default); at
  *   least 1 on create (E2B: "Timeout must be greater than 0"), 0 allowed on set-timeout and connect.
  *
@@ -58,20 +59,27 @@ function isIpOrCidr(value: string): boolean {
   return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
 }
 
-/** A host name or `*.` wildcard, as E2B accepts in allowOut (matched there by Host header / SNI). */
+/** A host name or `*.` wildcard (for the message of a deny entry that is a name). */
 const looksLikeDomain = (value: string): boolean => /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/.test(value) && /[A-Za-z]/.test(value);
 
-const addressEntry = z.string().superRefine((value, ctx) => {
+/**
+ * An allowOut entry: an address, a CIDR, or a domain name (`pypi.org`, `*.pythonhosted.org`),
+ * which the daemon's domain filter matches by HTTP Host header on port 80 and TLS server name on
+ * port 443, as E2B does.
+ */
+const allowEntry = z.string().superRefine((value, ctx) => {
+  if (isIpOrCidr(value) || isDomainEntry(value)) return;
+  ctx.addIssue({ code: 'custom', message: 'must be an IP address, a CIDR (e.g. 10.0.0.0/8) or a domain name (e.g. example.com, *.example.com)' });
+});
+
+/** A denyOut entry: addresses and CIDRs only (E2B: domain names are for allowOut). */
+const denyEntry = z.string().superRefine((value, ctx) => {
   if (isIpOrCidr(value)) return;
   ctx.addIssue({
     code: 'custom',
-    message: looksLikeDomain(value)
-      ? `domain entries (${value}) are not supported by this sandboxd server yet: use IP addresses or CIDRs`
-      : 'must be an IP address or CIDR (e.g. 10.0.0.0/8)',
+    message: looksLikeDomain(value) ? `domain entries (${value}) are only allowed in allowOut: use IP addresses or CIDRs` : 'must be an IP address or CIDR (e.g. 10.0.0.0/8)',
   });
 });
-
-const addressList = z.array(addressEntry).max(LIMITS.networkEntries);
 
 const NOT_SUPPORTED = 'is not supported by this sandboxd server';
 
@@ -99,8 +107,8 @@ const unsupportedUnlessEmpty = (name: string, kind: 'list' | 'map', what: string
 
 /** The egress fields shared by create (`network.*`, prefix `network.`) and the network update (top level). */
 const networkEgress = (prefix: '' | 'network.') => ({
-  allowOut: addressList.nullish(),
-  denyOut: addressList.nullish(),
+  allowOut: z.array(allowEntry).max(LIMITS.networkEntries).nullish(),
+  denyOut: z.array(denyEntry).max(LIMITS.networkEntries).nullish(),
   egressProxy: unsupported(`${prefix}egressProxy (SOCKS5 egress proxy)`),
   rules: unsupportedUnlessEmpty(`${prefix}rules`, 'map', 'per-domain request transforms'),
 });

@@ -1,6 +1,7 @@
 import type { EgressPolicy, OperationOptions } from '../sandbox-runtime.js';
 import { HOST_IFACE_PREFIX, SANDBOX_NETWORK, type SlotAddresses } from './address-plan.js';
 import { runCommand } from './host-command.js';
+import { isDomainEntry } from '../../egress/domain-match.js';
 
 /** Destinations no sandbox may ever reach (besides the host itself and other sandboxes). */
 export const ALWAYS_DENIED_V4 = [
@@ -16,7 +17,7 @@ export const ALWAYS_DENIED_V4 = [
 ];
 export const TABLE = 'sandboxd';
 /** Names the base ruleset's revision (a set of that name exists in the table); bump on change. */
-const RULESET_REVISION = 'revision_1';
+const RULESET_REVISION = 'revision_2';
 
 export interface FirewallHostFacts {
   /** DNS resolvers from the host's resolv.conf: sandboxes with internet access may reach their port 53. */
@@ -26,6 +27,14 @@ export interface FirewallHostFacts {
 }
 
 const chainOf = (slot: number): string => `sbx_${slot}`;
+/** The sandbox's nat chain: what of its HTTP/HTTPS goes to the domain filter. */
+const natChainOf = (slot: number): string => `dom_${slot}`;
+
+/** Where the daemon's domain filter (egress/domain-proxy.ts) listens on the host. */
+export interface DomainRedirect {
+  httpPort: number;
+  tlsPort: number;
+}
 const set = (items: string[]): string => `{ ${items.join(', ')} }`;
 
 /**
@@ -41,11 +50,17 @@ table inet ${TABLE} {
   set denied_v4 { type ipv4_addr; flags interval; auto-merge; elements = ${set(denied)} }
   ${facts.resolvers.length > 0 ? `set resolvers_v4 { type ipv4_addr; elements = ${set(facts.resolvers)} }` : 'set resolvers_v4 { type ipv4_addr; }'}
   map egress_policy { type ifname : verdict; }
+  map domain_redirect { type ifname : verdict; }
   set ${RULESET_REVISION} { type ipv4_addr; }
   chain input {
     type filter hook input priority filter - 5; policy accept;
     iifname "${HOST_IFACE_PREFIX}*" ct state established,related accept
+    iifname "${HOST_IFACE_PREFIX}*" ct status dnat accept
     iifname "${HOST_IFACE_PREFIX}*" drop
+  }
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "${HOST_IFACE_PREFIX}*" meta nfproto ipv4 iifname vmap @domain_redirect
   }
   chain forward {
     type filter hook forward priority filter - 5; policy accept;
@@ -65,7 +80,10 @@ table inet ${TABLE} {
 }
 
 /** IPv4 entries only: IPv6 from sandboxes is dropped in `forward` before any sandbox chain. */
-const v4Only = (entries: string[]): string[] => entries.filter((e) => !e.includes(':'));
+const v4Only = (entries: string[]): string[] => entries.filter((e) => !e.includes(':') && !isDomainEntry(e));
+
+/** The domain entries of `allowOut` (matched by Host and SNI in the daemon's domain filter). */
+export const allowedDomains = (policy: EgressPolicy): string[] => policy.allowOut.filter(isDomainEntry);
 
 /**
  * The sandbox's own egress chain, in the order: DNS, always-denied, allowOut, denyOut, default.
@@ -73,8 +91,43 @@ const v4Only = (entries: string[]): string[] => entries.filter((e) => !e.include
  * (`denyOut: ['0.0.0.0/0'], allowOut: ['1.1.1.1']` reaches only 1.1.1.1); the always-denied
  * ranges come before both, so no policy opens them.
  */
-export function sandboxChain(slot: number, policy: EgressPolicy): string[] {
-  return [`add chain inet ${TABLE} ${chainOf(slot)}`, ...chainRules(slot, policy)];
+export function sandboxChain(net: SlotAddresses, policy: EgressPolicy, redirect?: DomainRedirect): string[] {
+  return [
+    `add chain inet ${TABLE} ${chainOf(net.slot)}`,
+    `add chain inet ${TABLE} ${natChainOf(net.slot)}`,
+    ...chainRules(net.slot, policy),
+    ...natRules(net, policy, redirect),
+  ];
+}
+
+/**
+ * The `add rule` commands of the sandbox's nat chain: with domain entries, its connections to
+ * port 80 and 443 that the filter chain would drop (an always-denied range, denyOut, no internet)
+ * are redirected to the domain filter, which lets through only the allowed names. allowOut
+ * addresses go direct, as everything does without domain entries.
+ */
+function natRules(net: SlotAddresses, policy: EgressPolicy, redirect: DomainRedirect | undefined): string[] {
+  if (!redirect || allowedDomains(policy).length === 0) return [];
+  const allowOut = v4Only(policy.allowOut);
+  const denyOut = v4Only(policy.denyOut);
+  const toFilter = [`tcp dport 80 dnat ip to ${net.hostAddress}:${redirect.httpPort}`, `tcp dport 443 dnat ip to ${net.hostAddress}:${redirect.tlsPort}`];
+  const rules: string[] = [];
+  if (allowOut.length > 0) rules.push(`ip daddr ${set(allowOut)} return`);
+  for (const target of toFilter) rules.push(`ip daddr @denied_v4 ${target}`);
+  if (policy.allowInternetAccess) {
+    if (denyOut.length > 0) for (const target of toFilter) rules.push(`ip daddr ${set(denyOut)} ${target}`);
+  } else {
+    rules.push(...toFilter);
+  }
+  return rules.map((rule) => `add rule inet ${TABLE} ${natChainOf(net.slot)} ${rule}`);
+}
+
+/** Links the sandbox's interface to its chains. */
+function linkScript(net: SlotAddresses): string[] {
+  return [
+    `add element inet ${TABLE} egress_policy { "${net.hostIface}" : jump ${chainOf(net.slot)} }`,
+    `add element inet ${TABLE} domain_redirect { "${net.hostIface}" : jump ${natChainOf(net.slot)} }`,
+  ];
 }
 
 /** The `add rule` commands of the sandbox's chain (see `sandboxChain`). */
@@ -83,7 +136,8 @@ function chainRules(slot: number, policy: EgressPolicy): string[] {
   const rules: string[] = [];
   const allowOut = v4Only(policy.allowOut);
   const denyOut = v4Only(policy.denyOut);
-  if (policy.allowInternetAccess) rules.push('meta l4proto { tcp, udp } th dport 53 ip daddr @resolvers_v4 accept');
+  // DNS to the host's resolvers with internet access, and whenever names are allowed (as E2B does).
+  if (policy.allowInternetAccess || allowedDomains(policy).length > 0) rules.push('meta l4proto { tcp, udp } th dport 53 ip daddr @resolvers_v4 accept');
   rules.push('ip daddr @denied_v4 drop');
   if (allowOut.length > 0) rules.push(`ip daddr ${set(allowOut)} accept`);
   if (denyOut.length > 0) rules.push(`ip daddr ${set(denyOut)} drop`);
@@ -98,9 +152,16 @@ function chainRules(slot: number, policy: EgressPolicy): string[] {
  * the old rules. `flush` of a chain that does not exist fails: a sandbox already torn down gets
  * no chain back.
  */
-export function replaceChainScript(net: SlotAddresses, policy: EgressPolicy): string[] {
-  const chain = chainOf(net.slot);
-  return [`flush chain inet ${TABLE} ${chain}`, ...chainRules(net.slot, policy), `add element inet ${TABLE} egress_policy { "${net.hostIface}" : jump ${chain} }`];
+export function replaceChainScript(net: SlotAddresses, policy: EgressPolicy, redirect?: DomainRedirect): string[] {
+  return [
+    `flush chain inet ${TABLE} ${chainOf(net.slot)}`,
+    // Sandboxes started before the domain filter have no nat chain yet: add is a no-op otherwise.
+    `add chain inet ${TABLE} ${natChainOf(net.slot)}`,
+    `flush chain inet ${TABLE} ${natChainOf(net.slot)}`,
+    ...chainRules(net.slot, policy),
+    ...natRules(net, policy, redirect),
+    ...linkScript(net),
+  ];
 }
 
 /**
@@ -117,22 +178,24 @@ export async function ensureBaseRuleset(facts: FirewallHostFacts, options: Opera
 }
 
 /** Adds the sandbox's chain and routes its interface to it, atomically. */
-export async function allowSandboxEgress(net: SlotAddresses, policy: EgressPolicy, options: OperationOptions = {}): Promise<void> {
+export async function allowSandboxEgress(net: SlotAddresses, policy: EgressPolicy, options: OperationOptions & { redirect?: DomainRedirect } = {}): Promise<void> {
   await removeSandboxEgress(net.slot, options);
-  const script = [...sandboxChain(net.slot, policy), `add element inet ${TABLE} egress_policy { "${net.hostIface}" : jump ${chainOf(net.slot)} }`];
+  const script = [...sandboxChain(net, policy, options.redirect), ...linkScript(net)];
   await runCommand('nft', ['-f', '-'], { ...options, input: script.join('\n') + '\n' });
 }
 
 /** Replaces the egress policy of a sandbox whose chain exists, atomically (see `replaceChainScript`). */
-export async function replaceSandboxEgress(net: SlotAddresses, policy: EgressPolicy, options: OperationOptions = {}): Promise<void> {
-  await runCommand('nft', ['-f', '-'], { ...options, input: replaceChainScript(net, policy).join('\n') + '\n' });
+export async function replaceSandboxEgress(net: SlotAddresses, policy: EgressPolicy, options: OperationOptions & { redirect?: DomainRedirect } = {}): Promise<void> {
+  await runCommand('nft', ['-f', '-'], { ...options, input: replaceChainScript(net, policy, options.redirect).join('\n') + '\n' });
 }
 
 /** Removes the sandbox's chain and map entry. Idempotent. */
 export async function removeSandboxEgress(slot: number, options: OperationOptions = {}): Promise<void> {
   const iface = `${HOST_IFACE_PREFIX}${slot}`;
   await runCommand('nft', ['delete', 'element', 'inet', TABLE, 'egress_policy', `{ "${iface}" }`], { ...options, okExitCodes: [0, 1] });
+  await runCommand('nft', ['delete', 'element', 'inet', TABLE, 'domain_redirect', `{ "${iface}" }`], { ...options, okExitCodes: [0, 1] });
   await runCommand('nft', ['delete', 'chain', 'inet', TABLE, chainOf(slot)], { ...options, okExitCodes: [0, 1] });
+  await runCommand('nft', ['delete', 'chain', 'inet', TABLE, natChainOf(slot)], { ...options, okExitCodes: [0, 1] });
 }
 
 /** Slots that have a chain in the table (for cleaning up leftovers). */

@@ -2,10 +2,12 @@ import { access, readFile, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { EgressPolicy, OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
-import { HOST_IFACE_PREFIX, slotAddresses } from './address-plan.js';
+import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
 import { createSlotClaims } from './slot-claims.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
-import { allowSandboxEgress, ensureBaseRuleset, listFirewallSlots, removeSandboxEgress, replaceSandboxEgress } from './egress-firewall.js';
+import { ALWAYS_DENIED_V4, allowSandboxEgress, allowedDomains, ensureBaseRuleset, listFirewallSlots, removeSandboxEgress, replaceSandboxEgress } from './egress-firewall.js';
+import { startDomainProxy } from '../../egress/domain-proxy.js';
+import { ipv4InAny } from '../../egress/ipv4-ranges.js';
 import { readHostFacts, sandboxResolvConf } from './host-facts.js';
 import { stageAgentImage } from './agent-image.js';
 import { openAgentLog, readAgentLog, readTail } from './agent-log.js';
@@ -32,6 +34,8 @@ export interface GvisorRuntimeOptions {
   startTimeoutMs?: number;
   /** Host-wide network slot registry (tests point it elsewhere). */
   slotClaimsDir?: string;
+  /** Told about each connection the domain filter decides on. */
+  onEgressEvent?: (event: { sourceAddress: string; host: string | null; port: number; verdict: string; reason?: string }) => void;
   /** Told about failures of the cleanup that runs after `destroy` has returned. */
   onBackgroundError?: (sandboxId: string, error: unknown) => void;
 }
@@ -87,6 +91,21 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     return true;
   };
   const resolvConf = sandboxResolvConf(facts.resolvers);
+  // The domain filter for `allowOut` names: sandbox address → its allowed names.
+  const allowedNames = new Map<string, string[]>();
+  const deniedUpstream = [...ALWAYS_DENIED_V4, ...facts.hostSubnets];
+  const domainProxy = await startDomainProxy({
+    domainsFor: (source) => allowedNames.get(source),
+    isDeniedAddress: (ip) => ipv4InAny(ip, deniedUpstream),
+    onEvent: (event) => options.onEgressEvent?.(event),
+  });
+  const redirect = { httpPort: domainProxy.httpPort, tlsPort: domainProxy.tlsPort };
+  /** Applies a sandbox's egress policy: its firewall chains and what the domain filter lets through. */
+  const rememberNames = (net: SlotAddresses, egress: EgressPolicy): void => {
+    const names = allowedDomains(egress);
+    if (names.length > 0) allowedNames.set(net.sandboxAddress, names);
+    else allowedNames.delete(net.sandboxAddress);
+  };
   const claims = createSlotClaims(options.home, options.slotClaimsDir);
   const lastCpuSample = new Map<string, { at: number; cpuNanos: number }>();
   // Housekeeping of destroyed sandboxes that is still running (runsc delete alone takes ~1 s).
@@ -97,6 +116,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     await runscOf(sandboxId).remove(sandboxId, op);
     await sharedRunsc.remove(sandboxId, op).catch(() => undefined);
     if (slot !== undefined) {
+      allowedNames.delete(slotAddresses(slot).sandboxAddress);
       await removeSandboxEgress(slot, op);
       await destroySandboxNetwork(slotAddresses(slot), op);
       claims.release(slot);
@@ -132,7 +152,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await readOnlyRoot(spec.rootfsPath, op);
         await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op);
         await createSandboxNetwork(net, op);
-        await allowSandboxEgress(net, spec.egress, op);
+        rememberNames(net, spec.egress);
+        await allowSandboxEgress(net, spec.egress, { ...op, redirect });
         const ociSpec = buildOciSpec({
           sandboxId: spec.sandboxId,
           rootfsPath: paths.rootDir,
@@ -197,7 +218,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         const running = containers.some((c) => c.id === sandbox.sandboxId && c.status === 'running');
         if (record && running && claims.mayClean(record.slot) && (await probeAgent(sandbox.address, 2_000)) && (await watchSandbox(sandbox.sandboxId, op))) {
           claims.adopt(record.slot);
-          await allowSandboxEgress(slotAddresses(record.slot), record.egress, op);
+          rememberNames(slotAddresses(record.slot), record.egress);
+          await allowSandboxEgress(slotAddresses(record.slot), record.egress, { ...op, redirect });
           keep.add(record.slot);
           alive.push(sandbox.sandboxId);
         }
@@ -261,11 +283,13 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
       const net = slotAddresses(record.slot);
       // One nft transaction (the old rules stay if it fails), then the record adoption re-applies.
-      await replaceSandboxEgress(net, egress, op);
+      await replaceSandboxEgress(net, egress, { ...op, redirect });
+      rememberNames(net, egress);
       try {
         await writeRecord(sandboxesDir, { ...record, egress });
       } catch (error) {
-        await replaceSandboxEgress(net, record.egress).catch(() => undefined);
+        await replaceSandboxEgress(net, record.egress, { redirect }).catch(() => undefined);
+        rememberNames(net, record.egress);
         throw SandboxdError.from(error);
       }
     },
@@ -281,6 +305,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
 
     stopWatching() {
       exits.stop();
+      void domainProxy.close();
     },
 
     async logs(sandboxId: string): Promise<string[]> {
