@@ -134,8 +134,8 @@ describe('REST create', () => {
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { denyOut: ['example.com'] } }), 400, /network.denyOut.*domain entries \(example.com\) are only allowed in allowOut/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['-bad-.example'] } }), 400, /network.allowOut.*or a domain name/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowOut: ['not an address'] } }), 400, /IP address, a CIDR/);
-    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowPublicTraffic: false } }), 400, /allowPublicTraffic/);
-    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { maskRequestHost: 'localhost:${PORT}' } }), 400, /maskRequestHost/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { allowPublicTraffic: 'no' } }), 400, /allowPublicTraffic must be a boolean/);
+    await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { maskRequestHost: 'bad host/' } }), 400, /maskRequestHost must be a host name/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { egressProxy: { address: 'p:1080' } } }), 400, /egressProxy/);
     await assertError(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { denyOut: ['10.0.0.0/33'] } }), 400, /network.denyOut/);
     await assertError(await call('POST', '/v2/sandboxes', JSON.stringify({ templateID: 'base', pad: 'x'.repeat(1024 * 1024) })), 413);

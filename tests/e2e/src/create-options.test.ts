@@ -45,7 +45,7 @@ describe('create options sandboxd does not implement', () => {
     assert.deepEqual(await runIds(), []);
   });
 
-  test('network rules, egressProxy, httpsPorts and maskRequestHost are rejected by name', 60_000, async () => {
+  test('network rules, egressProxy and httpsPorts are rejected by name', 60_000, async () => {
     await assertCreateRejected(
       'network.rules',
       { network: { rules: { 'api.example.com': [{ transform: { headers: { 'X-Api-Key': 'secret' } } }] } } },
@@ -53,7 +53,6 @@ describe('create options sandboxd does not implement', () => {
     );
     await assertCreateRejected('network.egressProxy', { network: { egressProxy: { address: 'proxy.example.com:1080' } } }, /network\.egressProxy .*is not supported/);
     await assertCreateRejected('network.httpsPorts', { network: { httpsPorts: [3000] } }, /network\.httpsPorts .*is not supported/);
-    await assertCreateRejected('network.maskRequestHost', { network: { maskRequestHost: '${PORT}-x.example.com' } }, /network\.maskRequestHost is not supported/);
     assert.deepEqual(await runIds(), []);
   });
 

@@ -21,10 +21,11 @@ const HOP_BY_HOP = new Set([
 
 /**
  * Headers that authenticate to the daemon itself: a sandbox never sees them. The daemon accepts
- * nothing but `X-API-KEY` (`app.ts`); `Authorization` is the sandbox's own (envd reads the user
- * from `Authorization: Basic`), so it passes.
+ * nothing but `X-API-KEY` (`app.ts`) and, at the proxy, a sandbox's `e2b-traffic-access-token`;
+ * `Authorization` is the sandbox's own (envd reads the user from `Authorization: Basic`), so it
+ * passes.
  */
-const DAEMON_CREDENTIALS = new Set(['x-api-key']);
+const DAEMON_CREDENTIALS = new Set(['x-api-key', 'e2b-traffic-access-token']);
 
 export interface ProxyTarget {
   sandboxId: string;
@@ -32,6 +33,8 @@ export interface ProxyTarget {
   port: number;
   /** `<port>-<sandboxId>.<domain>`: the widest `Domain` a forwarded `Set-Cookie` may carry. */
   host: string;
+  /** The Host header the sandbox sees (its `maskRequestHost`); default `<address>:<port>`. */
+  requestHost?: string;
 }
 
 /** E2B's body for an unknown, killed or expired sandbox (the SDK's isRunning() relies on the 502). */
@@ -54,7 +57,7 @@ function requestHeaders(req: IncomingMessage, target: ProxyTarget, keepUpgrade: 
     if (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'connection' || name === 'upgrade'))) continue;
     headers[name] = value;
   }
-  headers.host = `${target.address}:${target.port}`;
+  headers.host = target.requestHost ?? `${target.address}:${target.port}`;
   return headers;
 }
 

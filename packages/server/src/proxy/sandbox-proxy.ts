@@ -5,6 +5,8 @@ import type { Route, RouteLookup } from './route.js';
 import { resolveRoute } from './route.js';
 import { createNodeProxy, sandboxNotFoundBody } from './node-proxy.js';
 import { createStreamRegistry } from './stream-registry.js';
+import { ENVD_PORT } from '@sandboxd/protocol';
+import { TRAFFIC_TOKEN_HEADER, trafficTokenFailure } from './traffic-token.js';
 import type { StreamRegistry } from './stream-registry.js';
 
 type SandboxRoute = Extract<Route, { kind: 'sandbox' | 'error' }>;
@@ -31,25 +33,34 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
   const streams = createStreamRegistry();
   const proxy = createNodeProxy(streams, logger);
 
-  const failure = (route: SandboxRoute): { status: number; body: string } | undefined => {
+  const failure = (route: SandboxRoute, req: IncomingMessage): { status: number; body: string } | undefined => {
     if (route.kind === 'error') return { status: route.status, body: JSON.stringify({ code: route.status, message: route.message }) };
     if (route.record === undefined || route.record.address === null) return { status: 502, body: sandboxNotFoundBody(route.sandboxId) };
-    return undefined;
+    return trafficTokenFailure(route.record, route.port, req.headers[TRAFFIC_TOKEN_HEADER]);
+  };
+  const targetOf = (route: Extract<Route, { kind: 'sandbox' }>) => {
+    const mask = route.port === ENVD_PORT ? null : (route.record?.ingress?.maskRequestHost ?? null);
+    return {
+      sandboxId: route.sandboxId,
+      port: route.port,
+      address: route.record!.address!,
+      host: `${route.port}-${route.sandboxId}.${domain}`,
+      ...(mask ? { requestHost: mask.replaceAll('${PORT}', String(route.port)) } : {}),
+    };
   };
 
   return {
     streams,
     route: (req) => resolveRoute(req, domain, lookup),
     handle(req, res, route) {
-      const failed = failure(route);
+      const failed = failure(route, req);
       if (failed !== undefined) {
         req.resume();
         res.writeHead(failed.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(failed.body) });
         res.end(failed.body);
         return;
       }
-      const { sandboxId, port, record } = route as Extract<Route, { kind: 'sandbox' }>;
-      proxy.forward(req, res, { sandboxId, port, address: record!.address!, host: `${port}-${sandboxId}.${domain}` });
+      proxy.forward(req, res, targetOf(route as Extract<Route, { kind: 'sandbox' }>));
     },
     upgrade(req, socket, head) {
       const route = resolveRoute(req, domain, lookup);
@@ -57,16 +68,15 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
         socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
         return;
       }
-      const failed = failure(route);
+      const failed = failure(route, req);
       if (failed !== undefined) {
         socket.end(
-          `HTTP/1.1 ${failed.status} ${failed.status === 400 ? 'Bad Request' : 'Bad Gateway'}\r\ncontent-type: application/json\r\n` +
+          `HTTP/1.1 ${failed.status} ${failed.status === 400 ? 'Bad Request' : failed.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\ncontent-type: application/json\r\n` +
             `content-length: ${Buffer.byteLength(failed.body)}\r\nconnection: close\r\n\r\n${failed.body}`,
         );
         return;
       }
-      const { sandboxId, port, record } = route as Extract<Route, { kind: 'sandbox' }>;
-      proxy.upgrade(req, socket, head, { sandboxId, port, address: record!.address!, host: `${port}-${sandboxId}.${domain}` });
+      proxy.upgrade(req, socket, head, targetOf(route as Extract<Route, { kind: 'sandbox' }>));
     },
     sandboxEnded(sandboxId, address) {
       const n = streams.resetSandbox(sandboxId);

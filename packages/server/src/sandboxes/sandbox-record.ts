@@ -9,6 +9,17 @@ export type SandboxState = 'creating' | 'running' | 'killed' | 'expired' | 'fail
 /** Why a sandbox stopped being reachable. */
 export type EndReason = 'killed' | 'expired' | 'failed' | 'gone' | 'died';
 
+/** E2B's ingress options of a sandbox. */
+export interface SandboxIngress {
+  /**
+   * `allowPublicTraffic: false`: the proxy requires this as `e2b-traffic-access-token` on every
+   * port but envd's (which has its own access token). null: the ports are public.
+   */
+  trafficAccessToken: string | null;
+  /** The Host header the sandbox's servers see (`${PORT}` replaced by the port); null: unchanged. */
+  maskRequestHost: string | null;
+}
+
 /** Everything the daemon knows about one sandbox; persisted in the `sandboxes` table. */
 export interface SandboxRecord {
   sandboxId: string;
@@ -24,6 +35,8 @@ export interface SandboxRecord {
   address: string | null;
   limits: SandboxLimits;
   egress: EgressPolicy;
+  /** How the sandbox's own ports are reached through the proxy (E2B's network ingress). */
+  ingress?: SandboxIngress;
   /** Unix milliseconds. */
   startedAt: number;
   /** Unix milliseconds at which the reaper kills the sandbox. */

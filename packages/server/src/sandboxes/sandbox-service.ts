@@ -19,6 +19,10 @@ export interface CreateSandboxInput {
   allowInternetAccess: boolean;
   allowOut: string[];
   denyOut: string[];
+  /** E2B's `network.allowPublicTraffic` (default true: the sandbox's ports need no token). */
+  allowPublicTraffic?: boolean;
+  /** E2B's `network.maskRequestHost`. */
+  maskRequestHost?: string | null;
 }
 
 /** Sandbox lifecycle: create, expiry, kill, and recovery of running sandboxes at start. */
@@ -193,6 +197,10 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         address: null,
         limits: template.limits,
         egress: { allowInternetAccess: input.allowInternetAccess, allowOut: input.allowOut, denyOut: input.denyOut },
+        ingress: {
+          trafficAccessToken: input.allowPublicTraffic === false ? newAccessToken() : null,
+          maskRequestHost: input.maskRequestHost ?? null,
+        },
         startedAt,
         endAt: startedAt + input.timeoutSec * 1000,
         state: 'creating',

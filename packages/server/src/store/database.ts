@@ -33,6 +33,7 @@ const migrations: string[] = [
      ended_at INTEGER
    );
    CREATE INDEX sandboxes_state ON sandboxes(state);`,
+  `ALTER TABLE sandboxes ADD COLUMN ingress TEXT NOT NULL DEFAULT '{"trafficAccessToken":null,"maskRequestHost":null}';`,
 ];
 
 /**

@@ -22,6 +22,7 @@ interface Row {
   address: string | null;
   limits: string;
   egress: string;
+  ingress: string;
   started_at: number;
   end_at: number;
   state: SandboxState;
@@ -38,6 +39,7 @@ const fromRow = (row: Row): SandboxRecord => ({
   address: row.address,
   limits: JSON.parse(row.limits) as SandboxRecord['limits'],
   egress: JSON.parse(row.egress) as SandboxRecord['egress'],
+  ingress: JSON.parse(row.ingress) as NonNullable<SandboxRecord['ingress']>,
   startedAt: row.started_at,
   endAt: row.end_at,
   state: row.state,
@@ -48,9 +50,9 @@ const isTerminal = (state: SandboxState): boolean => state !== 'creating' && sta
 export function createSandboxRepo(db: Db): SandboxRepo {
   const insertStmt = db.prepare(
     `INSERT INTO sandboxes (id, template_id, template_alias, rootfs_path, metadata, env_vars, access_token,
-       address, limits, egress, started_at, end_at, state)
+       address, limits, egress, ingress, started_at, end_at, state)
      VALUES (@id, @template_id, @template_alias, @rootfs_path, @metadata, @env_vars, @access_token,
-       @address, @limits, @egress, @started_at, @end_at, @state)`,
+       @address, @limits, @egress, @ingress, @started_at, @end_at, @state)`,
   );
   const updateStmt = db.prepare(
     'UPDATE sandboxes SET address = ?, end_at = ?, state = ?, egress = ?, ended_at = ? WHERE id = ?',
@@ -69,6 +71,7 @@ export function createSandboxRepo(db: Db): SandboxRepo {
         address: r.address,
         limits: JSON.stringify(r.limits),
         egress: JSON.stringify(r.egress),
+        ingress: JSON.stringify(r.ingress ?? { trafficAccessToken: null, maskRequestHost: null }),
         started_at: r.startedAt,
         end_at: r.endAt,
         state: r.state,

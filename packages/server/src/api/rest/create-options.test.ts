@@ -53,8 +53,6 @@ const UNSUPPORTED: Array<[string, Record<string, unknown>, RegExp]> = [
   ['network.rules', { network: { rules: { 'api.example.com': [{ transform: { headers: { 'x-k': 'v' } } }] } } }, /network\.rules \(per-domain request transforms\) is not supported/],
   ['network.egressProxy', { network: { egressProxy: { address: 'proxy.example.com:1080' } } }, /network\.egressProxy .*is not supported/],
   ['network.httpsPorts', { network: { httpsPorts: [3000] } }, /network\.httpsPorts \(HTTPS to sandbox ports\) is not supported/],
-  ['network.maskRequestHost', { network: { maskRequestHost: '${PORT}-x.example.com' } }, /network\.maskRequestHost is not supported/],
-  ['network.allowPublicTraffic: false', { network: { allowPublicTraffic: false } }, /network\.allowPublicTraffic: false/],
 ];
 
 describe('create options sandboxd does not implement answer 400 naming them', () => {

@@ -60,7 +60,7 @@ describe('PUT /sandboxes/{id}/network', () => {
     assert.deepEqual(runtime.sandboxes.get(id)?.spec.egress, expected);
     const info = await detail(id);
     assert.equal(info.allowInternetAccess, true);
-    assert.deepEqual(info.network, { allowOut: expected.allowOut, denyOut: expected.denyOut });
+    assert.deepEqual(info.network, { allowOut: expected.allowOut, denyOut: expected.denyOut, allowPublicTraffic: true });
     assert.deepEqual(repo.get(id)?.egress, expected);
   });
 
@@ -116,7 +116,7 @@ describe('PUT /sandboxes/{id}/network', () => {
     await assertError(await call('PUT', `/sandboxes/${id}/network`, { denyOut: ['0.0.0.0/0'] }), 500, /nft exploded/);
     const old = { allowInternetAccess: true, allowOut: ['6.6.6.6'], denyOut: [] };
     assert.deepEqual(repo.get(id)?.egress, old);
-    assert.deepEqual((await detail(id)).network, { allowOut: old.allowOut, denyOut: old.denyOut });
+    assert.deepEqual((await detail(id)).network, { allowOut: old.allowOut, denyOut: old.denyOut, allowPublicTraffic: true });
     assert.deepEqual(runtime.sandboxes.get(id)?.spec.egress, old);
   });
 
@@ -146,7 +146,7 @@ describe('PUT /sandboxes/{id}/network', () => {
     assert.deepEqual(second.sandboxes.get(id).egress, { allowInternetAccess: false, allowOut: ['1.1.1.1'], denyOut: [] });
     const info = await second.detail(id);
     assert.equal(info.allowInternetAccess, false);
-    assert.deepEqual(info.network, { allowOut: ['1.1.1.1'], denyOut: [] });
+    assert.deepEqual(info.network, { allowOut: ["1.1.1.1"], denyOut: [], allowPublicTraffic: true });
     second.sandboxes.stop();
     second.db.close();
   });

@@ -41,6 +41,8 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
           allowInternetAccess: body.allow_internet_access ?? true,
           allowOut: body.network?.allowOut ?? [],
           denyOut: body.network?.denyOut ?? [],
+          allowPublicTraffic: body.network?.allowPublicTraffic ?? true,
+          maskRequestHost: body.network?.maskRequestHost ?? null,
         },
         { signal: c.req.raw.signal },
       );

@@ -165,11 +165,12 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
     network: z
       .object({
         ...networkEgress('network.'),
-        allowPublicTraffic: z
-          .boolean()
-          .nullish()
-          .refine((v) => v !== false, `network.allowPublicTraffic: false (traffic access tokens) ${NOT_SUPPORTED} yet`),
-        maskRequestHost: unsupported('network.maskRequestHost'),
+        allowPublicTraffic: z.boolean({ message: 'network.allowPublicTraffic must be a boolean' }).nullish(),
+        maskRequestHost: z
+          .string({ message: 'network.maskRequestHost must be a string' })
+          .max(253, 'network.maskRequestHost must be a host name of at most 253 characters')
+          .regex(/^[A-Za-z0-9.${}:\-]+$/, 'network.maskRequestHost must be a host name (optionally with ${PORT} and a :port)')
+          .nullish(),
         httpsPorts: unsupportedUnlessEmpty('network.httpsPorts', 'list', 'HTTPS to sandbox ports'),
       })
       .nullish(),

@@ -15,7 +15,7 @@ export function toSandbox(r: SandboxRecord, domain: string, withToken: boolean) 
     envdVersion: ENVD_VERSION,
     domain,
     ...(withToken && r.accessToken !== null ? { envdAccessToken: r.accessToken } : {}),
-    trafficAccessToken: null,
+    trafficAccessToken: r.ingress?.trafficAccessToken ?? null,
   };
 }
 
@@ -44,7 +44,12 @@ export function toSandboxDetail(r: SandboxRecord, domain: string) {
     domain,
     ...(r.accessToken !== null ? { envdAccessToken: r.accessToken } : {}),
     allowInternetAccess: r.egress.allowInternetAccess,
-    network: { allowOut: r.egress.allowOut, denyOut: r.egress.denyOut },
+    network: {
+      allowOut: r.egress.allowOut,
+      denyOut: r.egress.denyOut,
+      allowPublicTraffic: (r.ingress?.trafficAccessToken ?? null) === null,
+      ...(r.ingress?.maskRequestHost ? { maskRequestHost: r.ingress.maskRequestHost } : {}),
+    },
     lifecycle: { autoResume: false, onTimeout: 'kill' as const },
   };
 }
