@@ -18,17 +18,19 @@ interface RawOptions {
 }
 
 /** Writes raw bytes to the agent and returns what came back (until close or `waitMs`). */
-function raw(port: number, bytes: Buffer, opts: RawOptions = {}): Promise<{ status: number | undefined; text: string }> {
+function raw(port: number, bytes: Buffer, opts: RawOptions = {}): Promise<{ status: number | undefined; text: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
+    let timedOut = false;
     const done = (): void => {
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString('latin1');
       const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
-      resolve({ status: m ? Number(m[1]) : undefined, text });
+      resolve({ status: m ? Number(m[1]) : undefined, text, timedOut });
     };
     const timer = setTimeout(() => {
+      timedOut = true;
       s.destroy();
       done();
     }, opts.waitMs ?? 3000);
@@ -206,7 +208,12 @@ describe('the agent never dies of bad input', () => {
     await expectConnect('deeply nested JSON', http('POST', stat, json, '['.repeat(100_000) + ']'.repeat(100_000)), 400, 'invalid_argument');
     await expectConnect('body shorter than promised', http('POST', stat, json, '{"pa', 100), undefined, undefined, { abortAfterMs: 50 });
     await expectConnect('Connect-Timeout-Ms that would overflow timers', http('POST', stat, { ...json, 'Connect-Timeout-Ms': '9999999999' }, '{"path":"/"}'), 400, 'invalid_argument');
-    await expectConnect('message over the read limit', http('POST', stat, json, JSON.stringify({ path: 'a'.repeat(70 * 1024 * 1024) })), 429, 'resource_exhausted', { waitMs: 20_000 });
+    // Over the read limit: 429, or, when the agent's answer and close race the client still
+    // sending its 70 MiB, a reset that loses the answer; never a hang, and the agent serves on.
+    const oversized = await raw(port, http('POST', stat, json, JSON.stringify({ path: 'a'.repeat(70 * 1024 * 1024) })), { waitMs: 20_000 });
+    assert.ok(oversized.status === 429 || (oversized.status === undefined && !oversized.timedOut), `over the read limit: ${oversized.status} ${oversized.text.slice(0, 200)}`);
+    if (oversized.status === 429) assert.match(oversized.text, /resource_exhausted/);
+    await stillServing('after a message over the read limit');
     const start = '/process.Process/Start';
     for (const [label, body] of [
       ['envelope promising more than sent', Buffer.from([0, 0xff, 0xff, 0xff, 0xff, 1, 2])],
