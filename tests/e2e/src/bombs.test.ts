@@ -132,7 +132,8 @@ while True: chunks.append(bytearray(64 * 1024 * 1024))
     await spin.kill();
     const report = `API p99 ${p99(baselineSamples).toFixed(1)} ms idle, ${p99(duringSamples).toFixed(1)} ms during the spin; bystander calls ${bystanderMs.map((m) => m.toFixed(0)).join(', ')} ms`;
     console.log(`[bombs] ${report}`);
-    assert.ok(p99(duringSamples) < 250, report);
+    // The issue's bound: the API's p99 stays under 100 ms during any bomb.
+    assert.ok(p99(duringSamples) < 100, report);
     assert.ok(Math.max(...bystanderMs) < 2_000, report);
     await Promise.all([spinner.kill(), bystander.kill()]);
   });
