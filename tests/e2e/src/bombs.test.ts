@@ -115,6 +115,8 @@ while True: chunks.append(bytearray(64 * 1024 * 1024))
 
   test('a CPU spin on every core of one sandbox starves neither the API nor another sandbox', 180_000, async () => {
     const [spinner, bystander] = await Promise.all([createSandbox(stack), createSandbox(stack)]);
+    // Warm: the first command of a fresh sandbox pays for starting its shell, not for the spin.
+    await bystander.commands.run('echo warm');
     const baseline = sampleApiLatency();
     await new Promise((r) => setTimeout(r, 3_000));
     const baselineSamples = await baseline.stop();
@@ -134,7 +136,8 @@ while True: chunks.append(bytearray(64 * 1024 * 1024))
     console.log(`[bombs] ${report}`);
     // The issue's bound: the API's p99 stays under 100 ms during any bomb.
     assert.ok(p99(duringSamples) < 100, report);
-    assert.ok(Math.max(...bystanderMs) < 2_000, report);
+    // The issue saw another sandbox's `1+1` take 1.1 s during a spin.
+    assert.ok(Math.max(...bystanderMs) < 1_000, report);
     await Promise.all([spinner.kill(), bystander.kill()]);
   });
 });
