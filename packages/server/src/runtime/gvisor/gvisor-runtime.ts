@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { access, readFile, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
@@ -10,6 +11,7 @@ import { startDomainProxy } from '../../egress/domain-proxy.js';
 import { ipv4InAny } from '../../egress/ipv4-ranges.js';
 import { readHostFacts, sandboxResolvConf } from './host-facts.js';
 import { stageAgentImage } from './agent-image.js';
+import { pruneAgentImages } from './agent-image-prune.js';
 import { openAgentLog, readAgentLog, readTail } from './agent-log.js';
 import { createExitWatch, processIdentity } from './exit-watch.js';
 import { ensureReadOnlyBind, releaseMount } from './read-only-mount.js';
@@ -66,7 +68,15 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   await ensureSandboxesParentShares().catch(() => undefined);
   // Sandboxes' host tasks must not exhaust the host's pids.
   await ensureHostPidSpace().catch(() => undefined);
-  const agentImage = await stageAgentImage(options.agentRoot, options.agentImagesDir ?? DEFAULT_AGENT_IMAGES_DIR);
+  const agentImagesDir = options.agentImagesDir ?? DEFAULT_AGENT_IMAGES_DIR;
+  let agentImage = await stageAgentImage(options.agentRoot, agentImagesDir);
+  // Images of earlier builds that no running sandbox (of any daemon here) uses take ~300 MB each.
+  void pruneAgentImages(agentImagesDir, agentImage).catch(() => undefined);
+  /** The agent image, staged again if another daemon pruned it while this one had no sandbox on it. */
+  const currentAgentImage = async (op: OperationOptions): Promise<string> => {
+    if (!existsSync(join(agentImage, '.complete'))) agentImage = await stageAgentImage(options.agentRoot, agentImagesDir, op);
+    return agentImage;
+  };
   // Template roots made read-only on the host kernel (once per root per daemon).
   const readOnlyRoots = new Map<string, Promise<void>>();
   const readOnlyRoot = (path: string, op: OperationOptions): Promise<void> => {
@@ -158,7 +168,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           sandboxId: spec.sandboxId,
           rootfsPath: paths.rootDir,
           tmpDir: layerTmpDir(paths.layerDir),
-          agentImage,
+          agentImage: await currentAgentImage(op),
           runDir: paths.runDir,
           netnsPath: `/var/run/netns/${net.netns}`,
           limits: spec.limits,
