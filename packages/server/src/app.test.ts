@@ -63,6 +63,22 @@ describe('REST auth', () => {
   });
 });
 
+describe('REST health', () => {
+  it('answers GET /health with 204 and no body, without an API key (E2B spec)', async () => {
+    const { app, call } = fresh();
+    const res = await app.request('/health');
+    assert.equal(res.status, 204);
+    assert.equal(await res.text(), '');
+    const keyed = await call('GET', '/health');
+    assert.equal(keyed.status, 204);
+    const wrongKey = await app.request('/health', { headers: { 'x-api-key': `e2b_${'f'.repeat(40)}` } });
+    assert.equal(wrongKey.status, 204);
+    // Other routes still need the key.
+    await assertError(await app.request('/healthz'), 401);
+    await assertError(await app.request('/v2/sandboxes'), 401);
+  });
+});
+
 describe('REST create', () => {
   it('creates via /v2/sandboxes with 201 and every Sandbox key, always with an access token', async () => {
     const { call, runtime } = fresh();

@@ -19,7 +19,7 @@ export interface AppDeps {
 
 /**
  * The E2B-compatible REST control plane as a Hono app (`app.fetch` is the handler; no sockets).
- * Every route requires `X-API-KEY`; every error has E2B's `{code, message}` shape.
+ * Every route but `GET /health` requires `X-API-KEY`; every error has E2B's `{code, message}` shape.
  *
  * @example
  * const app = createApp(deps);
@@ -39,6 +39,10 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) =>
     errorResponse(c, new SandboxdError(ErrorCode.NOT_FOUND, `no route ${c.req.method} ${c.req.path}`)),
   );
+
+  // E2B's spec: `GET /health` answers 204 "The service is healthy", with no security requirement.
+  // Registered before the key check, so probes need no key.
+  app.get('/health', (c) => c.body(null, 204));
 
   app.use('*', async (c, next) => {
     if (!deps.apiKeys.verify(c.req.header(Headers.apiKey))) {
