@@ -225,6 +225,39 @@ describe('REST sandbox resource', () => {
     await assertError(await call('POST', '/v2/sandboxes/inotthere000000000000/connect', {}), 404);
   });
 
+  it('refreshes (E2B /refreshes): 204, extends to now + duration, never shortens, 15 s floor and default', async () => {
+    const { call } = fresh();
+    const { sandboxID } = await json(await call('POST', '/v2/sandboxes', { templateID: 'base', timeout: 5 }));
+    const endAt = async () => Date.parse((await json(await call('GET', `/sandboxes/${sandboxID}`))).endAt);
+    const near = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) < 2000, `${actual} ≈ ${expected}`);
+
+    // No body, an empty object and a duration below the floor all extend to now + 15 s.
+    const noBody = await call('POST', `/sandboxes/${sandboxID}/refreshes`);
+    assert.equal(noBody.status, 204);
+    assert.equal(await noBody.text(), '');
+    near(await endAt(), Date.now() + 15_000);
+    assert.equal((await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: 0 })).status, 204);
+    near(await endAt(), Date.now() + 15_000);
+
+    assert.equal((await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: 600 })).status, 204);
+    const extended = await endAt();
+    near(extended, Date.now() + 600_000);
+    assert.equal((await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: 60 })).status, 204);
+    assert.equal(await endAt(), extended, 'refresh must not shorten');
+    assert.equal((await call('POST', `/sandboxes/${sandboxID}/refreshes`, {})).status, 204);
+    assert.equal(await endAt(), extended, 'refresh must not shorten');
+    assert.equal((await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: 3600 })).status, 204);
+    near(await endAt(), Date.now() + 3_600_000);
+
+    await assertError(await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: 3601 }), 400, /duration/);
+    await assertError(await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: -1 }), 400, /duration/);
+    await assertError(await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: 1.5 }), 400, /duration/);
+    await assertError(await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: '60' }), 400, /duration/);
+    await assertError(await call('POST', `/sandboxes/${sandboxID}/refreshes`, '{'), 400, /JSON/);
+    await assertError(await call('POST', '/sandboxes/inotthere000000000000/refreshes', { duration: 60 }), 404);
+    await assertError(await call('POST', `/sandboxes/${sandboxID}/refreshes`, { duration: 60 }, { 'x-api-key': '' }), 401);
+  });
+
   it('serves metrics with all nine keys and logs in v1 and v2 shapes', async () => {
     const { call } = fresh();
     const { sandboxID } = await json(await call('POST', '/v2/sandboxes', { templateID: 'base' }));

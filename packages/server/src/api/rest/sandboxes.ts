@@ -4,7 +4,7 @@ import type { SandboxService } from '../../sandboxes/sandbox-service.js';
 import { applyListQuery, parseListQuery, parseMetadataFilter } from '../../sandboxes/list-query.js';
 import { readBody } from './http.js';
 import { filterLogEntries, toLogEntries } from './logs.js';
-import { connectSchema, networkUpdateSchema, newSandboxSchema, timeoutRequestSchema } from './schemas.js';
+import { connectSchema, networkUpdateSchema, newSandboxSchema, refreshRequestSchema, timeoutRequestSchema } from './schemas.js';
 import { toListedSandbox, toSandbox, toSandboxDetail, toSandboxMetric } from './serialize.js';
 
 export interface SandboxRoutesOptions {
@@ -16,6 +16,9 @@ export interface SandboxRoutesOptions {
 
 /** Default timeout of connect when the body names none (E2B: 300 s). */
 const CONNECT_DEFAULT_TIMEOUT_SEC = 300;
+
+/** Refresh duration when the body names none, and its floor (E2B: SandboxTimeoutDefault, 15 s). */
+const REFRESH_MIN_DURATION_SEC = 15;
 
 /** The E2B sandbox control-plane routes (`/sandboxes…`, `/v2/sandboxes…`). */
 export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
@@ -80,6 +83,15 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
     sandboxes.get(id);
     const body = await readBody(c, timeoutRequest);
     sandboxes.setTimeout(id, body.timeout);
+    return c.body(null, 204);
+  });
+
+  // E2B (sandbox_refresh.go): the body is parsed first (400), then the sandbox (404); `duration`
+  // absent or below 15 s counts as 15 s; the end time only moves later (never shortens); 204.
+  app.post('/sandboxes/:sandboxID/refreshes', async (c) => {
+    const body = await readBody(c, refreshRequestSchema);
+    const duration = Math.max(body.duration ?? REFRESH_MIN_DURATION_SEC, REFRESH_MIN_DURATION_SEC);
+    sandboxes.connect(c.req.param('sandboxID'), Math.min(duration, opts.maxTimeoutSec));
     return c.body(null, 204);
   });
 

@@ -190,6 +190,22 @@ export const networkUpdateSchema = z.object({
 export const timeoutRequestSchema = (maxTimeoutSec: number) =>
   z.object({ timeout: timeoutSeconds(maxTimeoutSec) });
 
+/** E2B's cap on `SandboxRefreshRequest.duration` (openapi `maximum: 3600`). */
+export const REFRESH_MAX_DURATION_SEC = 3600;
+
+/**
+ * `POST /sandboxes/{id}/refreshes` (E2B's SandboxRefreshRequest): optional `duration`, whole
+ * seconds 0..3600. The body itself is optional (an empty body is `{}`).
+ */
+export const refreshRequestSchema = z.object({
+  duration: z
+    .number({ message: 'duration must be a number of seconds' })
+    .int('duration must be a whole number of seconds')
+    .min(0, 'duration must not be negative')
+    .max(REFRESH_MAX_DURATION_SEC, `duration must be at most ${REFRESH_MAX_DURATION_SEC} seconds`)
+    .nullish(),
+});
+
 /**
  * `POST /(v2/)sandboxes/{id}/connect`: `timeout` 0..max (the SDK omits it when no timeoutMs is
  * given: the route's default applies). `memory` only chooses how a paused sandbox resumes; no
