@@ -294,6 +294,19 @@ describe('REST sandbox resource', () => {
 });
 
 describe('REST list', () => {
+  it('startedAfter is inclusive: a sandbox\'s own startedAt lists it (E2B "at or after")', async () => {
+    const { call } = fresh();
+    const first = await json(await call('POST', '/v2/sandboxes', { templateID: 'base' }));
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await json(await call('POST', '/v2/sandboxes', { templateID: 'base' }));
+    const detail = await json(await call('GET', `/sandboxes/${second.sandboxID}`));
+    const listed = await json(await call('GET', `/v2/sandboxes?startedAfter=${encodeURIComponent(detail.startedAt)}`));
+    assert.deepEqual(listed.map((s: { sandboxID: string }) => s.sandboxID), [second.sandboxID]);
+    const firstAt = (await json(await call('GET', `/sandboxes/${first.sandboxID}`))).startedAt;
+    const both = await json(await call('GET', `/v2/sandboxes?startedAfter=${encodeURIComponent(firstAt)}&order=asc`));
+    assert.deepEqual(both.map((s: { sandboxID: string }) => s.sandboxID), [first.sandboxID, second.sandboxID]);
+  });
+
   it('filters by metadata and state, pages with X-Next-Token, serves the v1 list', async () => {
     const { call } = fresh();
     const ids: string[] = [];

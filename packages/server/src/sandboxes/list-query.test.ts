@@ -81,5 +81,11 @@ describe('list query', () => {
     assert.deepEqual(ids('template=code-interpreter-v1'), ['ic']);
     assert.deepEqual(ids('template=t-base'), ['ib', 'ia']);
     assert.deepEqual(ids(`startedAfter=${new Date(1500).toISOString()}`), ['ic', 'ib']);
+    // Inclusive, as E2B ("started at or after"): a sandbox started exactly at T is listed.
+    assert.deepEqual(ids(`startedAfter=${new Date(2000).toISOString()}`), ['ic', 'ib']);
+    assert.deepEqual(ids(`startedAfter=${new Date(2001).toISOString()}`), ['ic']);
+    assert.deepEqual(ids(`startedAfter=${new Date(3000).toISOString()}&order=asc`), ['ic']);
+    // E2B has no startedBefore: it is ignored, not an error.
+    assert.deepEqual(ids(`startedBefore=${new Date(1500).toISOString()}`), ['ic', 'ib', 'ia']);
   });
 });

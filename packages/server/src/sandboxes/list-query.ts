@@ -8,6 +8,10 @@ export type ListState = 'running' | 'paused';
 export interface ListQuery {
   metadata: Record<string, string>;
   states: ListState[];
+  /**
+   * Inclusive lower bound in epoch ms: E2B returns "sandboxes started at or after this
+   * timestamp". E2B has no `startedBefore` parameter; like any unknown parameter it is ignored.
+   */
   startedAfter: number | undefined;
   template: string | undefined;
   order: 'asc' | 'desc';
@@ -117,7 +121,7 @@ export function applyListQuery(
   const matching = running
     .filter((r) => query.states.includes('running') && r.state === 'running')
     .filter((r) => Object.entries(query.metadata).every(([k, v]) => r.metadata[k] === v))
-    .filter((r) => query.startedAfter === undefined || r.startedAt > query.startedAfter)
+    .filter((r) => query.startedAfter === undefined || r.startedAt >= query.startedAfter)
     .filter((r) => query.template === undefined || r.templateId === query.template || r.templateAlias === query.template)
     .sort((a, b) => direction * compare(a, b))
     .filter((r) => after === undefined || direction * compare(r, after) > 0);
