@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import { mcpRoute } from '@sandboxd/mcp/http';
 import { ErrorCode, Headers, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
@@ -43,6 +44,8 @@ export function createApp(deps: AppDeps): Hono {
   // E2B's spec: `GET /health` answers 204 "The service is healthy", with no security requirement.
   // Registered before the key check, so probes need no key.
   app.get('/health', (c) => c.body(null, 204));
+  // MCP over Streamable HTTP; it checks the same API keys itself (X-API-KEY or Authorization: Bearer).
+  app.all('/mcp', mcpRoute({ verifyApiKey: (key) => deps.apiKeys.verify(key), maxTimeoutSec: deps.maxTimeoutSec, onError: (err, what) => deps.logger.warn({ err }, `mcp: ${what} failed`) }));
 
   app.use('*', async (c, next) => {
     if (!deps.apiKeys.verify(c.req.header(Headers.apiKey))) {

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from './config.js';
 import { createDaemonAdmin } from './cli/admin.js';
+import { mcp } from './cli/mcp.js';
 import { homeFiles } from './cli/paths.js';
 import { serve } from './cli/serve.js';
 import { runningPid, start, stop } from './cli/start.js';
@@ -23,6 +24,11 @@ const config = () => loadConfig(process.env, program.opts<ConfigFlags>());
 program.command('serve').description('run the daemon in the foreground').action(() => serve(config()));
 program.command('start').description('build what is missing and start the daemon in the background').action(() => start(config(), print));
 program.command('stop').description('stop the background daemon (sandboxes keep running)').action(() => stop(config(), print));
+program
+  .command('mcp')
+  .description('serve MCP (Model Context Protocol) on stdin/stdout against the running daemon (E2B_API_URL/E2B_API_KEY or this config)')
+  .option('--idle-timeout <seconds>', 'kill the session sandboxes after this long without a tool call (0: never; default 600)')
+  .action((opts: { idleTimeout?: string }) => mcp(config(), process.env, { idleTimeoutSec: opts.idleTimeout }));
 program
   .command('status')
   .description('say whether the daemon runs')
