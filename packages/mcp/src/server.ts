@@ -9,7 +9,7 @@ import { registerSandboxTools } from './tools/sandbox-tools.js';
 export const MCP_SERVER_NAME = 'sandboxd';
 
 /** Names of every tool the server offers, in registration order. */
-export const TOOL_NAMES = ['create_sandbox', 'run_code', 'run_command', 'read_file', 'write_file', 'list_directory', 'kill_sandbox'] as const;
+export const TOOL_NAMES = ['create_sandbox', 'kill_sandbox', 'run_code', 'run_command', 'read_file', 'write_file', 'list_directory'] as const;
 
 export interface McpServerOptions {
   /** Largest `timeout` accepted by create_sandbox, in seconds (the daemon's SANDBOXD_MAX_TIMEOUT). */

@@ -34,6 +34,12 @@ export function localApiUrl(c: RouteContext): string {
  */
 export function mcpRoute(options: McpHttpHandlerOptions): ((c: RouteContext) => Promise<Response>) & { handler: McpHttpHandler } {
   const handler = createMcpHttpHandler(options);
-  const route = (c: RouteContext): Promise<Response> => handler.handle(c.req.raw, { apiUrl: localApiUrl(c) });
+  // Read only when a session opens: an unauthenticated request never gets that far.
+  const route = (c: RouteContext): Promise<Response> =>
+    handler.handle(c.req.raw, {
+      get apiUrl() {
+        return localApiUrl(c);
+      },
+    });
   return Object.assign(route, { handler });
 }
