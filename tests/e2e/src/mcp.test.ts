@@ -27,12 +27,12 @@ after(async () => {
 type Transport = 'stdio' | 'http';
 
 /** An MCP client of the stack over `transport`, with `apiKey` (default: the stack's). */
-async function connect(transport: Transport, apiKey = stack.apiKey): Promise<{ client: Client; http?: StreamableHTTPClientTransport }> {
+async function connect(transport: Transport, apiKey = stack.apiKey, stdioArgs: string[] = []): Promise<{ client: Client; http?: StreamableHTTPClientTransport }> {
   const client = new Client({ name: `e2e-${RUN_ID}`, version: '0.0.0' });
   if (transport === 'stdio') {
     const stdio = new StdioClientTransport({
       command: process.execPath,
-      args: [daemonEntry, 'mcp'],
+      args: [daemonEntry, 'mcp', ...stdioArgs],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', E2B_API_URL: stack.apiUrl, E2B_API_KEY: apiKey },
       stderr: 'inherit',
     });
@@ -197,6 +197,22 @@ for (const transport of ['stdio', 'http'] as const) {
     });
   });
 }
+
+describe('MCP idle timeout', () => {
+  test('stdio --idle-timeout: an idle session loses its sandbox; the next call makes a new one', CREATE_MS * 2 + 60_000, async () => {
+    const before = await mcpSandboxIds();
+    const { client } = await connect('stdio', stack.apiKey, ['--idle-timeout', '3']);
+    await call(client, 'run_command', { command: 'true' }, CREATE_MS);
+    const first = await newSandbox(before);
+    await waitFor(async () => !(await mcpSandboxIds()).includes(first), 20_000, `idle sandbox ${first} killed`);
+    const again = await call(client, 'run_command', { command: 'echo back' }, CREATE_MS);
+    assert.equal((again.structuredContent as { stdout: string }).stdout, 'back\n');
+    const second = await newSandbox(before);
+    assert.notEqual(second, first);
+    await withTimeout(client.close(), CALL_MS, 'client close');
+    await waitFor(async () => !(await mcpSandboxIds()).includes(second), 15_000, `sandbox ${second} killed`);
+  });
+});
 
 describe('MCP authentication', () => {
   test('HTTP: a wrong or missing key is rejected with 401; X-API-KEY works too', 60_000, async () => {
