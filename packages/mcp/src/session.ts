@@ -37,8 +37,10 @@ interface Owned {
   extendedAt: number;
 }
 
-/** How stale a sandbox's deadline may get before a use extends it again (a fraction of its timeout). */
-const EXTEND_FRACTION = 0.25;
+/** A use extends an owned sandbox's deadline when it was last extended this long ago (or a quarter of its timeout). */
+const EXTEND_MAX_STALE_MS = 60_000;
+/** Timeout of a default sandbox when the session never goes idle (`idleTimeoutMs` 0); uses extend it. */
+const NO_IDLE_SANDBOX_TIMEOUT_MS = 3600_000;
 
 /**
  * The sandboxes of one MCP session. The default sandbox is created on first use and reused; an
@@ -94,8 +96,11 @@ export class McpSession {
     const end = this.begin();
     try {
       const sandbox = await this.resolve(sandboxId, options);
+      this.extend(sandbox.sandboxId);
       try {
         return await fn(sandbox);
+      } catch (error) {
+        throw await this.explain(sandbox, error);
       } finally {
         this.extend(sandbox.sandboxId);
       }
@@ -175,7 +180,8 @@ export class McpSession {
   }
 
   private async createOwned(input: CreateSandboxInput, options: { signal?: AbortSignal }): Promise<Sandbox> {
-    const timeoutMs = (input.timeoutSec ?? Math.max(60, Math.ceil(this.options.idleTimeoutMs / 1000) + 60)) * 1000;
+    const idleMs = this.options.idleTimeoutMs;
+    const timeoutMs = input.timeoutSec !== undefined ? input.timeoutSec * 1000 : idleMs > 0 ? idleMs + EXTEND_MAX_STALE_MS : NO_IDLE_SANDBOX_TIMEOUT_MS;
     const opts = {
       ...sdkOptions(this.options.connection),
       timeoutMs,
@@ -200,9 +206,30 @@ export class McpSession {
     }
   }
 
+  /**
+   * After a failed call: when the sandbox has ended (its timeout, a kill from elsewhere), forget
+   * it, so that without `sandboxId` the next call gets a new default sandbox, and say so.
+   */
+  private async explain(sandbox: Sandbox, error: unknown): Promise<unknown> {
+    const running = await sandbox.isRunning({ requestTimeoutMs: 5_000 }).catch(() => true);
+    if (running) return error;
+    const wasDefault = this.defaultId === sandbox.sandboxId;
+    this.forget(sandbox.sandboxId);
+    const message = error instanceof Error ? error.message : String(error);
+    return new SandboxdError(
+      ErrorCode.SANDBOX_NOT_FOUND,
+      `sandbox ${sandbox.sandboxId} has ended (${message})${wasDefault ? '; the next call without `sandboxId` creates a new default sandbox' : ''}`,
+      { cause: error },
+    );
+  }
+
+  /**
+   * Keeps an owned sandbox's deadline at least its timeout minus EXTEND_MAX_STALE_MS after every
+   * use, so the default sandbox (timeout: idle timeout + that margin) outlives the idle timer.
+   */
   private extend(sandboxId: string): void {
     const owned = this.owned.get(sandboxId);
-    if (!owned || Date.now() - owned.extendedAt < owned.timeoutMs * EXTEND_FRACTION) return;
+    if (!owned || Date.now() - owned.extendedAt < Math.min(EXTEND_MAX_STALE_MS, owned.timeoutMs / 4)) return;
     owned.extendedAt = Date.now();
     owned.sandbox.setTimeout(owned.timeoutMs).catch((error: unknown) => this.options.onError?.(error, `extend sandbox ${sandboxId}`));
   }

@@ -214,6 +214,26 @@ describe('MCP idle timeout', () => {
   });
 });
 
+describe('MCP default sandbox ended elsewhere', () => {
+  test('a default sandbox killed through REST is reported once, then replaced', CREATE_MS * 2 + 60_000, async () => {
+    const before = await mcpSandboxIds();
+    const { client, http } = await connect('http');
+    await call(client, 'write_file', { path: '/home/user/state', content: 'old' }, CREATE_MS);
+    const first = await newSandbox(before);
+    assert.equal((await rest(stack, 'DELETE', `/sandboxes/${first}`)).status, 204);
+    const failed = await call(client, 'read_file', { path: '/home/user/state' });
+    assert.equal(failed.isError, true);
+    assert.match(texts(failed), new RegExp(`sandbox ${first} has ended.*creates a new default sandbox`));
+    const fresh = await call(client, 'run_command', { command: 'test -e /home/user/state; echo $?' }, CREATE_MS);
+    assert.equal((fresh.structuredContent as { stdout: string }).stdout, '1\n');
+    const second = await newSandbox(before);
+    assert.notEqual(second, first);
+    await withTimeout(http!.terminateSession(), CALL_MS, 'DELETE session');
+    await client.close();
+    assert.equal((await mcpSandboxIds()).includes(second), false);
+  });
+});
+
 describe('MCP authentication', () => {
   test('HTTP: a wrong or missing key is rejected with 401; X-API-KEY works too', 60_000, async () => {
     const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
