@@ -6,11 +6,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { MCP_METADATA_KEY, TOOL_NAMES } from '@sandboxd/mcp';
 import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, rawFetch, rest, waitFor } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
 const daemonEntry = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../..'), 'packages/server/dist/main.js');
+
+/** The tool set and the metadata key of MCP-made sandboxes: the contract, spelled out here on purpose. */
+const TOOL_NAMES = ['create_sandbox', 'kill_sandbox', 'run_code', 'run_command', 'read_file', 'write_file', 'list_directory'];
+const MCP_METADATA_KEY = 'sandboxd-mcp-session';
 
 let stack: Stack;
 const test = e2eTest(() => stack);
