@@ -10,12 +10,15 @@ describe('agent config', () => {
     const c = parseAgentConfig({ sandboxId: 's', templateId: 't', accessToken: '', envVars: { A: '1' }, defaultUser: 'user' });
     assert.deepEqual(c, { sandboxId: 's', templateId: 't', accessToken: null, envVars: { A: '1' }, defaultUser: 'user', bootKernels: true });
     assert.equal(parseAgentConfig({ bootKernels: false }).bootKernels, false);
+    assert.equal(parseAgentConfig({ loopbackSecret: 'abc' }).loopbackSecret, 'abc');
+    assert.equal('loopbackSecret' in parseAgentConfig({ loopbackSecret: '' }), false);
   });
 
   it('rejects malformed values', () => {
     assert.throws(() => parseAgentConfig(null), /JSON object/);
     assert.throws(() => parseAgentConfig({ accessToken: 5 }), /accessToken/);
     assert.throws(() => parseAgentConfig({ envVars: { A: 1 } }), /envVars.A/);
+    assert.throws(() => parseAgentConfig({ loopbackSecret: 7 }), /loopbackSecret/);
   });
 
   it('reads the file named by SANDBOXD_AGENT_CONFIG and the listen overrides', async () => {

@@ -59,6 +59,7 @@ export function parseAgentConfig(value: unknown, source = 'agent config'): Agent
     defaultUser: str('defaultUser', 'user'),
     bootKernels: v['bootKernels'] !== false,
     ...pidsLimitOf(v['pidsLimit'], source),
+    ...loopbackSecretOf(v['loopbackSecret'], source),
   };
 }
 
@@ -66,4 +67,10 @@ function pidsLimitOf(value: unknown, source: string): { pidsLimit?: number } {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error(`${source}: 'pidsLimit' must be a positive integer`);
   return { pidsLimit: value };
+}
+
+function loopbackSecretOf(value: unknown, source: string): { loopbackSecret?: string } {
+  if (value === undefined || value === null || value === '') return {};
+  if (typeof value !== 'string') throw new Error(`${source}: 'loopbackSecret' must be a string`);
+  return { loopbackSecret: value };
 }

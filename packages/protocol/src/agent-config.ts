@@ -24,6 +24,13 @@ export interface AgentConfig {
    * Absent: no limit inside.
    */
   pidsLimit?: number;
+  /**
+   * Authenticates the daemon's loopback forwards: an HTTP `CONNECT localhost:<port>` to envd's
+   * port with `Proxy-Authorization: Bearer <loopbackSecret>` opens a TCP stream to a server the
+   * sandbox bound to 127.0.0.1 or ::1 (`docs/architecture.md`). Random per sandbox, known to the
+   * daemon and to root inside only. Absent: the route is off.
+   */
+  loopbackSecret?: string;
 }
 
 export const AGENT_CONFIG_PATH = '/run/sandboxd/agent.json';

@@ -5,6 +5,7 @@ export { ErrorCode, errorStatus, SandboxdError, isSandboxdError, toE2bErrorBody 
 export type { E2bErrorBody } from './errors.js';
 export { fileSignature, signatureMatches } from './file-signature.js';
 export type { FileOperation, FileSignatureInput } from './file-signature.js';
+export { LoopbackForward, parseLoopbackTarget } from './loopback-forward.js';
 export { AGENT_CONFIG_PATH } from './agent-config.js';
 export type { AgentConfig } from './agent-config.js';
 export type { ExecutionRequest, ContextInfo, ChartInfo, ResultLine, UsageLine, ExecutionLine } from './code-interpreter.js';

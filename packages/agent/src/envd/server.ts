@@ -15,6 +15,7 @@ import { DEFAULT_PATH } from '../process/spawn-plan.js';
 import { createUserDb } from '../users/user-db.js';
 import { passesTokenGate, UNAUTHORIZED_MESSAGE } from './access.js';
 import type { EnvdDeps } from './deps.js';
+import { createLoopbackForwarder } from './loopback-forward.js';
 import { sendError } from './rest/reply.js';
 import { installSafetyNet } from './safety-net.js';
 import { createRestHandler } from './rest/router.js';
@@ -106,6 +107,9 @@ export async function startEnvdServer(options: EnvdServerOptions): Promise<EnvdS
     connectHandler(req, res);
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // The daemon's route to servers bound to the sandbox's loopback (CONNECT, daemon secret only).
+  const loopback = createLoopbackForwarder({ secret: config.loopbackSecret, logger: logger.child({ route: 'loopback-forward' }) });
+  server.on('connect', loopback.onConnect);
   // Unparsable HTTP (bad chunk framing, oversized headers): answered with envd's error shape
   // where nothing was sent yet, as Node's default handler would answer it, then the socket is dropped.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -140,6 +144,7 @@ export async function startEnvdServer(options: EnvdServerOptions): Promise<EnvdS
       deps.processes.signalAll('SIGTERM');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      loopback.closeAll();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(timer);
