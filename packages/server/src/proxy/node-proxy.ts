@@ -1,9 +1,10 @@
 import http from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequestArgs, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { cookieAllowed } from './cookies.js';
+import { sandboxConnection } from './sandbox-dial.js';
 import type { StreamRegistry } from './stream-registry.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction. */
@@ -35,6 +36,26 @@ export interface ProxyTarget {
   host: string;
   /** The Host header the sandbox sees (its `maskRequestHost`); default `<address>:<port>`. */
   requestHost?: string;
+  /** The sandbox's loopback secret: a refused port is then retried on the sandbox's loopback. */
+  loopbackSecret?: string;
+}
+
+/** Request options carrying the target to the pool's `createConnection`. */
+interface SandboxRequestArgs extends ClientRequestArgs {
+  sandboxTarget?: ProxyTarget;
+}
+
+/**
+ * The upstream connection pool: new connections dial the sandbox port directly and fall back to
+ * the agent's loopback forward when refused (`sandbox-dial.ts`), so pooled keep-alive connections
+ * serve loopback-bound servers too.
+ */
+class SandboxPortAgent extends http.Agent {
+  override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const target = (options as SandboxRequestArgs).sandboxTarget;
+    if (target === undefined || callback === undefined) return super.createConnection(options, callback);
+    return sandboxConnection(target, {}, callback);
+  }
 }
 
 /** E2B's body for an unknown, killed or expired sandbox (the SDK's isRunning() relies on the 502). */
@@ -92,7 +113,7 @@ export interface NodeProxy {
 }
 
 export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodeProxy {
-  const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity, maxFreeSockets: 256, timeout: 60_000 });
+  const agent = new SandboxPortAgent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity, maxFreeSockets: 256, timeout: 60_000 });
   const clientHeaders = (rawHeaders: string[], target: ProxyTarget, keepHopByHop = false): string[] => {
     const { headers, droppedCookies } = responseHeaders(rawHeaders, target, keepHopByHop);
     if (droppedCookies > 0) logger.debug({ sandboxId: target.sandboxId, port: target.port, droppedCookies }, 'dropped Set-Cookie scoped wider than the sandbox host');
@@ -100,14 +121,16 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
   };
 
   function forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, attempt = 0): void {
-    const upstream = http.request({
+    const options: SandboxRequestArgs = {
       host: target.address,
       port: target.port,
       method: req.method,
       path: req.url,
       headers: requestHeaders(req, target, false),
       agent,
-    });
+      sandboxTarget: target,
+    };
+    const upstream = http.request(options);
     const untrack = streams.add(target.sandboxId, () => {
       upstream.destroy();
       resetSocket(req.socket);
@@ -166,6 +189,8 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
       method: req.method,
       path: req.url,
       headers: requestHeaders(req, target, true),
+      // Half-open, so that either side's end passes through once upgraded.
+      createConnection: (_options, oncreate) => sandboxConnection(target, { allowHalfOpen: true }, oncreate),
     });
     let upstreamSocket: Duplex | undefined;
     const untrack = streams.add(target.sandboxId, () => {

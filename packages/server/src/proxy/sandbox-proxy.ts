@@ -46,6 +46,7 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
       address: route.record!.address!,
       host: `${route.port}-${route.sandboxId}.${domain}`,
       ...(mask ? { requestHost: mask.replaceAll('${PORT}', String(route.port)) } : {}),
+      ...(route.record?.ingress?.loopbackSecret ? { loopbackSecret: route.record.ingress.loopbackSecret } : {}),
     };
   };
 

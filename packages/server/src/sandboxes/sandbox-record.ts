@@ -18,6 +18,11 @@ export interface SandboxIngress {
   trafficAccessToken: string | null;
   /** The Host header the sandbox's servers see (`${PORT}` replaced by the port); null: unchanged. */
   maskRequestHost: string | null;
+  /**
+   * The agent's `loopbackSecret`: the proxy retries a refused port on the sandbox's loopback
+   * through the agent with it. Absent on sandboxes started before it existed (no retry).
+   */
+  loopbackSecret?: string;
 }
 
 /** Everything the daemon knows about one sandbox; persisted in the `sandboxes` table. */

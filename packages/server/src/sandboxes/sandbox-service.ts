@@ -200,6 +200,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         ingress: {
           trafficAccessToken: input.allowPublicTraffic === false ? newAccessToken() : null,
           maskRequestHost: input.maskRequestHost ?? null,
+          loopbackSecret: newAccessToken(),
         },
         startedAt,
         endAt: startedAt + input.timeoutSec * 1000,
@@ -222,6 +223,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               defaultUser: 'user',
               bootKernels: /code-interpreter/.test(record.templateAlias ?? ''),
               pidsLimit: record.limits.pidsLimit,
+              ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
             },
           },
           {
