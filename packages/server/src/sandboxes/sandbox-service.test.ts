@@ -53,6 +53,22 @@ describe('sandbox service', () => {
     sandboxes.stop();
   });
 
+  it('gives every sandbox’s agent its own loopback secret, distinct from the access token', async () => {
+    const runtime = new FakeRuntime();
+    runtimes.push(runtime);
+    const sandboxes = service(openDatabase(':memory:'), runtime);
+    const a = await sandboxes.create(input());
+    const b = await sandboxes.create(input({ secure: false }));
+    for (const created of [a, b]) {
+      const secret = created.ingress?.loopbackSecret;
+      assert.match(secret ?? '', /^[0-9a-f]{48}$/);
+      assert.equal(runtime.sandboxes.get(created.sandboxId)?.spec.agentConfig.loopbackSecret, secret);
+      assert.notEqual(secret, created.accessToken);
+    }
+    assert.notEqual(a.ingress?.loopbackSecret, b.ingress?.loopbackSecret);
+    sandboxes.stop();
+  });
+
   it('setTimeout re-arms the reaper', async () => {
     const runtime = new FakeRuntime();
     runtimes.push(runtime);
@@ -93,6 +109,7 @@ describe('sandbox service', () => {
       assert.deepEqual(adopted.metadata, { who: 'survivor' });
       assert.deepEqual(adopted.envVars, { A: '1' });
       assert.equal(adopted.accessToken, survivor.accessToken);
+      assert.equal(adopted.ingress?.loopbackSecret, survivor.ingress?.loopbackSecret, 'the loopback secret survives the restart');
       assert.equal(adopted.address, survivor.address);
       assert.equal(adopted.endAt, survivor.endAt);
       assert.equal(second.find(lost.sandboxId), undefined);
