@@ -6,6 +6,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { Sandbox } from 'e2b';
+import { createCodeSandbox, runCode } from './code-helpers.js';
 import { CALL_MS, createSandbox, e2eTest, run } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
@@ -332,6 +333,41 @@ describe('loopback-bound servers through the proxy', () => {
     const text = await info.text();
     assert.equal(info.status, 200, text);
     assert.ok(!text.includes(secret), 'the loopback secret is not in the REST API');
+  });
+});
+
+describe('loopback forwarding and the agent’s own ports', () => {
+  test('the code interpreter’s kernel ports on 127.0.0.1 are never forwarded', 240_000, async () => {
+    const code = await createCodeSandbox(stack);
+    try {
+      // The JavaScript kernel talks ZeroMQ over TCP on 127.0.0.1 (python and bash use Unix sockets).
+      const execution = await runCode(code, '1 + 1', { language: 'js' });
+      assert.equal(execution.text, '2', JSON.stringify(execution.error));
+      const listing = await withTimeout(code.commands.run(`ss -Hltn | awk '$4 ~ /^127\\.0\\.0\\.1:/ { sub(/.*:/, "", $4); print $4 }'`), CALL_MS, 'ss');
+      const ports = listing.stdout.trim().split('\n').filter(Boolean).map(Number);
+      assert.ok(ports.length >= 5, `the kernel's ZeroMQ ports listen on 127.0.0.1: ${listing.stdout}`);
+      const secret = (JSON.parse(readFileSync(join(stack.home, 'sandboxes', code.sandboxId, 'run', 'agent.json'), 'utf8')) as { loopbackSecret: string }).loopbackSecret;
+      for (const port of ports) {
+        const res = await withTimeout(
+          code.commands.run(
+            `curl -s -o /dev/null -m 10 -w '%{http_connect}' -p -x http://127.0.0.1:49983 --proxy-header 'Proxy-Authorization: Bearer ${secret}' http://localhost:${port}/ || true`,
+            { user: 'root' },
+          ),
+          CALL_MS,
+          `CONNECT to kernel port ${port}`,
+        );
+        assert.equal(res.stdout.trim(), '403', `kernel port ${port} is refused even with the daemon secret`);
+        const proxied = await withTimeout(
+          fetch(`${stack.sandboxUrl}/`, { headers: { 'E2b-Sandbox-Id': code.sandboxId, 'E2b-Sandbox-Port': String(port) } }),
+          CALL_MS,
+          `GET kernel port ${port}`,
+        );
+        assert.equal(proxied.status, 502, `kernel port ${port} through the proxy`);
+        assert.equal(((await proxied.json()) as { message?: string }).message, 'The sandbox is running but port is not open');
+      }
+    } finally {
+      await withTimeout(code.kill(), CALL_MS, 'kill code sandbox').catch(() => undefined);
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ENVD_PORT, LoopbackForward } from '@sandboxd/protocol';
 import { withTimeout } from '@sandboxd/testing';
+import { holdAgentPorts } from '../lib/agent-ports.js';
 import { silentLogger } from '../logger.js';
 import { createLoopbackForwarder, type LoopbackForwarder } from './loopback-forward.js';
 
@@ -154,6 +155,19 @@ describe('loopback forward (CONNECT on envd)', () => {
       assert.equal(out.ok === false && out.status, 403, String(port));
     }
     assert.ok(LoopbackForward.excludedPorts.includes(ENVD_PORT));
+  });
+
+  it('answers 403 for a port one of the agent’s components holds (kernel ports), until released', async () => {
+    const release = holdAgentPorts([echo4.port]);
+    try {
+      const out = await connectThrough(agent.port, LoopbackForward.target(echo4.port), auth);
+      assert.equal(out.ok === false && out.status, 403);
+    } finally {
+      release();
+    }
+    const out = await connectThrough(agent.port, LoopbackForward.target(echo4.port), auth);
+    assert.ok(out.ok);
+    out.socket.destroy();
   });
 
   it('answers 502 quickly when nothing listens on either loopback address', async () => {

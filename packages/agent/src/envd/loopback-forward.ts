@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, LoopbackForward, SandboxdError, parseLoopbackTarget } from '@sandboxd/protocol';
+import { isAgentPort } from '../lib/agent-ports.js';
 import type { Logger } from '../logger.js';
 
 export interface LoopbackForwardOptions {
@@ -75,9 +76,9 @@ async function dialLoopback(port: number, timeoutMs: number): Promise<Socket> {
  * The daemon's route to servers bound to the sandbox's loopback: `CONNECT localhost:<port>` with
  * `Proxy-Authorization: Bearer <secret>` (the per-sandbox secret only the daemon and root inside
  * know; the envd access token is not accepted). Answers 404 when off, 407 without the secret, 400
- * for any other target, 403 for the agent's own ports, 502 when nothing listens; otherwise 200 and
- * the connection becomes a byte stream to the loopback server, half-close and backpressure
- * passing through (`pipe` both ways over half-open sockets).
+ * for any other target, 403 for the agent's own ports (envd, code interpreter, kernels), 502 when
+ * nothing listens; otherwise 200 and the connection becomes a byte stream to the loopback server,
+ * half-close and backpressure passing through (`pipe` both ways over half-open sockets).
  */
 export function createLoopbackForwarder(options: LoopbackForwardOptions): LoopbackForwarder {
   const { secret, logger } = options;
@@ -99,7 +100,7 @@ export function createLoopbackForwarder(options: LoopbackForwardOptions): Loopba
     }
     const port = parseLoopbackTarget(req.url);
     if (port === undefined) return reply(socket, 400, 'Bad Request', `CONNECT target must be localhost:<port>, got ${JSON.stringify(req.url)}`);
-    if (LoopbackForward.excludedPorts.includes(port)) return reply(socket, 403, 'Forbidden', `port ${port} is the agent's own`);
+    if (LoopbackForward.excludedPorts.includes(port) || isAgentPort(port)) return reply(socket, 403, 'Forbidden', `port ${port} is the agent's own`);
 
     tunnels.add(socket);
     socket.once('close', () => tunnels.delete(socket));

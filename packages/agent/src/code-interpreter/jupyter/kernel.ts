@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chown, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { holdAgentPorts } from '../../lib/agent-ports.js';
 import { placeUserTask } from '../../limits/pids-limit.js';
 import type { UserInfo } from '../user.js';
 import { KernelClient, type WaitOptions } from './client.js';
@@ -96,6 +97,11 @@ export class Kernel {
     });
     placeUserTask(child.pid);
     const kernel = new Kernel(spec, new KernelClient(info), child, file);
+    // Its ZeroMQ ports are the agent's: never forwarded from the daemon's proxy.
+    if (info.transport === 'tcp') {
+      const release = holdAgentPorts([info.shell_port, info.iopub_port, info.stdin_port, info.control_port, info.hb_port]);
+      void kernel.exited.then(release);
+    }
     const failed = new Promise<never>((_, reject) => {
       child.once('error', reject);
       void kernel.exited.then((exit) =>
