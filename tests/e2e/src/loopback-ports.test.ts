@@ -388,3 +388,13 @@ describe('loopback forwarding and the other sandboxes', () => {
     }
   });
 });
+
+describe('loopback forwarding across a daemon restart', () => {
+  test('an adopted sandbox’s loopback server stays reachable after the daemon crashed and restarted', 120_000, async () => {
+    await stack.crash();
+    await stack.restart();
+    const res = await call(LOOPBACK_PY, '/hello.txt');
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(res.body.toString(), 'served on loopback');
+  });
+});
