@@ -329,6 +329,24 @@ describe('loopback-bound servers through the proxy', () => {
     // The route itself works with the secret (what root inside, who can read agent.json, could do anyway).
     assert.equal(await connect('http://127.0.0.1:49983', `Proxy-Authorization: Bearer ${secret}`, 'root'), '200');
 
+    // Nor does a CONNECT sent to the daemon's listener reach the route: the daemon never tunnels for clients.
+    for (const routing of [`Host: ${sandbox.getHost(49983)}`, `Host: 127.0.0.1\r\nE2b-Sandbox-Id: ${sandbox.sandboxId}\r\nE2b-Sandbox-Port: 49983`]) {
+      const answer = await withTimeout(
+        new Promise<string>((resolve) => {
+          const socket = net.connect({ host: '127.0.0.1', port: stack.port });
+          let text = '';
+          socket.setEncoding('utf8');
+          socket.on('data', (c: string) => (text += c));
+          socket.on('close', () => resolve(text));
+          socket.on('error', () => undefined);
+          socket.write(`CONNECT localhost:${LOOPBACK_PY} HTTP/1.1\r\n${routing}\r\nProxy-Authorization: Bearer ${token}\r\n\r\n`);
+        }),
+        CALL_MS,
+        'CONNECT to the daemon',
+      );
+      assert.doesNotMatch(answer, /^HTTP\/1\.1 200/, `the daemon tunnelled a client's CONNECT: ${answer.slice(0, 200)}`);
+    }
+
     const info = await withTimeout(fetch(`${stack.apiUrl}/sandboxes/${sandbox.sandboxId}`, { headers: { 'X-API-KEY': stack.apiKey } }), CALL_MS, 'GET sandbox');
     const text = await info.text();
     assert.equal(info.status, 200, text);
