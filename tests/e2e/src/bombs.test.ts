@@ -140,4 +140,36 @@ while True: chunks.append(bytearray(64 * 1024 * 1024))
     assert.ok(Math.max(...bystanderMs) < 1_000, report);
     await Promise.all([spinner.kill(), bystander.kill()]);
   });
+  test('a churning fork bomb (:(){ :|:& };:) leaves the sandbox alive, the API fast, other sandboxes answering, and kill prompt', 240_000, async () => {
+    const [bomber, bystander] = await Promise.all([createSandbox(stack), createSandbox(stack)]);
+    await bystander.commands.run('echo warm');
+    // The classic bomb: processes fork and die all the time, so the cap is hit over and over.
+    await bomber.commands.run(`bash -c ':(){ :|:& };:' >/dev/null 2>&1 &`, { timeoutMs: 5_000 }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const during = sampleApiLatency();
+    const bystanderMs: number[] = [];
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      const started = performance.now();
+      assert.equal((await bystander.commands.run('echo $((1+1))')).stdout.trim(), '2');
+      bystanderMs.push(performance.now() - started);
+    }
+    const duringSamples = await during.stop();
+    const info = await fetch(`${stack.apiUrl}/sandboxes/${bomber.sandboxId}`, { headers: { 'X-API-KEY': stack.apiKey } });
+    assert.equal(info.status, 200, 'the bombing sandbox is still listed');
+    assert.equal(((await info.json()) as { state?: string }).state, 'running');
+    const killStarted = performance.now();
+    await bomber.kill();
+    const killMs = performance.now() - killStarted;
+    const sorted = [...bystanderMs].sort((a, b) => a - b);
+    const report = `API p99 ${p99(duringSamples).toFixed(1)} ms; bystander p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms over ${sorted.length} calls; kill ${killMs.toFixed(0)} ms`;
+    console.log(`[bombs] churn: ${report}`);
+    assert.ok(p99(duringSamples) < 100, report);
+    assert.ok(sorted.length >= 5, report);
+    assert.ok(killMs < 5_000, report);
+    const list = await fetch(`${stack.apiUrl}/v2/sandboxes`, { headers: { 'X-API-KEY': stack.apiKey } });
+    const ids = ((await list.json()) as Array<{ sandboxID: string }>).map((s) => s.sandboxID);
+    assert.ok(!ids.includes(bomber.sandboxId), 'the killed bomber left the list');
+    await bystander.kill();
+  });
 });
