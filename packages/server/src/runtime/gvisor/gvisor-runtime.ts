@@ -108,6 +108,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   // Read again for each sandbox (cached while nothing changed): the host's CAs as they are now.
   const hostTrust = createHostTrustReader(options.hostTrust ?? DEBIAN_HOST_TRUST);
   const templateTrust = createTemplateTrustReader(TEMPLATE_OWN_CA_BUNDLE);
+  void hostTrust().catch(() => undefined); // the first read (~300 files) before the first sandbox
   // The domain filter for `allowOut` names: sandbox address → its allowed names.
   const allowedNames = new Map<string, string[]>();
   const deniedUpstream = [...ALWAYS_DENIED_V4, ...facts.hostSubnets];

@@ -81,9 +81,22 @@ describe('createHostTrustReader', () => {
     // Not a certificate file by name: ignored.
     await writeFile(join(certs, 'README'), `${ca['late']}`);
     await writeFile(join(local, 'corp', 'artifactory.crt'), `${ca['artifactory']}`);
-    const sources: HostTrustSources = { bundles: [join(certs, 'ca-certificates.crt')], certDirs: [certs], localDirs: [local] };
+    const sources: HostTrustSources = { bundles: [join(certs, 'ca-certificates.crt')], certDirs: [certs], localDirs: [local], distributionDirs: [] };
     const names = subjects((await createHostTrustReader(sources)()).map((c) => c.pem).join('\n'));
     assert.deepEqual(names.sort(), ['CN=artifactory', 'CN=corp-proxy', 'CN=egress', 'CN=mozilla-root']);
+  });
+
+  it('leaves out the distribution\'s own CAs, which the template brings in its own version', async () => {
+    const root = await tempDir();
+    const distro = join(root, 'usr/share/ca-certificates/mozilla');
+    const local = join(root, 'usr/local/share/ca-certificates');
+    await mkdir(distro, { recursive: true });
+    await mkdir(local, { recursive: true });
+    await writeFile(join(distro, 'Mozilla_Root.crt'), `${ca['mozilla-root']}`);
+    await writeFile(join(root, 'bundle.crt'), `${ca['mozilla-root']}${ca['corp-proxy']}`);
+    await writeFile(join(local, 'artifactory.crt'), `${ca['artifactory']}`);
+    const read = createHostTrustReader({ bundles: [join(root, 'bundle.crt')], certDirs: [], localDirs: [local], distributionDirs: [join(root, 'usr/share/ca-certificates')] });
+    assert.deepEqual(subjects((await read()).map((c) => c.pem).join('\n')).sort(), ['CN=artifactory', 'CN=corp-proxy']);
   });
 
   it('sees a CA the host adds or removes on the next read, with no restart', async () => {
@@ -91,7 +104,7 @@ describe('createHostTrustReader', () => {
     const local = join(root, 'local');
     await mkdir(local, { recursive: true });
     await writeFile(join(local, 'corp.crt'), `${ca['corp-proxy']}`);
-    const read = createHostTrustReader({ bundles: [join(root, 'missing.crt')], certDirs: [join(root, 'missing-dir')], localDirs: [local] });
+    const read = createHostTrustReader({ bundles: [join(root, 'missing.crt')], certDirs: [join(root, 'missing-dir')], localDirs: [local], distributionDirs: [] });
     const names = async (): Promise<string[]> => subjects((await read()).map((c) => c.pem).join('\n')).sort();
     assert.deepEqual(await names(), ['CN=corp-proxy']);
     await writeFile(join(local, 'late.crt'), `${ca['late']}`);
@@ -102,7 +115,7 @@ describe('createHostTrustReader', () => {
 
   it('reads nothing from sources that do not exist', async () => {
     const root = await tempDir();
-    const read = createHostTrustReader({ bundles: [join(root, 'a.crt')], certDirs: [join(root, 'b')], localDirs: [join(root, 'c')] });
+    const read = createHostTrustReader({ bundles: [join(root, 'a.crt')], certDirs: [join(root, 'b')], localDirs: [join(root, 'c')], distributionDirs: [join(root, 'd')] });
     assert.deepEqual(await read(), []);
   });
 });

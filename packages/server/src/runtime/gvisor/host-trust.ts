@@ -16,17 +16,24 @@ export interface HostTrustSources {
   certDirs: string[];
   /** Directories searched recursively for `*.crt` (update-ca-certificates' local CAs). */
   localDirs: string[];
+  /**
+   * Directories searched recursively for `*.crt` of the host's distribution (its Mozilla set).
+   * They are not the host's extras: a sandbox gets its template's own, perhaps newer, set instead,
+   * so a root the newer set dropped is not trusted again through an older host.
+   */
+  distributionDirs: string[];
 }
 
 /**
  * A Debian host: the bundle `update-ca-certificates` wrote, the certificates OpenSSL finds in its
  * CApath (whatever was added there, run through `update-ca-certificates` or not), and the local
- * administrator's CAs.
+ * administrator's CAs; less the distribution's own CAs.
  */
 export const DEBIAN_HOST_TRUST: HostTrustSources = {
   bundles: ['/etc/ssl/certs/ca-certificates.crt'],
   certDirs: ['/etc/ssl/certs'],
   localDirs: ['/usr/local/share/ca-certificates'],
+  distributionDirs: ['/usr/share/ca-certificates'],
 };
 
 /** What one sandbox is given: its whole bundle, and the host's part of it alone. */
@@ -76,8 +83,9 @@ export function composeTrust(templateCerts: TrustedCert[], hostCerts: TrustedCer
 }
 
 /** Every file the sources name, and a signature of them that changes when any of them may have. */
-async function listSources(sources: HostTrustSources): Promise<{ files: string[]; signature: string }> {
+async function listSources(sources: HostTrustSources): Promise<{ files: string[]; distribution: string[]; signature: string }> {
   const files: string[] = [];
+  const distribution: string[] = [];
   const marks: string[] = [];
   const mark = async (path: string): Promise<boolean> => {
     const st = await stat(path).catch(() => undefined);
@@ -90,36 +98,41 @@ async function listSources(sources: HostTrustSources): Promise<{ files: string[]
     const names = (await readdir(dir).catch(() => [] as string[])).sort();
     for (const name of names) if (CERT_FILE.test(name) || HASH_LINK.test(name)) files.push(join(dir, name));
   }
-  const walk = async (dir: string): Promise<void> => {
+  const walk = async (dir: string, into: string[]): Promise<void> => {
     if (!(await mark(dir))) return;
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
       // Symbolic links are followed, as update-ca-certificates does (find -L).
       const st = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
-      if (st?.isDirectory()) await walk(path);
+      if (st?.isDirectory()) await walk(path, into);
       else if (st?.isFile() && entry.name.endsWith('.crt')) {
-        files.push(path);
+        into.push(path);
         await mark(path);
       }
     }
   };
-  for (const dir of sources.localDirs) await walk(dir);
-  return { files, signature: marks.join('\n') };
+  for (const dir of sources.localDirs) await walk(dir, files);
+  for (const dir of sources.distributionDirs) await walk(dir, distribution);
+  return { files, distribution, signature: marks.join('\n') };
 }
 
+const readAll = async (files: string[]): Promise<string> =>
+  (await Promise.all(files.map((file) => readFile(file, 'utf8').catch(() => '')))).join('\n');
+
 /**
- * Reads what the host trusts, again whenever a bundle, a certificate directory or a local CA file
- * changed (by mtime and size), so a CA the host adds or removes reaches the next sandbox with no
- * restart. Unreadable or broken files are skipped; an absent source is no source.
+ * Reads the CAs the host trusts beyond its distribution's, again whenever a bundle, a certificate
+ * directory or a CA file changed (by mtime and size), so a CA the host adds or removes reaches
+ * the next sandbox with no restart. Unreadable or broken files are skipped; an absent source is
+ * no source.
  */
 export function createHostTrustReader(sources: HostTrustSources = DEBIAN_HOST_TRUST): () => Promise<TrustedCert[]> {
   let cached: { signature: string; certs: TrustedCert[] } | undefined;
   return async () => {
-    const { files, signature } = await listSources(sources);
+    const { files, distribution, signature } = await listSources(sources);
     if (cached?.signature === signature) return cached.certs;
-    const texts = await Promise.all(files.map((file) => readFile(file, 'utf8').catch(() => '')));
-    const certs = parseCertificates(texts.join('\n'));
+    const ours = new Set(parseCertificates(await readAll(distribution)).map((c) => c.fingerprint));
+    const certs = parseCertificates(await readAll(files)).filter((c) => !ours.has(c.fingerprint));
     cached = { signature, certs };
     return certs;
   };
