@@ -11,7 +11,10 @@ export interface TemplateSpec {
   packages: string[];
   /** Default resource limits of sandboxes made from it. */
   limits: SandboxLimits;
-  /** Environment of every process in its sandboxes, beneath the create request's `envVars`. */
+  /**
+   * Environment of every process in its sandboxes, beneath the create request's `envVars`. Not
+   * part of the build (nor of its hash): sandboxes get the spec's current value.
+   */
   env: Record<string, string>;
   /** Bumped whenever the build steps change in a way the package list does not show. */
   recipeVersion: number;
@@ -19,11 +22,13 @@ export interface TemplateSpec {
 
 /**
  * TLS clients that bring their own CA list read the system bundle (which trusts what the host
- * trusts, see runtime/gvisor/host-trust.ts) through these: Node and Deno add it to their built-in
- * roots, certifi-based Python code (requests, a pip of its own) and OpenSSL's default take it.
+ * trusts, see runtime/gvisor/host-trust.ts) through these: Node uses OpenSSL's store (the system
+ * bundle) instead of its built-in roots, Deno (the JavaScript kernel) adds the bundle to its own,
+ * certifi-based Python code (requests, a pip of its own) and OpenSSL's default take it. Not
+ * `NODE_EXTRA_CA_CERTS`: with it Node 20 loads its whole root store at every start (~55 ms).
  */
 export const TRUST_ENV: Record<string, string> = {
-  NODE_EXTRA_CA_CERTS: SYSTEM_CA_BUNDLE,
+  NODE_OPTIONS: '--use-openssl-ca',
   DENO_CERT: SYSTEM_CA_BUNDLE,
   REQUESTS_CA_BUNDLE: SYSTEM_CA_BUNDLE,
   PIP_CERT: SYSTEM_CA_BUNDLE,
@@ -75,7 +80,6 @@ export function templateHash(spec: TemplateSpec): string {
   const canonical = JSON.stringify({
     suite: spec.suite,
     packages: [...spec.packages].sort(),
-    env: Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)),
     recipeVersion: spec.recipeVersion,
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
