@@ -17,7 +17,7 @@ export function createFsTemplateStore(dir: string, specs: TemplateSpec[] = [DEFA
     const hash = templateHash(spec);
     const metaPath = join(dir, hash, 'template.json');
     if (!existsSync(metaPath)) return undefined;
-    // The env is part of the hash, so the spec's is the build's.
+    // The env is applied per sandbox, not built: sandboxes get the spec's current one.
     return { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as TemplateInfo), env: spec.env };
   };
 
