@@ -219,7 +219,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               sandboxId,
               templateId: record.templateId,
               accessToken: record.accessToken,
-              envVars: record.envVars,
+              // The template's environment (its TLS trust variables), beneath the request's.
+              envVars: { ...template.env, ...record.envVars },
               defaultUser: 'user',
               bootKernels: /code-interpreter/.test(record.templateAlias ?? ''),
               pidsLimit: record.limits.pidsLimit,

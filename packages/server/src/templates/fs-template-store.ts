@@ -17,7 +17,8 @@ export function createFsTemplateStore(dir: string, specs: TemplateSpec[] = [DEFA
     const hash = templateHash(spec);
     const metaPath = join(dir, hash, 'template.json');
     if (!existsSync(metaPath)) return undefined;
-    return JSON.parse(readFileSync(metaPath, 'utf8')) as TemplateInfo;
+    // The env is applied per sandbox, not built: sandboxes get the spec's current one.
+    return { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as TemplateInfo), env: spec.env };
   };
 
   const specFor = (nameOrId: string): TemplateSpec | undefined => {
@@ -67,6 +68,7 @@ export function createFsTemplateStore(dir: string, specs: TemplateSpec[] = [DEFA
         aliases: spec.aliases,
         rootfsPath: join(dir, hash, 'rootfs'),
         limits: spec.limits,
+        env: spec.env,
         createdAt: new Date().toISOString(),
       };
       await writeFile(join(partial, 'template.json'), JSON.stringify(info, null, 2));

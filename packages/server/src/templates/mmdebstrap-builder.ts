@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { OperationOptions } from '../runtime/sandbox-runtime.js';
+import { SANDBOX_CA_BUNDLE, SANDBOX_HOST_CAS, TEMPLATE_OWN_CA_BUNDLE } from '../runtime/sandbox-trust-paths.js';
 import type { TemplateSpec } from './template-spec.js';
 
 export interface BuildOptions extends OperationOptions {
@@ -26,15 +27,22 @@ const LEAN_DPKG_OPTIONS = [
 const HOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'template-hooks');
 
 /** Shell steps run on the finished tree (`$1` is its root). */
-const CUSTOMIZE_HOOKS = [
+export const CUSTOMIZE_HOOKS = [
   `sh '${join(HOOKS_DIR, 'lean-profile.sh')}' "$1"`,
   'chroot "$1" useradd --create-home --uid 1000 --shell /bin/bash --groups sudo user',
+  `sh '${join(HOOKS_DIR, 'package-managers.sh')}' "$1"`,
+  // The user site exists from the start, so Python processes (the code interpreter's kernel)
+  // started before the first `pip install` as `user` see what it installs, without a restart;
+  // ~/.local/bin is on the login PATH (Debian's ~/.profile adds it when it exists).
+  'chroot "$1" runuser -u user -- env HOME=/home/user sh -c \'mkdir -p "$(python3 -m site --user-site)" "$HOME/.local/bin"\'',
+  'chroot "$1" sh -c "pip --version && npm --version"',
   'echo "user ALL=(ALL:ALL) NOPASSWD: ALL" > "$1/etc/sudoers.d/user" && chmod 0440 "$1/etc/sudoers.d/user"',
   // gVisor ignores setuid bits, so sudo is the agent's client that asks its root broker.
   'chroot "$1" dpkg-divert --local --rename --add /usr/bin/sudo && ln -sf /opt/sandboxd/packages/agent/sudo/sudo "$1/usr/bin/sudo"',
   'touch "$1/etc/resolv.conf" "$1/etc/hosts" "$1/etc/hostname"',
   // Build matplotlib's font cache once, so the first chart in a sandbox does not pay for it.
   'chroot "$1" runuser -u user -- env HOME=/home/user MPLBACKEND=Agg python3 -c "import matplotlib.pyplot"',
+  `sh '${join(HOOKS_DIR, 'trust-store.sh')}' "$1" '${TEMPLATE_OWN_CA_BUNDLE}' '${SANDBOX_CA_BUNDLE}' '${SANDBOX_HOST_CAS}'`,
   'rm -rf "$1/var/cache/apt" "$1/var/lib/apt/lists" "$1/var/log"/*.log "$1/tmp"/* "$1/usr/share/python-wheels"',
 ];
 

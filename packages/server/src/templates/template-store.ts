@@ -8,6 +8,8 @@ export interface TemplateInfo {
   aliases: string[];
   rootfsPath: string;
   limits: SandboxLimits;
+  /** Environment of every process in its sandboxes, beneath the create request's `envVars`. */
+  env?: Record<string, string>;
   createdAt: string;
 }
 

@@ -10,6 +10,8 @@ import { ALWAYS_DENIED_V4, allowSandboxEgress, allowedDomains, ensureBaseRuleset
 import { startDomainProxy } from '../../egress/domain-proxy.js';
 import { ipv4InAny } from '../../egress/ipv4-ranges.js';
 import { readHostFacts, sandboxResolvConf } from './host-facts.js';
+import { composeTrust, createHostTrustReader, createTemplateTrustReader, DEBIAN_HOST_TRUST, type HostTrustSources } from './host-trust.js';
+import { TEMPLATE_OWN_CA_BUNDLE } from '../sandbox-trust-paths.js';
 import { stageAgentImage } from './agent-image.js';
 import { pruneAgentImages } from './agent-image-prune.js';
 import { openAgentLog, readAgentLog, readTail } from './agent-log.js';
@@ -38,6 +40,8 @@ export interface GvisorRuntimeOptions {
   slotClaimsDir?: string;
   /** Told about each connection the domain filter decides on. */
   onEgressEvent?: (event: { sourceAddress: string; host: string | null; port: number; verdict: string; reason?: string }) => void;
+  /** What the host trusts, handed to every new sandbox (default: the Debian locations). */
+  hostTrust?: HostTrustSources;
   /** Told about failures of the cleanup that runs after `destroy` has returned. */
   onBackgroundError?: (sandboxId: string, error: unknown) => void;
 }
@@ -101,6 +105,10 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     return true;
   };
   const resolvConf = sandboxResolvConf(facts.resolvers);
+  // Read again for each sandbox (cached while nothing changed): the host's CAs as they are now.
+  const hostTrust = createHostTrustReader(options.hostTrust ?? DEBIAN_HOST_TRUST);
+  const templateTrust = createTemplateTrustReader(TEMPLATE_OWN_CA_BUNDLE);
+  void hostTrust().catch(() => undefined); // the first read (~300 files) before the first sandbox
   // The domain filter for `allowOut` names: sandbox address → its allowed names.
   const allowedNames = new Map<string, string[]>();
   const deniedUpstream = [...ALWAYS_DENIED_V4, ...facts.hostSubnets];
@@ -173,7 +181,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           netnsPath: `/var/run/netns/${net.netns}`,
           limits: spec.limits,
         });
-        await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf);
+        const trust = composeTrust(await templateTrust(spec.rootfsPath), await hostTrust());
+        await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf, trust);
         // What the daemon wrote for the sandbox is read-only on the host from here on.
         await ensureReadOnlyBind(paths.runDir, op);
         const runsc = runscOf(spec.sandboxId);

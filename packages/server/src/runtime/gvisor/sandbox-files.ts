@@ -1,7 +1,9 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentConfig } from '@sandboxd/protocol';
 import type { EgressPolicy } from '../sandbox-runtime.js';
+import { RUN_DIR_CA_BUNDLE, RUN_DIR_HOST_CAS } from '../sandbox-trust-paths.js';
+import type { SandboxTrust } from './host-trust.js';
 
 /** What the runtime remembers of a sandbox across daemon restarts. */
 export interface RuntimeRecord {
@@ -36,6 +38,7 @@ export async function writeSandboxFiles(
   ociSpec: Record<string, unknown>,
   agentConfig: AgentConfig,
   resolvConf: string,
+  trust: SandboxTrust,
 ): Promise<void> {
   const paths = sandboxPaths(sandboxesDir, record.sandboxId);
   await mkdir(paths.bundleDir, { recursive: true, mode: 0o700 });
@@ -45,6 +48,11 @@ export async function writeSandboxFiles(
   await writeFile(join(paths.runDir, 'agent.json'), JSON.stringify(agentConfig), { mode: 0o600 });
   await writeFile(join(paths.runDir, 'resolv.conf'), resolvConf);
   await writeFile(join(paths.runDir, 'hostname'), `${record.sandboxId}\n`);
+  // Every user inside reads the CA bundles, whatever the daemon's umask.
+  for (const [name, text] of [[RUN_DIR_CA_BUNDLE, trust.bundle], [RUN_DIR_HOST_CAS, trust.hostOnly]] as const) {
+    await writeFile(join(paths.runDir, name), text);
+    await chmod(join(paths.runDir, name), 0o644);
+  }
   await writeFile(
     join(paths.runDir, 'hosts'),
     `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${record.address}\t${record.sandboxId}\n`,
