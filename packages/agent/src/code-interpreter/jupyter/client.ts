@@ -14,6 +14,9 @@ export type Channel = 'shell' | 'control' | 'iopub';
  */
 export type MessageListener = (channel: Channel, message: JupyterMessage) => void | Promise<void>;
 
+/** How long iopub may be held back before the kernel is told to stop producing. */
+export const IOPUB_HOLD_GRACE_MS = 20;
+
 export interface WaitOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
@@ -31,6 +34,12 @@ export class KernelClient {
   private readonly iopub = new Subscriber({ linger: 0, receiveHighWaterMark: 0 });
   private readonly listeners = new Map<string, MessageListener>();
   private closed = false;
+  /**
+   * Called with true when a listener has held iopub back for IOPUB_HOLD_GRACE_MS (a slow client),
+   * and with false when it lets go: the kernel's owner pauses and resumes the kernel, so what it
+   * prints waits in the kernel instead of piling up in this process.
+   */
+  onIopubHeld: ((held: boolean) => void) | undefined;
   readonly transport: ConnectionInfo['transport'];
   /** For `ipc`: the socket path prefix. */
   readonly ipcPrefix: string;
@@ -59,10 +68,29 @@ export class KernelClient {
         const parent = message.parent_header.msg_id;
         if (parent === undefined) continue;
         const held = this.listeners.get(parent)?.(channel, message);
-        if (held) await held.catch(() => undefined);
+        if (held) await this.waitHeld(channel, held);
       }
     } catch (error) {
       if (!this.closed) throw error;
+    }
+  }
+
+  private async waitHeld(channel: Channel, held: Promise<void>): Promise<void> {
+    const report = channel === 'iopub' ? this.onIopubHeld : undefined;
+    if (report === undefined) {
+      await held.catch(() => undefined);
+      return;
+    }
+    let reported = false;
+    const timer = setTimeout(() => {
+      reported = true;
+      report(true);
+    }, IOPUB_HOLD_GRACE_MS);
+    try {
+      await held.catch(() => undefined);
+    } finally {
+      clearTimeout(timer);
+      if (reported) report(false);
     }
   }
 

@@ -33,6 +33,7 @@ export class Kernel {
   readonly exited: Promise<KernelExit>;
   private exitInfo: KernelExit | undefined;
   private stderr = '';
+  private paused = false;
 
   private constructor(
     readonly spec: KernelSpec,
@@ -40,6 +41,12 @@ export class Kernel {
     private readonly child: ChildProcess,
     private readonly connectionFile: string,
   ) {
+    // A client that reads output slower than the kernel prints it: the kernel's process group is
+    // stopped until the client catches up, so memory stays bounded and nothing is dropped.
+    client.onIopubHeld = (held) => {
+      this.paused = held;
+      if (this.alive) this.signalGroup(held ? 'SIGSTOP' : 'SIGCONT');
+    };
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
@@ -60,6 +67,11 @@ export class Kernel {
 
   get pid(): number {
     return this.child.pid ?? -1;
+  }
+
+  /** True while the kernel is stopped because a client reads its output slowly. */
+  get pausedForOutput(): boolean {
+    return this.paused;
   }
 
   get alive(): boolean {
