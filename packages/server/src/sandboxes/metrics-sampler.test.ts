@@ -1,0 +1,172 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import { openDatabase } from '../store/database.js';
+import { createSandboxRepo } from '../store/sandbox-repo.js';
+import { FakeRuntime } from '../testing/fake-runtime.js';
+import { silentLogger, staticTemplates, withTimeout } from '../testing/harness.js';
+import { createMetricsSampler, type SampledSandboxes } from './metrics-sampler.js';
+import { createSandboxService } from './sandbox-service.js';
+
+const runtimes: FakeRuntime[] = [];
+after(async () => {
+  for (const r of runtimes) await r.close();
+});
+
+async function setup(count: number) {
+  const runtime = new FakeRuntime();
+  runtimes.push(runtime);
+  const sandboxes = createSandboxService({
+    runtime,
+    templates: staticTemplates(),
+    repo: createSandboxRepo(openDatabase(':memory:')),
+    logger: silentLogger,
+    createTimeoutMs: 5000,
+  });
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const record = await sandboxes.create({ template: 'base', timeoutSec: 300, metadata: {}, envVars: {}, secure: false, allowInternetAccess: true, allowOut: [], denyOut: [] });
+    ids.push(record.sandboxId);
+  }
+  let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
+  const now = () => clock;
+  const advance = (ms: number) => (clock += ms);
+  return { runtime, sandboxes, ids, now, advance };
+}
+
+describe('metrics sampler', () => {
+  it('samples every running sandbox each round, in time order, with the runtime\'s values', async () => {
+    const { runtime, sandboxes, ids, now, advance } = await setup(2);
+    const sampler = createMetricsSampler({ sandboxes, now });
+    for (let i = 0; i < 4; i++) {
+      runtime.metricsValues = { ...runtime.metricsValues, memUsedBytes: 1000 + i, cpuUsedPct: 10 * i };
+      await sampler.sampleAll();
+      advance(5000);
+    }
+    for (const id of ids) {
+      const got = sampler.query(id, {});
+      assert.deepEqual(got.map((s) => s.memUsed), [1000, 1001, 1002, 1003]);
+      assert.deepEqual(got.map((s) => s.cpuUsedPct), [0, 10, 20, 30]);
+      assert.deepEqual(got.map((s) => s.at - got[0]!.at), [0, 5000, 10000, 15000]);
+      assert.equal(got[0]!.diskTotal, runtime.metricsValues.diskTotalBytes);
+    }
+    assert.equal(sampler.usage().sandboxes, 2);
+    assert.equal(sampler.usage().samples, 8);
+  });
+
+  it('keeps at most `capacity` samples per sandbox', async () => {
+    const { sandboxes, ids, now, advance } = await setup(1);
+    const sampler = createMetricsSampler({ sandboxes, now, capacity: 5 });
+    for (let i = 0; i < 12; i++) {
+      await sampler.sampleAll();
+      advance(5000);
+    }
+    assert.equal(sampler.query(ids[0]!, {}).length, 5);
+    assert.equal(sampler.usage().samples, 5);
+  });
+
+  it('drops the history of a sandbox that ended, and keeps none from a sample that raced its end', async () => {
+    const { sandboxes, ids, now, advance } = await setup(2);
+    let gate: Promise<void> | undefined;
+    const slow: SampledSandboxes = {
+      running: () => sandboxes.running(),
+      find: (id) => sandboxes.find(id),
+      metrics: async (id, op) => {
+        const m = await sandboxes.metrics(id, op);
+        await gate;
+        return m;
+      },
+    };
+    const sampler = createMetricsSampler({ sandboxes: slow, now });
+    await sampler.sampleAll();
+    advance(5000);
+    await sandboxes.kill(ids[0]!);
+    await sampler.sampleAll();
+    assert.deepEqual(sampler.query(ids[0]!, {}), [], 'gone with its sandbox');
+    assert.equal(sampler.query(ids[1]!, {}).length, 2);
+
+    let open!: () => void;
+    gate = new Promise((resolve) => (open = resolve));
+    const round = sampler.sampleAll();
+    await sandboxes.kill(ids[1]!);
+    sampler.forget(ids[1]!);
+    open();
+    await round;
+    assert.deepEqual(sampler.query(ids[1]!, {}), [], 'the in-flight sample of an ended sandbox is discarded');
+    assert.deepEqual(sampler.usage(), { sandboxes: 0, samples: 0, bytes: 0 });
+  });
+
+  it('fresh(): samples when the newest sample is stale or missing, not otherwise; undefined for unknown ids', async () => {
+    const { runtime, sandboxes, ids, now, advance } = await setup(1);
+    const id = ids[0]!;
+    const sampler = createMetricsSampler({ sandboxes, now });
+    const first = await sampler.fresh(id);
+    assert.ok(first);
+    runtime.metricsValues = { ...runtime.metricsValues, memUsedBytes: 42 };
+    advance(500);
+    assert.deepEqual(await sampler.fresh(id), first, 'within a second: the same sample');
+    advance(600);
+    assert.equal((await sampler.fresh(id))?.memUsed, 42, 'older than a second: a new one');
+    assert.equal(sampler.query(id, {}).length, 1, 'both fell in one 5 s bucket');
+    advance(1);
+    assert.equal((await sampler.fresh(id, { maxAgeMs: 0 }))?.at, now());
+    assert.equal(await sampler.fresh('inotthere000000000000'), undefined);
+  });
+
+  it('concurrent requests for one sandbox share one sample', async () => {
+    const { sandboxes, ids, now } = await setup(1);
+    let reads = 0;
+    const counting: SampledSandboxes = {
+      running: () => sandboxes.running(),
+      find: (id) => sandboxes.find(id),
+      metrics: async (id, op) => {
+        reads++;
+        await sleep(20);
+        return sandboxes.metrics(id, op);
+      },
+    };
+    const sampler = createMetricsSampler({ sandboxes: counting, now });
+    await Promise.all([sampler.fresh(ids[0]!), sampler.fresh(ids[0]!), sampler.sampleAll()]);
+    assert.equal(reads, 1);
+  });
+
+  it('reports failures other than a gone sandbox, and keeps sampling the others', async () => {
+    const { sandboxes, ids, now } = await setup(2);
+    const failures: string[] = [];
+    const flaky: SampledSandboxes = {
+      running: () => sandboxes.running(),
+      find: (id) => sandboxes.find(id),
+      metrics: async (id, op) => {
+        if (id === ids[0]) throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, 'cgroup unreadable');
+        return sandboxes.metrics(id, op);
+      },
+    };
+    const sampler = createMetricsSampler({ sandboxes: flaky, now, onError: (id) => failures.push(id) });
+    await sampler.sampleAll();
+    assert.deepEqual(failures, [ids[0]]);
+    assert.equal(sampler.query(ids[0]!, {}).length, 0);
+    assert.equal(sampler.query(ids[1]!, {}).length, 1);
+  });
+
+  it('one timer samples every sandbox each interval until stopped', async () => {
+    const { sandboxes, ids } = await setup(3);
+    const sampler = createMetricsSampler({ sandboxes, intervalMs: 40 });
+    sampler.start();
+    sampler.start();
+    await withTimeout(
+      (async () => {
+        while (ids.some((id) => sampler.samples(id).length < 3)) await sleep(10);
+      })(),
+      5000,
+      'three rounds',
+    );
+    sampler.stop();
+    const counts = ids.map((id) => sampler.samples(id).length);
+    await sleep(150);
+    assert.deepEqual(ids.map((id) => sampler.samples(id).length), counts, 'no sample after stop()');
+    // Aligned to the interval: consecutive samples are one interval apart, give or take the timer's lateness.
+    const times = sampler.samples(ids[0]!).map((s) => s.at);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 20, `samples ${times.join(', ')}`);
+  });
+});
