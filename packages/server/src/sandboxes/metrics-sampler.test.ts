@@ -72,6 +72,7 @@ describe('metrics sampler', () => {
     const slow: SampledSandboxes = {
       running: () => sandboxes.running(),
       find: (id) => sandboxes.find(id),
+      onEnd: (listener) => sandboxes.onEnd(listener),
       metrics: async (id, op) => {
         const m = await sandboxes.metrics(id, op);
         await gate;
@@ -82,15 +83,14 @@ describe('metrics sampler', () => {
     await sampler.sampleAll();
     advance(5000);
     await sandboxes.kill(ids[0]!);
-    await sampler.sampleAll();
     assert.deepEqual(sampler.query(ids[0]!, {}), [], 'gone with its sandbox');
+    await sampler.sampleAll();
     assert.equal(sampler.query(ids[1]!, {}).length, 2);
 
     let open!: () => void;
     gate = new Promise((resolve) => (open = resolve));
     const round = sampler.sampleAll();
     await sandboxes.kill(ids[1]!);
-    sampler.forget(ids[1]!);
     open();
     await round;
     assert.deepEqual(sampler.query(ids[1]!, {}), [], 'the in-flight sample of an ended sandbox is discarded');
@@ -120,6 +120,7 @@ describe('metrics sampler', () => {
     const counting: SampledSandboxes = {
       running: () => sandboxes.running(),
       find: (id) => sandboxes.find(id),
+      onEnd: (listener) => sandboxes.onEnd(listener),
       metrics: async (id, op) => {
         reads++;
         await sleep(20);
@@ -137,6 +138,7 @@ describe('metrics sampler', () => {
     const flaky: SampledSandboxes = {
       running: () => sandboxes.running(),
       find: (id) => sandboxes.find(id),
+      onEnd: (listener) => sandboxes.onEnd(listener),
       metrics: async (id, op) => {
         if (id === ids[0]) throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, 'cgroup unreadable');
         return sandboxes.metrics(id, op);
@@ -149,24 +151,26 @@ describe('metrics sampler', () => {
     assert.equal(sampler.query(ids[1]!, {}).length, 1);
   });
 
-  it('one timer samples every sandbox each interval until stopped', async () => {
+  it('one timer samples every sandbox once per interval until stopped', async () => {
     const { sandboxes, ids } = await setup(3);
-    const sampler = createMetricsSampler({ sandboxes, intervalMs: 40 });
+    const intervalMs = 40;
+    const sampler = createMetricsSampler({ sandboxes, intervalMs });
+    const started = Date.now();
     sampler.start();
     sampler.start();
     await withTimeout(
       (async () => {
         while (ids.some((id) => sampler.samples(id).length < 3)) await sleep(10);
       })(),
-      5000,
+      10_000,
       'three rounds',
     );
     sampler.stop();
+    const elapsed = Date.now() - started;
     const counts = ids.map((id) => sampler.samples(id).length);
+    // Not more often than the interval (a second start() arms no second timer).
+    for (const n of counts) assert.ok(n <= Math.floor(elapsed / intervalMs) + 1, `${n} samples in ${elapsed} ms`);
     await sleep(150);
     assert.deepEqual(ids.map((id) => sampler.samples(id).length), counts, 'no sample after stop()');
-    // Aligned to the interval: consecutive samples are one interval apart, give or take the timer's lateness.
-    const times = sampler.samples(ids[0]!).map((s) => s.at);
-    for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 20, `samples ${times.join(', ')}`);
   });
 });

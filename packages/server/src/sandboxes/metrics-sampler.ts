@@ -15,6 +15,7 @@ export interface SampledSandboxes {
   running(): Array<{ sandboxId: string }>;
   find(sandboxId: string): unknown;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
+  onEnd(listener: (record: { sandboxId: string }) => void): () => void;
 }
 
 export interface MetricsSamplerOptions {
@@ -50,8 +51,6 @@ export interface MetricsSampler {
   latest(sandboxId: string): MetricsSample | undefined;
   /** Every stored sample of a sandbox as taken (not bucketed), oldest first. */
   samples(sandboxId: string): MetricsSample[];
-  /** Drops a sandbox's history (it ended). */
-  forget(sandboxId: string): void;
   /** Sandboxes with a history, and the bytes those hold. */
   usage(): { sandboxes: number; samples: number; bytes: number };
 }
@@ -65,6 +64,8 @@ export function createMetricsSampler(options: MetricsSamplerOptions): MetricsSam
   const histories = new Map<string, MetricsHistory>();
   /** The sample being taken of a sandbox: one at a time each, so a history only grows in time order. */
   const inFlight = new Map<string, Promise<void>>();
+  // A sandbox's history goes with it.
+  sandboxes.onEnd((record) => histories.delete(record.sandboxId));
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
   /** The timer is armed for `boundary × intervalMs` on the wall clock. */
@@ -145,9 +146,6 @@ export function createMetricsSampler(options: MetricsSamplerOptions): MetricsSam
     query: (sandboxId, range) => queryHistory(histories.get(sandboxId), range),
     latest: (sandboxId) => histories.get(sandboxId)?.latest(),
     samples: (sandboxId) => histories.get(sandboxId)?.range(-Infinity, Infinity) ?? [],
-    forget(sandboxId) {
-      histories.delete(sandboxId);
-    },
     usage() {
       let samples = 0;
       let bytes = 0;
