@@ -89,6 +89,15 @@ describe('metrics windows (E2B semantics)', () => {
     assert.throws(() => queryHistory(h, { startSec: T0 / 1000 + 3600 }), badRange);
   });
 
+  it('a live reading is the newest sample: it extends the default end and obeys an explicit one', () => {
+    const h = history(3);
+    const live = sample(T0 + 12_400, { memUsed: 999 });
+    assert.deepEqual(queryHistory(h, {}, live).map((s) => s.memUsed), [100, 101, 999]);
+    assert.deepEqual(queryHistory(h, { endSec: T0 / 1000 + 12 }, live).map((s) => s.memUsed), [100, 101, 102]);
+    assert.deepEqual(queryHistory(undefined, {}, live).map((s) => s.at), [T0 + 10_000]);
+    assert.deepEqual(queryHistory(h, {}, sample(T0, { memUsed: 5 })).map((s) => s.memUsed), [100, 101, 102], 'not newer than the history: ignored');
+  });
+
   it('no history: [] (an unknown or ended sandbox), except a start past the epoch with no end', () => {
     assert.deepEqual(queryHistory(undefined, {}), []);
     assert.deepEqual(queryHistory(undefined, { startSec: 5, endSec: 10 }), []);

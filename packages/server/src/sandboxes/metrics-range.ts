@@ -52,15 +52,19 @@ export function bucketSamples(samples: MetricsSample[], stepSec: number): Metric
 /**
  * E2B's answer for a window of one sandbox's history: an absent `start` is its oldest sample, an
  * absent `end` its newest (the epoch for a sandbox without samples); both ends are inclusive; the
- * samples are bucketed by `metricsStepSec` of the window. A start after the end, or either after
- * 2299, is BAD_REQUEST "Invalid time range for metrics".
+ * samples are bucketed by `metricsStepSec` of the window. `live`, a reading newer than the history,
+ * counts as its newest sample. A start after the end, or either after 2299, is BAD_REQUEST
+ * "Invalid time range for metrics".
  */
-export function queryHistory(history: MetricsHistory | undefined, query: MetricsRangeQuery): MetricsSample[] {
-  const startMs = query.startSec !== undefined ? query.startSec * 1000 : (history?.oldest()?.at ?? 0);
-  const endMs = query.endSec !== undefined ? query.endSec * 1000 : (history?.latest()?.at ?? 0);
+export function queryHistory(history: MetricsHistory | undefined, query: MetricsRangeQuery, live?: MetricsSample): MetricsSample[] {
+  const newest = history?.latest();
+  const extra = live !== undefined && (newest === undefined || live.at > newest.at) ? live : undefined;
+  const startMs = query.startSec !== undefined ? query.startSec * 1000 : (history?.oldest()?.at ?? extra?.at ?? 0);
+  const endMs = query.endSec !== undefined ? query.endSec * 1000 : (extra?.at ?? newest?.at ?? 0);
   if (startMs > MAX_METRICS_TIME_MS || endMs > MAX_METRICS_TIME_MS || startMs > endMs) {
     throw new SandboxdError(ErrorCode.BAD_REQUEST, 'Invalid time range for metrics');
   }
-  if (history === undefined) return [];
-  return bucketSamples(history.range(startMs, endMs), metricsStepSec(endMs - startMs));
+  const samples = history?.range(startMs, endMs) ?? [];
+  if (extra !== undefined && extra.at >= startMs && extra.at <= endMs) samples.push(extra);
+  return bucketSamples(samples, metricsStepSec(endMs - startMs));
 }

@@ -97,21 +97,46 @@ describe('metrics sampler', () => {
     assert.deepEqual(sampler.usage(), { sandboxes: 0, samples: 0, bytes: 0 });
   });
 
-  it('fresh(): samples when the newest sample is stale or missing, not otherwise; undefined for unknown ids', async () => {
+  it('live(): a reading of now, not stored, except the first one of a sandbox; undefined for unknown ids', async () => {
     const { runtime, sandboxes, ids, now, advance } = await setup(1);
     const id = ids[0]!;
     const sampler = createMetricsSampler({ sandboxes, now });
-    const first = await sampler.fresh(id);
+    const first = await sampler.live(id);
     assert.ok(first);
-    runtime.metricsValues = { ...runtime.metricsValues, memUsedBytes: 42 };
-    advance(500);
-    assert.deepEqual(await sampler.fresh(id), first, 'within a second: the same sample');
-    advance(600);
-    assert.equal((await sampler.fresh(id))?.memUsed, 42, 'older than a second: a new one');
-    assert.equal(sampler.query(id, {}).length, 1, 'both fell in one 5 s bucket');
-    advance(1);
-    assert.equal((await sampler.fresh(id, { maxAgeMs: 0 }))?.at, now());
-    assert.equal(await sampler.fresh('inotthere000000000000'), undefined);
+    assert.deepEqual(sampler.samples(id), [first], 'a sandbox without samples keeps its first reading');
+    runtime.metricsValues = { ...runtime.metricsValues, memUsedBytes: 2 ** 30 };
+    advance(300);
+    const second = await sampler.live(id);
+    assert.equal(second?.memUsed, 2 ** 30);
+    assert.equal(second?.at, now());
+    assert.deepEqual(sampler.samples(id), [first], 'later readings are not stored');
+    assert.deepEqual(sampler.query(id, {}, second).map((s) => s.memUsed), [2 ** 30], 'the reading joins its 5 s bucket (maximum)');
+    assert.equal(await sampler.live('inotthere000000000000'), undefined);
+  });
+
+  it('derives CPU use between stored samples from the cumulative CPU time', async () => {
+    const { sandboxes, ids, now, advance } = await setup(1);
+    let cpuNanos = 0;
+    const counted: SampledSandboxes = {
+      running: () => sandboxes.running(),
+      find: (id) => sandboxes.find(id),
+      onEnd: (listener) => sandboxes.onEnd(listener),
+      metrics: async (id, op) => ({ ...(await sandboxes.metrics(id, op)), cpuNanos }),
+    };
+    const sampler = createMetricsSampler({ sandboxes: counted, now });
+    const id = ids[0]!;
+    await sampler.sampleAll();
+    assert.equal(sampler.samples(id)[0]!.cpuUsedPct, 12.5, 'the first one: what the runtime measured');
+    advance(5000);
+    cpuNanos += 5e9; // one of the two CPUs for 5 s
+    await sampler.sampleAll();
+    assert.equal(sampler.samples(id)[1]!.cpuUsedPct, 50);
+    advance(1000);
+    cpuNanos += 2e9; // both CPUs for the next second
+    assert.equal((await sampler.live(id))?.cpuUsedPct, 100, 'a reading measures from the newest stored sample');
+    advance(4000);
+    await sampler.sampleAll();
+    assert.equal(sampler.samples(id)[2]!.cpuUsedPct, 20, 'and does not move where the next sample measures from (2 s of CPU in 5 s on 2 CPUs)');
   });
 
   it('concurrent requests for one sandbox share one sample', async () => {
@@ -128,7 +153,7 @@ describe('metrics sampler', () => {
       },
     };
     const sampler = createMetricsSampler({ sandboxes: counting, now });
-    await Promise.all([sampler.fresh(ids[0]!), sampler.fresh(ids[0]!), sampler.sampleAll()]);
+    await Promise.all([sampler.live(ids[0]!), sampler.live(ids[0]!), sampler.sampleAll()]);
     assert.equal(reads, 1);
   });
 

@@ -7,8 +7,6 @@ import { queryHistory, type MetricsRangeQuery } from './metrics-range.js';
 export const METRICS_INTERVAL_MS = 5_000;
 /** Samples kept per sandbox: 24 h at 5 s (E2B's longest sandbox session), ≈1.1 MB at most. */
 export const METRICS_CAPACITY = 17_280;
-/** An answer about a running sandbox is never based on a sample older than this. */
-export const METRICS_MAX_AGE_MS = 1_000;
 
 /** What the sampler needs of the sandbox service. */
 export interface SampledSandboxes {
@@ -42,12 +40,13 @@ export interface MetricsSampler {
   /** One sampling round over every running sandbox (what the timer runs). */
   sampleAll(): Promise<void>;
   /**
-   * The newest sample of a running sandbox, taken now when the newest is older than `maxAgeMs`
-   * (default METRICS_MAX_AGE_MS); undefined when the sandbox is not running.
+   * A reading of a running sandbox taken now, not stored (the history keeps the timer's samples;
+   * the first reading of a sandbox without any is stored, so it has one); undefined when the
+   * sandbox is not running or cannot be read.
    */
-  fresh(sandboxId: string, options?: OperationOptions & { maxAgeMs?: number }): Promise<MetricsSample | undefined>;
-  /** E2B's answer for a window (see `queryHistory`); [] for a sandbox with no history. */
-  query(sandboxId: string, range: MetricsRangeQuery): MetricsSample[];
+  live(sandboxId: string, options?: OperationOptions): Promise<MetricsSample | undefined>;
+  /** E2B's answer for a window (see `queryHistory`), with `live` (a reading of now) as its newest sample; [] for a sandbox with no history. */
+  query(sandboxId: string, range: MetricsRangeQuery, live?: MetricsSample): MetricsSample[];
   latest(sandboxId: string): MetricsSample | undefined;
   /** Every stored sample of a sandbox as taken (not bucketed), oldest first. */
   samples(sandboxId: string): MetricsSample[];
@@ -64,37 +63,65 @@ export function createMetricsSampler(options: MetricsSamplerOptions): MetricsSam
   const histories = new Map<string, MetricsHistory>();
   /** The sample being taken of a sandbox: one at a time each, so a history only grows in time order. */
   const inFlight = new Map<string, Promise<void>>();
-  // A sandbox's history goes with it.
-  sandboxes.onEnd((record) => histories.delete(record.sandboxId));
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> | undefined;
   /** The timer is armed for `boundary × intervalMs` on the wall clock. */
   let boundary = 0;
 
+  /** Cumulative CPU time at each sandbox's newest stored sample. */
+  const lastCpu = new Map<string, { at: number; cpuNanos: number }>();
+  const drop = (sandboxId: string): void => {
+    histories.delete(sandboxId);
+    lastCpu.delete(sandboxId);
+  };
+  // A sandbox's history goes with it.
+  sandboxes.onEnd((record) => drop(record.sandboxId));
+
+  /** A reading as a sample: CPU use since the newest stored sample when the runtime counts CPU time. */
+  const toSample = (sandboxId: string, at: number, m: RuntimeMetrics): MetricsSample => {
+    const previous = lastCpu.get(sandboxId);
+    let cpuUsedPct = m.cpuUsedPct;
+    if (m.cpuNanos !== undefined && previous !== undefined && at > previous.at) {
+      const share = (m.cpuNanos - previous.cpuNanos) / ((at - previous.at) * 1e6) / Math.max(1, m.cpuCount);
+      cpuUsedPct = Math.round(Math.min(1, Math.max(0, share)) * 10_000) / 100;
+    }
+    return {
+      at,
+      cpuCount: m.cpuCount,
+      cpuUsedPct,
+      memUsed: m.memUsedBytes,
+      memTotal: m.memTotalBytes,
+      memCache: m.memCacheBytes,
+      diskUsed: m.diskUsedBytes,
+      diskTotal: m.diskTotalBytes,
+    };
+  };
+
+  /** Reads a running sandbox; undefined when it is gone (or ended meanwhile) or the read failed. */
+  const read = async (sandboxId: string, op: OperationOptions): Promise<{ sample: MetricsSample; cpuNanos: number | undefined } | undefined> => {
+    try {
+      const m = await sandboxes.metrics(sandboxId, { signal: op.signal, timeoutMs: op.timeoutMs ?? sampleTimeoutMs });
+      // A sandbox that ended while it was being read keeps no history.
+      if (sandboxes.find(sandboxId) === undefined) return undefined;
+      return { sample: toSample(sandboxId, now(), m), cpuNanos: m.cpuNanos };
+    } catch (error) {
+      if (isSandboxdError(error) && error.code === ErrorCode.SANDBOX_NOT_FOUND) drop(sandboxId);
+      else options.onError?.(sandboxId, error);
+      return undefined;
+    }
+  };
+
+  /** Takes and stores a sample; one at a time per sandbox, so a history only grows in time order. */
   const sampleOne = (sandboxId: string, op: OperationOptions = {}): Promise<void> => {
     const pending = inFlight.get(sandboxId);
     if (pending) return pending;
     const taking = (async () => {
-      const at = now();
       try {
-        const m = await sandboxes.metrics(sandboxId, { signal: op.signal, timeoutMs: op.timeoutMs ?? sampleTimeoutMs });
-        // A sandbox that ended while it was being sampled keeps no history.
-        if (sandboxes.find(sandboxId) === undefined) return;
+        const got = await read(sandboxId, op);
+        if (got === undefined) return;
         let history = histories.get(sandboxId);
         if (history === undefined) histories.set(sandboxId, (history = new MetricsHistory(capacity)));
-        history.push({
-          at,
-          cpuCount: m.cpuCount,
-          cpuUsedPct: m.cpuUsedPct,
-          memUsed: m.memUsedBytes,
-          memTotal: m.memTotalBytes,
-          memCache: m.memCacheBytes,
-          diskUsed: m.diskUsedBytes,
-          diskTotal: m.diskTotalBytes,
-        });
-      } catch (error) {
-        if (isSandboxdError(error) && error.code === ErrorCode.SANDBOX_NOT_FOUND) histories.delete(sandboxId);
-        else options.onError?.(sandboxId, error);
+        if (history.push(got.sample) && got.cpuNanos !== undefined) lastCpu.set(sandboxId, { at: got.sample.at, cpuNanos: got.cpuNanos });
       } finally {
         inFlight.delete(sandboxId);
       }
@@ -106,7 +133,7 @@ export function createMetricsSampler(options: MetricsSamplerOptions): MetricsSam
   const sampleAll = async (): Promise<void> => {
     const running = sandboxes.running().map((r) => r.sandboxId);
     const alive = new Set(running);
-    for (const id of histories.keys()) if (!alive.has(id)) histories.delete(id);
+    for (const id of histories.keys()) if (!alive.has(id)) drop(id);
     await Promise.all(running.map((id) => sampleOne(id)));
   };
 
@@ -133,17 +160,17 @@ export function createMetricsSampler(options: MetricsSamplerOptions): MetricsSam
       timer = undefined;
     },
     sampleAll,
-    async fresh(sandboxId, op = {}) {
+    async live(sandboxId, op = {}) {
       if (sandboxes.find(sandboxId) === undefined) return undefined;
-      const newest = histories.get(sandboxId)?.latest();
-      if (newest === undefined || now() - newest.at > (op.maxAgeMs ?? METRICS_MAX_AGE_MS)) {
-        await inFlight.get(sandboxId);
-        const after = histories.get(sandboxId)?.latest();
-        if (after === undefined || now() - after.at > (op.maxAgeMs ?? METRICS_MAX_AGE_MS)) await sampleOne(sandboxId, op);
+      if (histories.get(sandboxId)?.latest() === undefined) {
+        await sampleOne(sandboxId, op);
+        return histories.get(sandboxId)?.latest();
       }
-      return histories.get(sandboxId)?.latest();
+      // After a sample being stored, so the CPU use is measured from it.
+      await inFlight.get(sandboxId);
+      return (await read(sandboxId, op))?.sample;
     },
-    query: (sandboxId, range) => queryHistory(histories.get(sandboxId), range),
+    query: (sandboxId, range, live) => queryHistory(histories.get(sandboxId), range, live),
     latest: (sandboxId) => histories.get(sandboxId)?.latest(),
     samples: (sandboxId) => histories.get(sandboxId)?.range(-Infinity, Infinity) ?? [],
     usage() {

@@ -81,7 +81,7 @@ export function metricsRoutes(opts: { sampler: MetricsSampler }): Hono {
   app.get('/sandboxes/metrics', async (c) => {
     const ids = parseSandboxIds(new URL(c.req.url).searchParams);
     const signal = c.req.raw.signal;
-    const latest = await Promise.all(ids.map(async (id) => (await sampler.fresh(id, { signal })) ?? sampler.latest(id)));
+    const latest = await Promise.all(ids.map(async (id) => (await sampler.live(id, { signal })) ?? sampler.latest(id)));
     const sandboxes: Record<string, ReturnType<typeof toSandboxMetric>> = {};
     ids.forEach((id, i) => {
       const sample = latest[i];
@@ -93,9 +93,10 @@ export function metricsRoutes(opts: { sampler: MetricsSampler }): Hono {
   app.get('/sandboxes/:sandboxID/metrics', async (c) => {
     const range = parseMetricsRange(new URL(c.req.url).searchParams);
     const id = shortSandboxId(c.req.param('sandboxID'));
-    // A window reaching past the newest sample of a running sandbox gets a sample of now first.
-    if (range.endSec === undefined || range.endSec * 1000 > (sampler.latest(id)?.at ?? 0)) await sampler.fresh(id, { signal: c.req.raw.signal });
-    return c.json(sampler.query(id, range).map(toSandboxMetric), 200);
+    // A window reaching past the newest sample of a running sandbox ends with a reading of now.
+    const reachesNow = range.endSec === undefined || range.endSec * 1000 > (sampler.latest(id)?.at ?? 0);
+    const live = reachesNow ? await sampler.live(id, { signal: c.req.raw.signal }) : undefined;
+    return c.json(sampler.query(id, range, live).map(toSandboxMetric), 200);
   });
 
   return app;

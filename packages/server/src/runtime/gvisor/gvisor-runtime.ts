@@ -291,6 +291,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       return {
         cpuCount,
         cpuUsedPct: Math.max(0, Math.round(cpuUsedPct * 100) / 100),
+        cpuNanos: usage.cpuNanos,
         memUsedBytes: Math.max(0, usage.memUsageBytes - usage.memFileBytes),
         memTotalBytes: usage.memLimitBytes ?? totalmem(),
         memCacheBytes: usage.memFileBytes,
