@@ -7,7 +7,9 @@ import type { ApiKeyStore } from './auth/api-keys.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { errorResponse } from './api/rest/http.js';
 import { LIMITS } from './api/rest/schemas.js';
+import { metricsRoutes } from './api/rest/metrics.js';
 import { sandboxRoutes } from './api/rest/sandboxes.js';
+import { createMetricsSampler, type MetricsSampler } from './sandboxes/metrics-sampler.js';
 
 export interface AppDeps {
   sandboxes: SandboxService;
@@ -16,6 +18,8 @@ export interface AppDeps {
   domain: string;
   defaultTimeoutSec: number;
   maxTimeoutSec: number;
+  /** The sandboxes' metrics history; default: one without a timer (samples taken when asked). */
+  metrics?: MetricsSampler;
 }
 
 /**
@@ -69,6 +73,8 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
 
+  // Before the sandbox routes: `/sandboxes/metrics` is not a sandbox id.
+  app.route('/', metricsRoutes({ sampler: deps.metrics ?? createMetricsSampler({ sandboxes: deps.sandboxes }) }));
   app.route(
     '/',
     sandboxRoutes({

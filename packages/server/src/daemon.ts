@@ -11,6 +11,7 @@ import { createApiKeyStore } from './auth/api-keys.js';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import { resetSocket } from './proxy/node-proxy.js';
 import { createSandboxProxy } from './proxy/sandbox-proxy.js';
+import { createMetricsSampler } from './sandboxes/metrics-sampler.js';
 import { createSandboxService } from './sandboxes/sandbox-service.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
@@ -65,6 +66,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   });
   const proxy = createSandboxProxy({ domain: config.domain, lookup: sandboxes, logger });
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
+  const metrics = createMetricsSampler({ sandboxes, onError: (sandboxId, err) => logger.debug({ sandboxId, err }, 'metrics sample failed') });
 
   const app = createApp({
     sandboxes,
@@ -73,6 +75,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     domain: config.domain,
     defaultTimeoutSec: config.defaultTimeoutSec,
     maxTimeoutSec: config.maxTimeoutSec,
+    metrics,
   });
   const rest = getRequestListener(app.fetch);
 
@@ -155,6 +158,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     sandboxes,
     async listen(options) {
       await sandboxes.start(options);
+      metrics.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -173,6 +177,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       closed = true;
       closing = true;
       sandboxes.stop();
+      metrics.stop();
       runtime.stopWatching();
       // Proxied exchanges (streams, upgraded sockets) end now: the sandboxes keep running.
       proxy.close();

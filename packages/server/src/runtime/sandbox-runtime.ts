@@ -45,7 +45,10 @@ export interface RuntimeSandbox {
 /** Point-in-time resource usage of one sandbox. */
 export interface RuntimeMetrics {
   cpuCount: number;
+  /** CPU use since the previous call, percent of all `cpuCount` CPUs. */
   cpuUsedPct: number;
+  /** Cumulative CPU time consumed, ns, when the runtime knows it (a sampler derives use between its own samples). */
+  cpuNanos?: number;
   memUsedBytes: number;
   memTotalBytes: number;
   memCacheBytes: number;

@@ -151,17 +151,20 @@ export class FakeRuntime implements SandboxRuntime {
     return { alive, removed };
   }
 
+  /** What `metrics()` answers for every sandbox; tests change it to see new values sampled. */
+  metricsValues: RuntimeMetrics = {
+    cpuCount: 2,
+    cpuUsedPct: 12.5,
+    memUsedBytes: 64 * 2 ** 20,
+    memTotalBytes: 512 * 2 ** 20,
+    memCacheBytes: 8 * 2 ** 20,
+    diskUsedBytes: 100 * 2 ** 20,
+    diskTotalBytes: 1024 * 2 ** 20,
+  };
+
   async metrics(sandboxId: string): Promise<RuntimeMetrics> {
     this.require(sandboxId);
-    return {
-      cpuCount: 2,
-      cpuUsedPct: 12.5,
-      memUsedBytes: 64 * 2 ** 20,
-      memTotalBytes: 512 * 2 ** 20,
-      memCacheBytes: 8 * 2 ** 20,
-      diskUsedBytes: 100 * 2 ** 20,
-      diskTotalBytes: 1024 * 2 ** 20,
-    };
+    return { ...this.metricsValues };
   }
 
   /** Every egress update applied, in order; `failUpdateEgress` makes the next ones reject. */

@@ -5,7 +5,7 @@ import { applyListQuery, parseListQuery, parseMetadataFilter } from '../../sandb
 import { readBody } from './http.js';
 import { filterLogEntries, toLogEntries } from './logs.js';
 import { connectSchema, networkUpdateSchema, newSandboxSchema, refreshRequestSchema, timeoutRequestSchema } from './schemas.js';
-import { toListedSandbox, toSandbox, toSandboxDetail, toSandboxMetric } from './serialize.js';
+import { toListedSandbox, toSandbox, toSandboxDetail } from './serialize.js';
 
 export interface SandboxRoutesOptions {
   sandboxes: SandboxService;
@@ -118,11 +118,6 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
       denyOut: body.denyOut ?? [],
     });
     return c.body(null, 204);
-  });
-
-  app.get('/sandboxes/:sandboxID/metrics', async (c) => {
-    const metrics = await sandboxes.metrics(c.req.param('sandboxID'), { signal: c.req.raw.signal });
-    return c.json([toSandboxMetric(metrics, Date.now())], 200);
   });
 
   app.get('/sandboxes/:sandboxID/logs', async (c) => {

@@ -1,5 +1,4 @@
 import { ENVD_VERSION } from '@sandboxd/protocol';
-import type { RuntimeMetrics } from '../../runtime/sandbox-runtime.js';
 import { CLIENT_ID } from '../../sandboxes/ids.js';
 import type { SandboxRecord } from '../../sandboxes/sandbox-record.js';
 
@@ -51,20 +50,5 @@ export function toSandboxDetail(r: SandboxRecord, domain: string) {
       ...(r.ingress?.maskRequestHost ? { maskRequestHost: r.ingress.maskRequestHost } : {}),
     },
     lifecycle: { autoResume: false, onTimeout: 'kill' as const },
-  };
-}
-
-/** `components.schemas.SandboxMetric`, all nine keys. */
-export function toSandboxMetric(m: RuntimeMetrics, at: number) {
-  return {
-    timestamp: iso(at),
-    timestampUnix: Math.floor(at / 1000),
-    cpuCount: m.cpuCount,
-    cpuUsedPct: m.cpuUsedPct,
-    memUsed: m.memUsedBytes,
-    memTotal: m.memTotalBytes,
-    memCache: m.memCacheBytes,
-    diskUsed: m.diskUsedBytes,
-    diskTotal: m.diskTotalBytes,
   };
 }

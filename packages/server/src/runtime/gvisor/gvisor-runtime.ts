@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { access, readFile, readdir, rmdir } from 'node:fs/promises';
+import { access, readdir, rmdir } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { EgressPolicy, OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
@@ -18,6 +19,7 @@ import { openAgentLog, readAgentLog, readTail } from './agent-log.js';
 import { createExitWatch, processIdentity } from './exit-watch.js';
 import { ensureReadOnlyBind, releaseMount } from './read-only-mount.js';
 import { buildOciSpec } from './oci-spec.js';
+import { readCgroupUsage } from './cgroup-usage.js';
 import { ensureSandboxesParentShares } from './cpu-shares.js';
 import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
@@ -268,30 +270,31 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       return { alive, removed };
     },
 
-    async metrics(sandboxId: string, op: OperationOptions = {}): Promise<RuntimeMetrics> {
-      const record = await readRecord(sandboxesDir, sandboxId);
-      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
-      const spec = JSON.parse(await readFile(join(sandboxPaths(sandboxesDir, sandboxId).bundleDir, 'config.json'), 'utf8')) as {
-        linux: { resources: { cpu: { quota: number; period: number }; memory: { limit: number } } };
-      };
-      const cpuCount = Math.max(1, Math.round(spec.linux.resources.cpu.quota / spec.linux.resources.cpu.period));
+    async metrics(sandboxId: string): Promise<RuntimeMetrics> {
+      // The host cgroup's own accounting (no process per sample): real CPU time received, the
+      // memory charge the limit applies to; the disk is the sandbox's ext4 image (what `df /` shows inside).
+      const read = async () => (pendingTeardowns.has(sandboxId) ? undefined : readCgroupUsage(join('sandboxd', sandboxId)));
       let first = lastCpuSample.get(sandboxId);
       if (!first) {
-        first = { at: Date.now(), cpuNanos: (await runscOf(sandboxId).stats(sandboxId, op)).cpuNanos };
+        const primed = await read();
+        if (primed) first = { at: Date.now(), cpuNanos: primed.cpuNanos };
         await new Promise((r) => setTimeout(r, 200));
       }
-      const stats = await runscOf(sandboxId).stats(sandboxId, op);
+      const usage = await read();
+      if (!usage || !first) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
       const now = Date.now();
-      lastCpuSample.set(sandboxId, { at: now, cpuNanos: stats.cpuNanos });
+      lastCpuSample.set(sandboxId, { at: now, cpuNanos: usage.cpuNanos });
+      const cpuCount = Math.max(1, Math.round(usage.cpuLimit ?? cpus().length));
       const elapsedNanos = Math.max(1, (now - first.at) * 1e6);
-      const cpuUsedPct = Math.min(100, ((stats.cpuNanos - first.cpuNanos) / elapsedNanos / cpuCount) * 100);
+      const cpuUsedPct = Math.min(100, ((usage.cpuNanos - first.cpuNanos) / elapsedNanos / cpuCount) * 100);
       const disk = await writableLayerUsage(sandboxPaths(sandboxesDir, sandboxId).layerDir);
       return {
         cpuCount,
         cpuUsedPct: Math.max(0, Math.round(cpuUsedPct * 100) / 100),
-        memUsedBytes: stats.memUsageBytes,
-        memTotalBytes: spec.linux.resources.memory.limit,
-        memCacheBytes: stats.memCacheBytes,
+        cpuNanos: usage.cpuNanos,
+        memUsedBytes: Math.max(0, usage.memUsageBytes - usage.memFileBytes),
+        memTotalBytes: usage.memLimitBytes ?? totalmem(),
+        memCacheBytes: usage.memFileBytes,
         diskUsedBytes: disk.used,
         diskTotalBytes: disk.total,
       };
