@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { CallOptions } from '@connectrpc/connect';
@@ -179,14 +182,25 @@ describe('process service (real agent)', () => {
 
   it('keeps background processes running after the client disconnects; List, Connect and tags find them', async () => {
     const ctl = new AbortController();
-    const stream = start(bash('for i in $(seq 1 40); do echo tick; sleep 0.1; done', { tag: 'ticker' }), { signal: ctl.signal });
+    // The ticker also counts in a file, so the test can wait until it really printed some ticks
+    // (a loaded machine can take longer than the sleeps below to start a login shell).
+    const counter = join(mkdtempSync(join(tmpdir(), 'ticker-')), 'count');
+    const stream = start(bash(`for i in $(seq 1 40); do echo tick; echo $i > ${counter}; sleep 0.1; done`, { tag: 'ticker' }), { signal: ctl.signal });
     const iter = stream[Symbol.asyncIterator]();
     const first = await iter.next();
     assert.equal(first.value?.event?.event.case, 'start');
     const pid = first.value?.event?.event.case === 'start' ? first.value.event.event.value.pid : 0;
     ctl.abort();
     await iter.return?.().catch(() => undefined);
-    await sleep(300);
+    const printed = (): number => {
+      try {
+        return Number(readFileSync(counter, 'utf8').trim()) || 0;
+      } catch {
+        return 0;
+      }
+    };
+    for (const until = Date.now() + 10_000; printed() < 5 && Date.now() < until; ) await sleep(50);
+    assert.ok(printed() >= 5, 'the ticker printed while no client was attached');
 
     const listed = await fx.process.list({});
     const info = listed.processes.find((p) => p.pid === pid);
