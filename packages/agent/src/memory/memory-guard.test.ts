@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { largestProcess, parseMeminfo, startMemoryGuard } from './memory-guard.js';
+import { largestProcess, nextCheckDelay, parseMeminfo, startMemoryGuard } from './memory-guard.js';
 
 const stat = (pid: number, command: string, rssPages: number): string =>
   `${pid} (${command}) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 1000000 ${rssPages} 18446744073709551615`;
@@ -66,6 +66,40 @@ describe('memory guard', () => {
       assert.equal(bystander.signalCode, null);
     } finally {
       bystander.kill('SIGKILL');
+      rmSync(proc, { recursive: true, force: true });
+    }
+  });
+
+  it('checks rarely with memory to spare and often near the threshold', () => {
+    const GiB = 1024 ** 3;
+    const rate = 2 * GiB;
+    // 2 GiB sandbox, idle: ~1.76 GiB of headroom above the 12 % threshold, capped at the longest pause.
+    assert.equal(nextCheckDelay({ totalBytes: 2 * GiB, availableBytes: 2 * GiB }, 0.12, rate, 100, 1_000), 880);
+    assert.equal(nextCheckDelay({ totalBytes: 8 * GiB, availableBytes: 8 * GiB }, 0.12, rate, 100, 1_000), 1_000);
+    // Close to the threshold: the shortest pause.
+    assert.equal(nextCheckDelay({ totalBytes: 2 * GiB, availableBytes: 0.13 * 2 * GiB }, 0.12, rate, 100, 1_000), 100);
+    assert.equal(nextCheckDelay({ totalBytes: 2 * GiB, availableBytes: 0 }, 0.12, rate, 100, 1_000), 100);
+    assert.equal(nextCheckDelay(undefined, 0.12, rate, 100, 1_000), 100);
+  });
+
+  it('still catches memory that runs low after a long quiet spell', async () => {
+    const proc = mkdtempSync(join(tmpdir(), 'proc-'));
+    const victim = spawn('sleep', ['30']);
+    try {
+      writeFileSync(join(proc, 'meminfo'), 'MemTotal: 1000000 kB\nMemAvailable: 990000 kB\n');
+      mkdirSync(join(proc, String(victim.pid)));
+      writeFileSync(join(proc, String(victim.pid), 'stat'), stat(victim.pid!, 'sleep', 1000));
+      const killed = new Promise<number>((resolve) => victim.once('exit', () => resolve(Date.now())));
+      const guard = startMemoryGuard({ procDir: proc, intervalMs: 10, maxIntervalMs: 200 });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(victim.exitCode, null, 'nothing killed while memory is plentiful');
+      const dropped = Date.now();
+      writeFileSync(join(proc, 'meminfo'), 'MemTotal: 1000000 kB\nMemAvailable: 10000 kB\n');
+      const at = await killed;
+      guard.close();
+      assert.ok(at - dropped < 1_000, `killed ${at - dropped} ms after memory ran low`);
+    } finally {
+      victim.kill('SIGKILL');
       rmSync(proc, { recursive: true, force: true });
     }
   });

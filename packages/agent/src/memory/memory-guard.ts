@@ -27,7 +27,16 @@ export interface MemoryGuard {
 }
 
 export interface MemoryGuardOptions {
+  /** Shortest pause between checks (near the threshold); default 100 ms. */
   intervalMs?: number;
+  /** Longest pause between checks (plenty of memory free); default 1000 ms. */
+  maxIntervalMs?: number;
+  /**
+   * The fastest the sandbox is assumed to allocate: the next check comes before memory growing at
+   * this rate could eat the headroom above the threshold. Default 2 GiB/s (well above what a
+   * process allocates under gVisor).
+   */
+  fastestGrowthBytesPerSec?: number;
   /** Kill when available memory is below this share of the total. */
   minAvailableRatio?: number;
   /** Processes never chosen (PID 1 and the agent are always protected). */
@@ -75,34 +84,62 @@ export function startMemoryGuard(options: MemoryGuardOptions = {}): MemoryGuard 
   const kills = new Map<number, OomKill>();
   let coolDownUntil = 0;
 
-  const check = (): void => {
+  const minInterval = options.intervalMs ?? 100;
+  const maxInterval = Math.max(minInterval, options.maxIntervalMs ?? 1_000);
+  const growthRate = options.fastestGrowthBytesPerSec ?? 2 * 1024 ** 3;
+
+  /** Checks once; returns the memory reading, if there was one. */
+  const check = (): MemoryInfo | undefined => {
     const now = Date.now();
     for (const [pid, kill] of kills) if (now - kill.at > 60_000) kills.delete(pid);
-    if (now < coolDownUntil) return;
+    if (now < coolDownUntil) return undefined;
     let info: MemoryInfo | undefined;
     try {
       info = parseMeminfo(readFileSync(`${procDir}/meminfo`, 'utf8'));
     } catch {
-      return;
+      return undefined;
     }
-    if (!info || info.availableBytes >= info.totalBytes * ratio) return;
+    if (!info || info.availableBytes >= info.totalBytes * ratio) return info;
     const victim = largestProcess(procDir, protectedPids);
-    if (!victim) return;
+    if (!victim) return info;
     try {
       process.kill(victim.pid, 'SIGKILL');
     } catch {
-      return;
+      return info;
     }
     const kill: OomKill = { ...victim, totalBytes: info.totalBytes, at: now };
     kills.set(victim.pid, kill);
     coolDownUntil = now + 500; // let the memory come back before judging again
     options.onKill?.(kill);
+    return info;
   };
 
-  const timer = setInterval(check, options.intervalMs ?? 100);
-  timer.unref();
+  // No fixed-rate polling: an idle sandbox with memory to spare is looked at about once a second,
+  // one close to its threshold every `intervalMs`.
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const schedule = (info: MemoryInfo | undefined): void => {
+    if (closed) return;
+    timer = setTimeout(() => schedule(check()), nextCheckDelay(info, ratio, growthRate, minInterval, maxInterval));
+    timer.unref();
+  };
+  schedule(undefined);
   return {
     killOf: (pid) => kills.get(pid),
-    close: () => clearInterval(timer),
+    close: () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+    },
   };
+}
+
+/**
+ * How long until the next check: the time memory growing at `growthRate` needs to eat the headroom
+ * above the kill threshold, within [minMs, maxMs]. Without a reading, the shortest pause.
+ */
+export function nextCheckDelay(info: MemoryInfo | undefined, ratio: number, growthRate: number, minMs: number, maxMs: number): number {
+  if (!info) return minMs;
+  const headroom = info.availableBytes - info.totalBytes * ratio;
+  if (headroom <= 0) return minMs;
+  return Math.min(maxMs, Math.max(minMs, Math.floor((headroom / growthRate) * 1000)));
 }
