@@ -64,4 +64,27 @@ describe('REST parity with E2B', () => {
       },
     );
   });
+
+  test('sandbox logs say what ran, as whom, and why a process failed', 180_000, async () => {
+    await withSandbox(
+      () => createSandbox(stack, { metadata: { suite: 'rest-parity', run: RUN_ID } }),
+      async (sbx) => {
+        await sbx.commands.run('echo fine', { cwd: '/tmp' });
+        await sbx.commands.run('echo "cannot open config.yaml" >&2; exit 3').catch(() => undefined);
+        const res = await rest(stack, 'GET', `/v2/sandboxes/${sbx.sandboxId}/logs?limit=1000`);
+        assert.equal(res.status, 200, res.text);
+        const logs = (res.json as { logs: Array<{ level: string; message: string; fields: Record<string, string> }> }).logs;
+        const started = logs.find((l) => l.message === 'process started' && l.fields['cmd']?.includes('echo fine'));
+        assert.ok(started, `a start entry for the first command in ${JSON.stringify(logs.map((l) => l.message))}`);
+        assert.equal(started.fields['user'], 'user');
+        assert.equal(started.fields['cwd'], '/tmp');
+        const failed = logs.find((l) => l.message === 'process failed');
+        assert.ok(failed, 'the failed command has its own entry');
+        assert.equal(failed.level, 'warn');
+        assert.equal(failed.fields['exitCode'], '3');
+        assert.match(failed.fields['outputTail'] ?? '', /cannot open config\.yaml/);
+        assert.ok(logs.some((l) => l.message === 'process ended' && l.level === 'info'), 'a successful command ends at info level');
+      },
+    );
+  });
 });

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { UserInfo } from '../users/user-db.js';
 import type { DriverEvents } from './driver.js';
 import { ManagedProcess } from './managed-process.js';
+import { OutputTail } from './output-tail.js';
 import type { ProcessSpec } from './managed-process.js';
 import { spawnPipeDriver } from './pipe-driver.js';
 import { spawnPtyDriver } from './pty-driver.js';
@@ -40,8 +41,14 @@ export class ProcessManager {
   async start(spec: ProcessSpec, user: UserInfo, opts: StartOptions): Promise<ManagedProcess> {
     const plan = await planSpawn(spec, user, this.options.spawn);
     const proc = new ManagedProcess(spec);
+    // What a failed process last said goes into the sandbox's log, for whoever debugs it.
+    const errorTail = new OutputTail();
+    const startedAt = Date.now();
     const events: DriverEvents = {
-      onOutput: (kind, data) => proc.handleOutput(kind, data),
+      onOutput: (kind, data) => {
+        if (kind !== 'stdout') errorTail.push(data);
+        proc.handleOutput(kind, data);
+      },
       onExit: (exit) => proc.handleExit(exit),
     };
     const userCmd = [spec.cmd, ...spec.args].join(' ');
@@ -55,14 +62,16 @@ export class ProcessManager {
     const pid = proc.pid;
     this.forgetExited(pid);
     this.running.set(pid, proc);
-    this.options.logger.info('process started', { pid, cmd: userCmd, user: user.name, tag: spec.tag, pty: !!opts.pty });
+    this.options.logger.info('process started', { pid, cmd: userCmd, user: user.name, cwd: spec.cwd, tag: spec.tag, pty: !!opts.pty });
     proc.onEnd(() => {
       if (this.running.get(pid) === proc) this.running.delete(pid);
       this.forgetExited(pid);
       const timer = setTimeout(() => this.forgetExited(pid), this.retentionMs);
       timer.unref();
       this.exited.set(pid, { proc, timer });
-      this.options.logger.info('process ended', { pid, ...proc.exit, timedOut: proc.timedOut });
+      const ended = { pid, cmd: userCmd, ...proc.exit, timedOut: proc.timedOut, durationMs: Date.now() - startedAt };
+      if (proc.exit?.exitCode === 0) this.options.logger.info('process ended', ended);
+      else this.options.logger.warn('process failed', { ...ended, outputTail: errorTail.text() });
     });
     return proc;
   }
