@@ -62,15 +62,16 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ "$(cat "$stamp")
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
   fi
   step "installing npm dependencies with Node.js $node_pin (about 60 MB to download; checked against package-lock.json)"
-  # Scripts stay off here: they run below, on the pinned Node, whatever node runs this npm.
-  npm ci --ignore-scripts --no-audit --no-fund
+  # Scripts stay off here: they run below, on the pinned Node, whatever node runs this npm (whose
+  # warnings about its own engine being too old are beside the point, hence errors only).
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   if [ "$("$node" --version 2>/dev/null)" != "v$node_pin" ]; then
     echo "the pinned Node.js $node_pin did not install ($node: $("$node" --version 2>&1 || true))" >&2
     exit 1
   fi
   export PATH="$node_home/bin:$PATH"
   step "building native addons (better-sqlite3, zeromq, node-pty) for Node.js $node_pin (ABI $("$node" -p process.versions.modules)); about two minutes"
-  "${npm_pinned[@]}" rebuild --no-audit --no-fund
+  "${npm_pinned[@]}" rebuild --no-audit --no-fund --foreground-scripts
   "$node" -e "new (require('better-sqlite3'))(':memory:').close(); require('zeromq'); require('node-pty')"
   printf 'node v%s\n' "$node_pin" > "$stamp"
 else
