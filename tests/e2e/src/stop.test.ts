@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Sandbox, type CommandHandle } from 'e2b';
 import { CodeSandbox, createCodeSandbox } from './code-helpers.js';
 import { CALL_MS, RUN_ID, createSandbox, e2eTest, run, waitFor } from './helpers.js';
-import { startStack, withTimeout, type Stack } from './stack.js';
+import { pinnedNode, startStack, withTimeout, type Stack } from './stack.js';
 
 const daemonEntry = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../..'), 'packages/server/dist/main.js');
 /** What "returns within a few seconds" means here. */
@@ -34,7 +34,7 @@ let daemonPid: number;
 function sandboxdStop(): Promise<{ ms: number; code: number | null; out: string }> {
   return new Promise((resolveRun, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [daemonEntry, 'stop'], {
+    const child = spawn(pinnedNode, [daemonEntry, 'stop'], {
       env: { ...process.env, SANDBOXD_HOME: stack.home, SANDBOXD_PORT: String(stack.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
