@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
-have_trixie_runsc() { command -v runsc >/dev/null && runsc --version 2>/dev/null | grep -qE 'version 0\.0~(202[4-9])'; }
+# The version is read whole first: with pipefail, `grep -q` quitting early could fail the pipe.
+have_trixie_runsc() { local v; v=$(runsc --version 2>/dev/null) && grep -qE 'version 0\.0~(202[4-9])' <<<"$v"; }
 
 if [ "$(id -u)" != 0 ]; then
   echo "sandboxd needs root (gVisor, network namespaces, nftables, cgroups): run it with sudo" >&2

@@ -7,7 +7,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, rawFetch, rest, waitFor } from './helpers.js';
-import { startStack, withTimeout, type Stack } from './stack.js';
+import { pinnedNode, startStack, withTimeout, type Stack } from './stack.js';
 
 const daemonEntry = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../..'), 'packages/server/dist/main.js');
 
@@ -34,7 +34,7 @@ async function connect(transport: Transport, apiKey = stack.apiKey, stdioArgs: s
   const client = new Client({ name: `e2e-${RUN_ID}`, version: '0.0.0' });
   if (transport === 'stdio') {
     const stdio = new StdioClientTransport({
-      command: process.execPath,
+      command: pinnedNode,
       args: [daemonEntry, 'mcp', ...stdioArgs],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', E2B_API_URL: stack.apiUrl, E2B_API_KEY: apiKey },
       stderr: 'inherit',
