@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SANDBOXD_TEMPLATES_DIR="${SANDBOXD_TEMPLATES_DIR:-/var/lib/sandboxd/templates}"
+node scripts/check-generated.mjs
 printf '\033[1m==> default template\033[0m\n'
 node packages/server/dist/main.js template build base
 printf '\033[1m==> unit tests\033[0m\n'
