@@ -74,6 +74,14 @@ describe('POST /files multipart parts', () => {
     assert.equal(await readFile(path, 'utf8'), 'first');
   });
 
+  it('takes a UTF-8 filename as the path, byte for byte', async () => {
+    const path = join(fx.dir, 'ünïcödé ✓.txt');
+    const res = await upload({}, body(part('file', path, 'utf8')));
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), [{ path, name: 'ünïcödé ✓.txt', type: 'file' }]);
+    assert.equal(await readFile(path, 'utf8'), 'utf8');
+  });
+
   it('ignores parts not named `file`, with or without a filename', async () => {
     const stray = join(fx.dir, 'stray.txt');
     const kept = join(fx.dir, 'kept.txt');
