@@ -10,6 +10,10 @@ import { LIMITS } from './api/rest/schemas.js';
 import { metricsRoutes } from './api/rest/metrics.js';
 import { sandboxRoutes } from './api/rest/sandboxes.js';
 import { createMetricsSampler, type MetricsSampler } from './sandboxes/metrics-sampler.js';
+import { createDaemonMetrics, type DaemonMetrics } from './observability/daemon-metrics.js';
+import { httpMetrics } from './observability/http-metrics.js';
+import { instrumentSandboxes } from './observability/instrument-sandboxes.js';
+import { metricsHandler } from './observability/metrics-route.js';
 
 export interface AppDeps {
   sandboxes: SandboxService;
@@ -20,6 +24,8 @@ export interface AppDeps {
   maxTimeoutSec: number;
   /** The sandboxes' metrics history; default: one without a timer (samples taken when asked). */
   metrics?: MetricsSampler;
+  /** The Prometheus registry `GET /metrics` exposes; default: one of this app's own. */
+  prometheus?: DaemonMetrics;
 }
 
 /**
@@ -32,6 +38,10 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  const sampler = deps.metrics ?? createMetricsSampler({ sandboxes: deps.sandboxes });
+  const prometheus = deps.prometheus ?? createDaemonMetrics({ sandboxes: deps.sandboxes, samples: sampler });
+  const sandboxes = instrumentSandboxes(deps.sandboxes, prometheus);
+  app.use('*', httpMetrics(prometheus));
 
   app.onError((error, c) => {
     if (isSandboxdError(error)) {
@@ -48,6 +58,8 @@ export function createApp(deps: AppDeps): Hono {
   // E2B's spec: `GET /health` answers 204 "The service is healthy", with no security requirement.
   // Registered before the key check, so probes need no key.
   app.get('/health', (c) => c.body(null, 204));
+  // Prometheus exposition; it checks the API key itself (X-API-KEY or Authorization: Bearer).
+  app.get('/metrics', metricsHandler(prometheus, (key) => deps.apiKeys.verify(key)));
   // MCP over Streamable HTTP; it checks the same API keys itself (X-API-KEY or Authorization: Bearer).
   app.all('/mcp', mcpRoute({ verifyApiKey: (key) => deps.apiKeys.verify(key), maxTimeoutSec: deps.maxTimeoutSec, onError: (err, what) => deps.logger.warn({ err }, `mcp: ${what} failed`) }));
 
@@ -74,11 +86,11 @@ export function createApp(deps: AppDeps): Hono {
   );
 
   // Before the sandbox routes: `/sandboxes/metrics` is not a sandbox id.
-  app.route('/', metricsRoutes({ sampler: deps.metrics ?? createMetricsSampler({ sandboxes: deps.sandboxes }) }));
+  app.route('/', metricsRoutes({ sampler }));
   app.route(
     '/',
     sandboxRoutes({
-      sandboxes: deps.sandboxes,
+      sandboxes,
       domain: deps.domain,
       defaultTimeoutSec: deps.defaultTimeoutSec,
       maxTimeoutSec: deps.maxTimeoutSec,

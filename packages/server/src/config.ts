@@ -20,6 +20,13 @@ export interface Config {
   /** Deadline of one `runtime.create`, in milliseconds. */
   createTimeoutMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /**
+   * Port of a separate listener serving `GET /metrics` without an API key (its address is the
+   * access control); undefined: none (`/metrics` on the main listener, key required, either way).
+   */
+  metricsPort: number | undefined;
+  /** Address of the metrics listener; default `host`. */
+  metricsHost: string | undefined;
 }
 
 /** Environment variable of every config key (flags use the key names themselves). */
@@ -33,6 +40,8 @@ export const CONFIG_ENV: Record<keyof Config, string> = {
   maxTimeoutSec: 'SANDBOXD_MAX_TIMEOUT',
   createTimeoutMs: 'SANDBOXD_CREATE_TIMEOUT_MS',
   logLevel: 'SANDBOXD_LOG_LEVEL',
+  metricsPort: 'SANDBOXD_METRICS_PORT',
+  metricsHost: 'SANDBOXD_METRICS_HOST',
 };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -54,10 +63,16 @@ const schema = z
     maxTimeoutSec: int(1, 30 * 24 * 3600).default(24 * 3600),
     createTimeoutMs: int(1000, 3600_000).default(120_000),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    metricsPort: int(0, 65535).optional(),
+    metricsHost: z.string().min(1).optional(),
   })
   .refine((c) => c.defaultTimeoutSec <= c.maxTimeoutSec, {
     message: 'must not exceed the maximum timeout (SANDBOXD_MAX_TIMEOUT)',
     path: ['defaultTimeoutSec'],
+  })
+  .refine((c) => c.metricsHost === undefined || c.metricsPort !== undefined, {
+    message: 'needs a metrics port (SANDBOXD_METRICS_PORT)',
+    path: ['metricsHost'],
   });
 
 /** Values given on the command line; they take precedence over the environment. */
@@ -86,5 +101,5 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Confi
     });
     throw new SandboxdError(ErrorCode.BAD_REQUEST, `invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  return { ...parsed.data, apiKey: parsed.data.apiKey };
+  return { ...parsed.data, apiKey: parsed.data.apiKey, metricsPort: parsed.data.metricsPort, metricsHost: parsed.data.metricsHost };
 }

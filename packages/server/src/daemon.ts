@@ -12,10 +12,16 @@ import type { ApiKeyStore } from './auth/api-keys.js';
 import { resetSocket } from './proxy/node-proxy.js';
 import { createSandboxProxy } from './proxy/sandbox-proxy.js';
 import { createMetricsSampler } from './sandboxes/metrics-sampler.js';
+import { createDaemonMetrics } from './observability/daemon-metrics.js';
+import { openMetricsListener } from './observability/metrics-route.js';
+import { trackProxyExchange, trackProxyUpgrade } from './observability/proxy-traffic.js';
 import { createSandboxService } from './sandboxes/sandbox-service.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
 import { createSandboxRepo } from './store/sandbox-repo.js';
+
+const urlOf = (address: AddressInfo): string =>
+  `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
 /** How long `close()` lets in-flight requests finish before it resets their connections. */
 export const SHUTDOWN_GRACE_MS = 2_000;
@@ -36,7 +42,7 @@ export interface Daemon {
   readonly apiKeys: ApiKeyStore;
   readonly sandboxes: SandboxService;
   /** Reconciles persisted sandboxes with the runtime, then listens on `config.host:config.port`. */
-  listen(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<{ url: string }>;
+  listen(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<{ url: string; metricsUrl?: string }>;
   /**
    * Stops accepting, resets proxied streams and upgraded connections, drops idle connections at
    * once and the rest after `timeoutMs` (default SHUTDOWN_GRACE_MS), stops every timer and closes
@@ -67,6 +73,10 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const proxy = createSandboxProxy({ domain: config.domain, lookup: sandboxes, logger });
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
   const metrics = createMetricsSampler({ sandboxes, onError: (sandboxId, err) => logger.debug({ sandboxId, err }, 'metrics sample failed') });
+  const prometheus = createDaemonMetrics({ sandboxes, samples: metrics });
+  /** The open `GET /metrics` listener of `config.metricsPort`, when configured. */
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : http.createServer(openMetricsListener(prometheus, (err) => logger.warn({ err }, 'metrics exposition failed')));
 
   const app = createApp({
     sandboxes,
@@ -76,6 +86,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     defaultTimeoutSec: config.defaultTimeoutSec,
     maxTimeoutSec: config.maxTimeoutSec,
     metrics,
+    prometheus,
   });
   const rest = getRequestListener(app.fetch);
 
@@ -107,7 +118,10 @@ export function createDaemon(deps: DaemonDeps): Daemon {
             logger.error({ err: error }, 'REST handler failed');
             res.destroy();
           });
-        } else proxy.handle(req, res, route);
+        } else {
+          trackProxyExchange(prometheus, req, res, route.kind === 'sandbox' ? route.port : undefined);
+          proxy.handle(req, res, route);
+        }
       } catch (error) {
         // Nothing a client sends may take the daemon down.
         logger.warn({ err: error, url: req.url }, 'request handling failed');
@@ -127,6 +141,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       return;
     }
     try {
+      const route = proxy.route(req);
+      if (route.kind !== 'rest') trackProxyUpgrade(prometheus, socket, head, route.kind === 'sandbox' ? route.port : undefined);
       proxy.upgrade(req, socket, head);
     } catch (error) {
       logger.warn({ err: error, url: req.url }, 'upgrade handling failed');
@@ -166,11 +182,19 @@ export function createDaemon(deps: DaemonDeps): Daemon {
           resolve();
         });
       });
-      const address = server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      const url = `http://${host}:${address.port}`;
+      const url = urlOf(server.address() as AddressInfo);
       logger.info({ url }, 'sandboxd listening');
-      return { url };
+      if (metricsServer === undefined) return { url };
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once('error', reject);
+        metricsServer.listen(config.metricsPort, config.metricsHost ?? config.host, () => {
+          metricsServer.off('error', reject);
+          resolve();
+        });
+      });
+      const metricsUrl = `${urlOf(metricsServer.address() as AddressInfo)}/metrics`;
+      logger.info({ url: metricsUrl }, 'metrics listening (no API key)');
+      return { url, metricsUrl };
     },
     async close(options) {
       if (closed) return;
@@ -178,7 +202,12 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       closing = true;
       sandboxes.stop();
       metrics.stop();
+      prometheus.close();
       runtime.stopWatching();
+      if (metricsServer?.listening) {
+        metricsServer.close();
+        metricsServer.closeAllConnections();
+      }
       // Proxied exchanges (streams, upgraded sockets) end now: the sandboxes keep running.
       proxy.close();
       if (server.listening || connections.size > 0) {

@@ -48,6 +48,8 @@ export interface MetricsSampler {
   /** E2B's answer for a window (see `queryHistory`), with `live` (a reading of now) as its newest sample; [] for a sandbox with no history. */
   query(sandboxId: string, range: MetricsRangeQuery, live?: MetricsSample): MetricsSample[];
   latest(sandboxId: string): MetricsSample | undefined;
+  /** Cumulative CPU time at the newest stored sample, ns (undefined when the runtime does not count it). */
+  cpuNanos(sandboxId: string): number | undefined;
   /** Every stored sample of a sandbox as taken (not bucketed), oldest first. */
   samples(sandboxId: string): MetricsSample[];
   /** Sandboxes with a history, and the bytes those hold. */
@@ -172,6 +174,7 @@ export function createMetricsSampler(options: MetricsSamplerOptions): MetricsSam
     },
     query: (sandboxId, range, live) => queryHistory(histories.get(sandboxId), range, live),
     latest: (sandboxId) => histories.get(sandboxId)?.latest(),
+    cpuNanos: (sandboxId) => lastCpu.get(sandboxId)?.cpuNanos,
     samples: (sandboxId) => histories.get(sandboxId)?.range(-Infinity, Infinity) ?? [],
     usage() {
       let samples = 0;
