@@ -46,4 +46,15 @@ describe('loadConfig', () => {
   it('rejects a default timeout above the maximum', () => {
     assert.throws(() => loadConfig({ SANDBOXD_DEFAULT_TIMEOUT: '600', SANDBOXD_MAX_TIMEOUT: '60' }), /SANDBOXD_DEFAULT_TIMEOUT/);
   });
+
+  it('has no metrics listener by default; SANDBOXD_METRICS_PORT/HOST configure one, a host alone is an error', () => {
+    const plain = loadConfig({});
+    assert.equal(plain.metricsPort, undefined);
+    assert.equal(plain.metricsHost, undefined);
+    const open = loadConfig({ SANDBOXD_METRICS_PORT: '9464', SANDBOXD_METRICS_HOST: '0.0.0.0' });
+    assert.equal(open.metricsPort, 9464);
+    assert.equal(open.metricsHost, '0.0.0.0');
+    assert.throws(() => loadConfig({ SANDBOXD_METRICS_HOST: '0.0.0.0' }), /SANDBOXD_METRICS_HOST/);
+    assert.throws(() => loadConfig({ SANDBOXD_METRICS_PORT: '70000' }), /SANDBOXD_METRICS_PORT/);
+  });
 });
