@@ -3,8 +3,9 @@
 import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from './config.js';
 import { createDaemonAdmin } from './cli/admin.js';
-import { mcp } from './cli/mcp.js';
+import { mcp, mcpConnection } from './cli/mcp.js';
 import { homeFiles } from './cli/paths.js';
+import { registerSandboxCommands } from './cli/sandbox-cli.js';
 import { serve } from './cli/serve.js';
 import { runningPid, start, stop } from './cli/start.js';
 import { buildTemplateWithProgress } from './cli/template-progress.js';
@@ -36,6 +37,8 @@ program
     const pid = runningPid(config());
     print(pid === undefined ? 'not running' : `running (pid ${pid})`);
   });
+
+registerSandboxCommands(program, () => mcpConnection(config(), process.env));
 
 const template = program.command('template').description('manage templates');
 template
