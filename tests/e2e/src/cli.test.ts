@@ -78,6 +78,48 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * `sandboxd sandbox shell <id>` in a detached 100x30 tmux session of a private tmux server; the
+ * script around it prints `CLI_EXIT=<status> RESTORED=yes|no` (stty settings equal before and
+ * after) when the CLI ends. Resolves once the sandbox's prompt shows.
+ */
+async function openTerminal(id: string, name: string) {
+  const socket = join(work, `${name}.tmux`);
+  const session = name;
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', timeout: 10_000 });
+  const pane = () => tmux('capture-pane', '-p', '-J', '-t', session);
+  const script = join(work, `${name}.sh`);
+  writeFileSync(
+    script,
+    [
+      'before=$(stty -g)',
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(daemonEntry)} sandbox shell ${id}`,
+      'code=$?',
+      'after=$(stty -g)',
+      'echo "CLI_EXIT=$code RESTORED=$([ "$before" = "$after" ] && echo yes || echo no)"',
+      'sleep 600',
+      '',
+    ].join('\n'),
+  );
+  const env = Object.entries(cliEnv()).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `env -i ${env} TERM=xterm-256color bash ${script}`);
+  const close = () => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+  };
+  try {
+    await waitFor(async () => /:~\$\s*$/m.test(pane()), CALL_MS, 'shell prompt', 200);
+  } catch (error) {
+    console.error(`[e2e] pane of ${name}:\n${pane()}`);
+    close();
+    throw error;
+  }
+  return { tmux, pane, session, send: (keys: string) => tmux('send-keys', '-t', session, keys, 'Enter'), close };
+}
+
 before(async () => {
   stack = await startStack();
 });
@@ -242,50 +284,43 @@ describe('sandboxd sandbox (CLI)', () => {
 
   test('shell in a real terminal (tmux): output, resize reaching stty size, exit status passed on, terminal restored', 8 * CALL_MS, async () => {
     assert.ok(sandboxId, 'needs the sandbox of the create test');
-    const socket = join(work, 'tmux.sock');
-    const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', timeout: 10_000 });
-    const pane = () => tmux('capture-pane', '-p', '-J', '-t', 'cli');
-    const script = join(work, 'shell.sh');
-    writeFileSync(
-      script,
-      [
-        'before=$(stty -g)',
-        `${JSON.stringify(process.execPath)} ${JSON.stringify(daemonEntry)} sandbox shell ${sandboxId}`,
-        'code=$?',
-        'after=$(stty -g)',
-        'echo "CLI_EXIT=$code RESTORED=$([ "$before" = "$after" ] && echo yes || echo no)"',
-        'sleep 600',
-        '',
-      ].join('\n'),
-    );
-    const env = Object.entries(cliEnv()).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
-    tmux('new-session', '-d', '-s', 'cli', '-x', '100', '-y', '30', `env -i ${env} TERM=xterm-256color bash ${script}`);
+    const term = await openTerminal(sandboxId, 'shell-ok');
     try {
-      await waitFor(async () => /:~\$\s*$/m.test(pane()), CALL_MS, 'shell prompt', 200);
-      tmux('send-keys', '-t', 'cli', 'echo "SIZE=$(stty size)"', 'Enter');
-      await waitFor(async () => /^SIZE=30 100$/m.test(pane()), CALL_MS, 'initial size 30x100', 200);
-      tmux('resize-window', '-t', 'cli', '-x', '120', '-y', '40');
+      term.send('echo "SIZE=$(stty size)"');
+      await waitFor(async () => /^SIZE=30 100$/m.test(term.pane()), CALL_MS, 'initial size 30x100', 200);
+      term.tmux('resize-window', '-t', term.session, '-x', '120', '-y', '40');
       await waitFor(
         async () => {
-          tmux('send-keys', '-t', 'cli', 'echo "SIZE=$(stty size)"', 'Enter');
+          term.send('echo "SIZE=$(stty size)"');
           await new Promise((r) => setTimeout(r, 1000));
-          return /^SIZE=40 120$/m.test(pane());
+          return /^SIZE=40 120$/m.test(term.pane());
         },
         CALL_MS,
         'size after resize-window 40x120',
         200,
       );
-      tmux('send-keys', '-t', 'cli', 'echo hi; exit 3', 'Enter');
-      await waitFor(async () => /CLI_EXIT=/.test(pane()), CALL_MS, `CLI exit line (pane: ${pane()})`, 200);
-      const screen = pane();
+      term.send('echo hi; exit 3');
+      await waitFor(async () => /CLI_EXIT=/.test(term.pane()), CALL_MS, `CLI exit line (pane: ${term.pane()})`, 200);
+      const screen = term.pane();
       assert.match(screen, /^hi$/m, screen);
       assert.match(screen, /CLI_EXIT=3 RESTORED=yes/, screen);
     } finally {
-      try {
-        tmux('kill-server');
-      } catch {
-        // already gone
-      }
+      term.close();
+    }
+  });
+
+  test('shell whose sandbox is killed under it: a clear error, a non-zero exit and the terminal restored', CREATE_MS + 4 * CALL_MS, async () => {
+    const own = ok(await cli(['create', '--metadata', `run=${RUN_ID}`], { ms: CREATE_MS }), 'create').trim();
+    const term = await openTerminal(own, 'shell-killed');
+    try {
+      ok(await cli(['kill', own]), 'kill under the shell');
+      await waitFor(async () => /CLI_EXIT=/.test(term.pane()), CALL_MS, `CLI exit line (pane: ${term.pane()})`, 200);
+      const screen = term.pane();
+      assert.match(screen, /CLI_EXIT=[1-9]\d* RESTORED=yes/, screen);
+      assert.match(screen, /^sandboxd: /m, screen);
+      assert.doesNotMatch(screen, /^\s+at /m, screen);
+    } finally {
+      term.close();
     }
   });
 });
