@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe } from 'node:test';
 import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, sha256, waitFor } from './helpers.js';
-import { startStack, withTimeout, type Stack } from './stack.js';
+import { pinnedNode, startStack, withTimeout, type Stack } from './stack.js';
 
 const daemonEntry = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../..'), 'packages/server/dist/main.js');
 
@@ -39,7 +39,7 @@ function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
 
 /** Starts `sandboxd sandbox <args>` as a child process. */
 function spawnCli(args: string[], env = cliEnv()): ChildProcess {
-  return spawn(process.execPath, [daemonEntry, 'sandbox', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(pinnedNode, [daemonEntry, 'sandbox', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Runs `sandboxd sandbox <args>` to its end, bounded. */
@@ -93,7 +93,7 @@ async function openTerminal(id: string, name: string) {
     script,
     [
       'before=$(stty -g)',
-      `${JSON.stringify(process.execPath)} ${JSON.stringify(daemonEntry)} sandbox shell ${id}`,
+      `${JSON.stringify(pinnedNode)} ${JSON.stringify(daemonEntry)} sandbox shell ${id}`,
       'code=$?',
       'after=$(stty -g)',
       'echo "CLI_EXIT=$code RESTORED=$([ "$before" = "$after" ] && echo yes || echo no)"',
