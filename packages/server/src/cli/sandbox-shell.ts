@@ -92,6 +92,8 @@ export async function sandboxShell(connection: SandboxdConnection, sandboxId: st
       exited = true;
       return error.exitCode;
     }
+    // The shell's last line may be unfinished (a prompt): the error starts on a line of its own.
+    if (stdout.isTTY) stdout.write('\r\n');
     throw toCliError(error, connection, sandboxId);
   } finally {
     // The stream broke with the shell still running: do not leave it behind.
