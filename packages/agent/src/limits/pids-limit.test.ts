@@ -14,6 +14,7 @@ test('caps users at the limit, the sandbox at the limit plus the agent reserve, 
     assert.equal(await readFile(join(dir, 'pids.max'), 'utf8'), `${1024 + AGENT_TASK_RESERVE}\n`);
     assert.equal(await readFile(join(dir, 'user', 'pids.max'), 'utf8'), '1024\n');
     assert.equal(await readFile(join(dir, 'agent', 'cgroup.procs'), 'utf8'), `${process.pid}\n`);
+    assert.equal(await readFile(join(dir, 'agent', 'pids.max'), 'utf8'), `${1024 + AGENT_TASK_RESERVE}\n`);
     placeUserTask(4242);
     assert.equal(await readFile(join(dir, 'user', 'cgroup.procs'), 'utf8'), '4242\n');
     placeUserTask(undefined);

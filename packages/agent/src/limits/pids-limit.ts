@@ -26,6 +26,9 @@ export async function applyPidsLimit(limit: number, cgroupDir = SANDBOX_PIDS_CGR
   await mkdir(userDir, { recursive: true });
   await writeFile(join(cgroupDir, 'pids.max'), `${limit + AGENT_TASK_RESERVE}\n`);
   await writeFile(join(userDir, 'pids.max'), `${limit}\n`);
+  // The agent's own group is capped too: a process whose move to `user` did not take stays here,
+  // and must still meet a limit (gVisor was seen letting a sandbox's root group run past its cap).
+  await writeFile(join(agentDir, 'pids.max'), `${limit + AGENT_TASK_RESERVE}\n`);
   await writeFile(join(agentDir, 'cgroup.procs'), `${process.pid}\n`);
   userTasksDir = userDir;
   return userDir;
@@ -38,9 +41,13 @@ export async function applyPidsLimit(limit: number, cgroupDir = SANDBOX_PIDS_CGR
  */
 export function placeUserTask(pid: number | undefined): void {
   if (userTasksDir === undefined || pid === undefined) return;
-  try {
-    writeFileSync(join(userTasksDir, 'cgroup.procs'), `${pid}\n`);
-  } catch {
-    // The process already exited, or the cgroup is gone: nothing to place.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(join(userTasksDir, 'cgroup.procs'), `${pid}\n`);
+      return;
+    } catch {
+      // The process already exited or the cgroup is gone (nothing to place), or the write lost a
+      // race with the child's own start: try once more.
+    }
   }
 }
