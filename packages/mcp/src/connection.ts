@@ -12,5 +12,5 @@ export interface SandboxdConnection {
 
 /** The official SDKs' connection options for `connection`; explicit, so no `E2B_*` variable overrides it. */
 export function sdkOptions(connection: SandboxdConnection): ConnectionOpts {
-  return { apiUrl: connection.apiUrl, sandboxUrl: connection.sandboxUrl ?? connection.apiUrl, apiKey: connection.apiKey };
+  return { apiUrl: connection.apiUrl, sandboxUrl: connection.sandboxUrl ?? connection.apiUrl, apiKey: connection.apiKey, debug: false };
 }

@@ -1,15 +1,9 @@
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
-import type { SandboxdConnection } from '@sandboxd/mcp';
-import { AuthenticationError, FileNotFoundError, InvalidArgumentError, NotFoundError, Sandbox, SandboxError, SandboxNotFoundError, TimeoutError, type ConnectionOpts } from 'e2b';
+import { sdkOptions, type SandboxdConnection } from '@sandboxd/mcp';
+import { AuthenticationError, FileNotFoundError, InvalidArgumentError, NotFoundError, Sandbox, SandboxError, SandboxNotFoundError, TimeoutError } from 'e2b';
 
-/**
- * The official SDK's options for `connection` (resolved by `mcpConnection`, as `sandboxd mcp`
- * does): explicit, so no other `E2B_*` variable changes where the CLI goes. Sandbox traffic goes
- * to the daemon's one listener unless `E2B_SANDBOX_URL` names another.
- */
-export function sdkOptions(connection: SandboxdConnection): ConnectionOpts {
-  return { apiUrl: connection.apiUrl, sandboxUrl: connection.sandboxUrl ?? connection.apiUrl, apiKey: connection.apiKey, debug: false };
-}
+/** The official SDK's options for `connection` (one definition, shared with `sandboxd mcp`). */
+export { sdkOptions };
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
 
