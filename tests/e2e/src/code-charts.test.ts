@@ -140,6 +140,25 @@ describe('charts', () => {
     assert.deepEqual(boxes.map((b) => b.max), [92, 95, 88]);
   });
 
+  test('a default box plot (no patch_artist: boxes drawn as lines) is a box and whisker chart, not a line chart', 180_000, async () => {
+    const chart = await chartOf(
+      [
+        'fig, ax = plt.subplots()',
+        'ax.set_title("Default boxes")',
+        'ax.boxplot([[85, 90, 78, 92, 88], [95, 89, 76, 91, 84, 87]], tick_labels=["A", "B"])',
+      ].join('\n'),
+    );
+    assert.equal(chart.type, 'box_and_whisker');
+    assert.equal(chart.title, 'Default boxes');
+    assert.deepEqual(
+      chart.elements.map((b) => [b.label, b.min, b.first_quartile, b.median, b.third_quartile, b.max, b.outliers]),
+      [
+        ['A', 78, 85, 88, 90, 92, []],
+        ['B', 84, 84.75, 88, 90.5, 95, [76]],
+      ],
+    );
+  });
+
   test('a figure with several axes is a superchart whose elements are the charts of each axes', 180_000, async () => {
     const chart = await chartOf(
       [
@@ -184,6 +203,39 @@ describe('charts', () => {
       [['a', 3], ['b', 5]],
     );
     assert.equal(execution.text, "Text(0.5, 1.0, 't')", 'the main result is still reported');
+  });
+
+  const pilImage = ['import numpy', 'from PIL import Image', 'image = Image.fromarray((numpy.random.rand(16, 16, 3) * 255).astype("uint8")).convert("RGBA")'];
+  const pngOf = (execution: Awaited<ReturnType<typeof runCode>>): Buffer => {
+    const png = execution.results.find((r) => r.png)?.png;
+    assert.ok(png, `a PNG result: ${describeExecution(execution)}`);
+    return Buffer.from(png, 'base64');
+  };
+  const isPng16 = (png: Buffer): void => {
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [16, 16], 'the 16x16 image itself');
+  };
+
+  test('a PIL image a cell saves to a file is shown as a PNG result, and the file is written', 180_000, async () => {
+    const execution = assertNoError(await runCode(sbx, [...pilImage, 'image.save("/tmp/saved-by-cell.png")', 'print("saved")'].join('\n'), {}, 120_000));
+    isPng16(pngOf(execution));
+    assert.deepEqual(execution.logs.stdout, ['saved\n']);
+    const written = await sbx.files.read('/tmp/saved-by-cell.png', { format: 'bytes' });
+    isPng16(Buffer.from(written));
+  });
+
+  test('image.show() displays the image in the cell (no desktop viewer needed) exactly once', 180_000, async () => {
+    const execution = assertNoError(await runCode(sbx, [...pilImage, 'image.show()', 'print("done")'].join('\n'), {}, 120_000));
+    assert.equal(execution.results.filter((r) => r.png).length, 1, describeExecution(execution));
+    isPng16(pngOf(execution));
+    assert.deepEqual(execution.logs.stdout, ['done\n']);
+  });
+
+  test('a PIL image as the last expression is the main result, as a PNG', 180_000, async () => {
+    const execution = assertNoError(await runCode(sbx, [...pilImage, 'image'].join('\n'), {}, 120_000));
+    const main = execution.results.find((r) => r.isMainResult);
+    assert.ok(main?.png, describeExecution(execution));
+    isPng16(Buffer.from(main.png, 'base64'));
   });
 
   test("the chart extractor's own Python unit tests pass inside the sandbox", 300_000, async () => {

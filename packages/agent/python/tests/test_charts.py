@@ -129,6 +129,36 @@ class ChartTest(unittest.TestCase):
         self.assertEqual(first["outliers"], [20.0])
         self.assertEqual((first["first_quartile"], first["third_quartile"]), (2.25, 4.75))
 
+    def test_default_box_plot_is_box_and_whisker(self):
+        # patch_artist=False (the default) draws boxes as closed lines, not patches.
+        fig, ax = plt.subplots()
+        ax.boxplot([[85, 90, 78, 92, 88], [95, 89, 76, 91, 84, 87], [1, 2, 3, 4, 5, 20]], tick_labels=["A", "B", "C"])
+        ax.set_title("Scores")
+        ax.set_xlabel("Class")
+        chart = self.chart(fig)
+        self.assertEqual(chart["type"], "box_and_whisker")
+        self.assertEqual(chart["title"], "Scores")
+        self.assertEqual(chart["x_label"], "Class")
+        self.assertEqual([e["label"] for e in chart["elements"]], ["A", "B", "C"])
+        a = chart["elements"][0]
+        self.assertEqual((a["min"], a["first_quartile"], a["median"], a["third_quartile"], a["max"]), (78.0, 85.0, 88.0, 90.0, 92.0))
+        self.assertEqual(chart["elements"][2]["outliers"], [20.0])
+
+    def test_horizontal_default_box_plot(self):
+        fig, ax = plt.subplots()
+        ax.boxplot([[1, 2, 3, 4, 5]], orientation="horizontal", tick_labels=["h"]) if _mpl_has_orientation() else ax.boxplot([[1, 2, 3, 4, 5]], vert=False, tick_labels=["h"])
+        chart = self.chart(fig)
+        self.assertEqual(chart["type"], "box_and_whisker")
+        h = chart["elements"][0]
+        self.assertEqual(h["label"], "h")
+        self.assertEqual((h["min"], h["median"], h["max"]), (1.0, 3.0, 5.0))
+
+    def test_a_plotted_rectangle_is_still_a_line_chart(self):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0])
+        ax.plot([0.5, 0.5], [0.2, 0.8])  # inside the rectangle: not a whisker
+        self.assertEqual(self.chart(fig)["type"], "line")
+
     def test_superchart(self):
         fig, (left, right) = plt.subplots(1, 2)
         left.plot([1, 2], [1, 2])
@@ -142,6 +172,12 @@ class ChartTest(unittest.TestCase):
     def test_blank_figure_has_no_chart(self):
         fig = plt.figure()
         self.assertIsNone(figure_to_chart(fig))
+
+
+def _mpl_has_orientation():
+    import inspect
+
+    return "orientation" in inspect.signature(plt.Axes.boxplot).parameters
 
 
 class FormatterTest(unittest.TestCase):

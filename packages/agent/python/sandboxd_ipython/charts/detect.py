@@ -5,6 +5,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch, Rectangle, Wedge
 from matplotlib.text import Text
 
+from .boxes import is_line_box_plot
+
 
 def data_artists(ax):
     """Artists that carry data: lines, collections and patches other than the background."""
@@ -22,7 +24,8 @@ def chart_type(ax):
     if not artists:
         return "unknown"
     if all(isinstance(a, Line2D) for a in artists):
-        return "line"
+        # A default boxplot (patch_artist=False) draws its boxes as closed lines.
+        return "box_and_whisker" if is_line_box_plot(ax) else "line"
     if all(isinstance(a, (PathPatch, Line2D)) for a in artists):
         return "box_and_whisker"
     if all(isinstance(a, PathCollection) for a in artists):

@@ -3,10 +3,11 @@
 from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer
 from matplotlib.lines import Line2D
-from matplotlib.patches import PathPatch, Rectangle, Wedge
+from matplotlib.patches import Rectangle, Wedge
 
 from ..jsonable import round_number
 from .axis import tick_label_at, value_on
+from .boxes import box_bounds, box_orientation, two_point_segments
 
 
 def _default_label(label, prefix, index):
@@ -76,16 +77,12 @@ def pie_elements(ax):
 
 
 def box_elements(ax):
-    """One element per box: quartiles from the box patch, whiskers and outliers from lines."""
-    boxes = [p for p in ax.patches if isinstance(p, PathPatch)]
+    """One element per box: quartiles from the box, whiskers, median and outliers from lines."""
     lines = [line for line in ax.lines if isinstance(line, Line2D)]
     elements = []
-    for box in boxes:
-        vertices = box.get_path().vertices
-        xs, ys = vertices[:, 0], vertices[:, 1]
-        x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
-        # A vertical box has whiskers with constant x at its centre; otherwise it is horizontal.
-        vertical = _has_whisker(lines, (x0 + x1) / 2, axis=0)
+    segments = two_point_segments(ax)
+    for x0, x1, y0, y1 in box_bounds(ax):
+        vertical = box_orientation(segments, x0, x1, y0, y1) != "horizontal"
         if vertical:
             center, low, high, axis, value_axis = (x0 + x1) / 2, y0, y1, ax.xaxis, 1
         else:
@@ -121,11 +118,3 @@ def box_elements(ax):
 
 def _spans(positions, left, right):
     return abs(float(min(positions)) - left) < 1e-9 and abs(float(max(positions)) - right) < 1e-9
-
-
-def _has_whisker(lines, center, axis):
-    for line in lines:
-        data = line.get_xydata()
-        if len(data) == 2 and abs(data[0, axis] - center) < 1e-9 and abs(data[1, axis] - center) < 1e-9:
-            return True
-    return False
