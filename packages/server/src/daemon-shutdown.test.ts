@@ -104,4 +104,25 @@ describe('daemon shutdown', () => {
       await stack.close();
     }
   });
+  it('waits for the runtime to finish releasing sandboxes killed just before', async () => {
+    class SlowReleaseRuntime extends FakeRuntime {
+      settled = false;
+      override async settle(): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        this.settled = true;
+      }
+    }
+    const runtime = new SlowReleaseRuntime();
+    const stack = await startStack({ runtime });
+    try {
+      const created = await fetch(`${stack.url}/v2/sandboxes`, { method: 'POST', headers: { 'x-api-key': TEST_API_KEY }, body: JSON.stringify({ templateID: 'base' }) });
+      const { sandboxID } = (await created.json()) as { sandboxID: string };
+      const killed = await fetch(`${stack.url}/sandboxes/${sandboxID}`, { method: 'DELETE', headers: { 'x-api-key': TEST_API_KEY } });
+      assert.equal(killed.status, 204);
+      await withTimeout(stack.daemon.close({ timeoutMs: 300 }), 3_000, 'daemon.close');
+      assert.equal(runtime.settled, true, 'close resolved only after the release finished');
+    } finally {
+      await stack.close();
+    }
+  });
 });

@@ -23,6 +23,8 @@ import { createSandboxRepo } from './store/sandbox-repo.js';
 const urlOf = (address: AddressInfo): string =>
   `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
+/** How long `close()` waits for the release of sandboxes destroyed just before. */
+const TEARDOWN_GRACE_MS = 15_000;
 /** How long `close()` lets in-flight requests finish before it resets their connections. */
 export const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -224,6 +226,9 @@ export function createDaemon(deps: DaemonDeps): Daemon {
         clearTimeout(giveUp);
         if (connections.size > 0) logger.warn({ connections: connections.size }, 'shutdown: connections still open after the reset');
       }
+      // Sandboxes killed just before (or by the shutdown itself) are still being released: their
+      // mounts, namespaces and firewall rules go before the daemon does.
+      await runtime.settle({ timeoutMs: TEARDOWN_GRACE_MS });
       db.close();
     },
   };

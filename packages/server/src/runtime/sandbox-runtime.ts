@@ -92,6 +92,12 @@ export interface SandboxRuntime {
   exitReason(sandboxId: string, options?: OperationOptions): Promise<string>;
   /** Stops watching for exits (the daemon is stopping); sandboxes keep running. */
   stopWatching(): void;
+  /**
+   * Resolves once the releases that `destroy` left running in the background have finished (the
+   * daemon waits for them before it exits, so no mount or namespace is left half-removed), or
+   * when `timeoutMs` or `signal` ends the wait; never rejects.
+   */
+  settle(options?: OperationOptions): Promise<void>;
   /** The agent's log lines (its stdout/stderr), oldest first. */
   logs(sandboxId: string, options?: OperationOptions): Promise<string[]>;
 }

@@ -195,6 +195,9 @@ export class FakeRuntime implements SandboxRuntime {
     this.exitListeners.clear();
   }
 
+  /** Nothing runs in the background here: destroy releases everything before it resolves. */
+  async settle(): Promise<void> {}
+
   /** The sandbox dies on its own, as its gVisor processes would (listeners closed, connections reset). */
   exitOnItsOwn(sandboxId: string): void {
     const sandbox = this.require(sandboxId);

@@ -25,6 +25,7 @@ import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { layerTmpDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
+import { waitSettled } from '../../util/settle.js';
 import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeRecord, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
 
 export interface GvisorRuntimeOptions {
@@ -323,6 +324,10 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
 
     async exitReason(sandboxId) {
       return (await deathReason(sandboxId)) ?? 'the sandbox stopped';
+    },
+
+    async settle(op: OperationOptions = {}) {
+      await waitSettled(Promise.all(pendingTeardowns.values()), op);
     },
 
     stopWatching() {
