@@ -26,6 +26,19 @@ export interface AppDeps {
   metrics?: MetricsSampler;
   /** The Prometheus registry `GET /metrics` exposes; default: one of this app's own. */
   prometheus?: DaemonMetrics;
+  /** The `/mcp` endpoint (the daemon keeps it to end its sessions at stop); default: {@link createMcpRoute}. */
+  mcp?: McpRoute;
+}
+
+export type McpRoute = ReturnType<typeof mcpRoute>;
+
+/** The `/mcp` endpoint, checking the daemon's API keys. */
+export function createMcpRoute(deps: Pick<AppDeps, 'apiKeys' | 'maxTimeoutSec' | 'logger'>): McpRoute {
+  return mcpRoute({
+    verifyApiKey: (key) => deps.apiKeys.verify(key),
+    maxTimeoutSec: deps.maxTimeoutSec,
+    onError: (err, what) => deps.logger.warn({ err }, `mcp: ${what} failed`),
+  });
 }
 
 /**
@@ -61,7 +74,7 @@ export function createApp(deps: AppDeps): Hono {
   // Prometheus exposition; it checks the API key itself (X-API-KEY or Authorization: Bearer).
   app.get('/metrics', metricsHandler(prometheus, (key) => deps.apiKeys.verify(key)));
   // MCP over Streamable HTTP; it checks the same API keys itself (X-API-KEY or Authorization: Bearer).
-  app.all('/mcp', mcpRoute({ verifyApiKey: (key) => deps.apiKeys.verify(key), maxTimeoutSec: deps.maxTimeoutSec, onError: (err, what) => deps.logger.warn({ err }, `mcp: ${what} failed`) }));
+  app.all('/mcp', deps.mcp ?? createMcpRoute(deps));
 
   app.use('*', async (c, next) => {
     if (!deps.apiKeys.verify(c.req.header(Headers.apiKey))) {

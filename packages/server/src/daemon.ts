@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { SandboxRuntime } from './runtime/sandbox-runtime.js';
 import type { TemplateStore } from './templates/template-store.js';
-import { createApp } from './app.js';
+import { createApp, createMcpRoute } from './app.js';
+import { waitSettled } from './util/settle.js';
 import { createApiKeyStore } from './auth/api-keys.js';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import { resetSocket } from './proxy/node-proxy.js';
@@ -23,6 +24,8 @@ import { createSandboxRepo } from './store/sandbox-repo.js';
 const urlOf = (address: AddressInfo): string =>
   `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
+/** How long `close()` lets MCP sessions kill their sandboxes. */
+const MCP_CLOSE_GRACE_MS = 10_000;
 /** How long `close()` waits for the release of sandboxes destroyed just before. */
 const TEARDOWN_GRACE_MS = 15_000;
 /** How long `close()` lets in-flight requests finish before it resets their connections. */
@@ -80,7 +83,9 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const metricsServer =
     config.metricsPort === undefined ? undefined : http.createServer(openMetricsListener(prometheus, (err) => logger.warn({ err }, 'metrics exposition failed')));
 
+  const mcp = createMcpRoute({ apiKeys, maxTimeoutSec: config.maxTimeoutSec, logger });
   const app = createApp({
+    mcp,
     sandboxes,
     apiKeys,
     logger,
@@ -201,6 +206,9 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     async close(options) {
       if (closed) return;
       closed = true;
+      // MCP sessions live in this process only: they end now, killing their sandboxes through the
+      // REST API, which therefore still answers until they have.
+      if (mcp.handler.sessions > 0) await waitSettled(mcp.handler.close(), { timeoutMs: MCP_CLOSE_GRACE_MS });
       closing = true;
       sandboxes.stop();
       metrics.stop();

@@ -267,3 +267,24 @@ describe('MCP authentication', () => {
     await client.close();
   });
 });
+
+describe('MCP at daemon stop', () => {
+  test('a graceful stop ends the HTTP sessions and kills their sandboxes; other sandboxes are adopted', CREATE_MS * 2 + 120_000, async () => {
+    const before = await mcpSandboxIds();
+    const own = await connect('http');
+    const ran = await call(own.client, 'run_command', { command: 'echo alive' }, CREATE_MS);
+    assert.equal((ran.structuredContent as { stdout: string }).stdout, 'alive\n');
+    const mcpSandbox = await newSandbox(before);
+    const created = await rest(stack, 'POST', '/v2/sandboxes', { body: JSON.stringify({ templateID: 'base', timeout: 600 }) });
+    assert.equal(created.status, 201, created.text);
+    const plain = (created.json as { sandboxID: string }).sandboxID;
+
+    await withTimeout(stack.shutdown(), 60_000, 'daemon SIGTERM');
+    await withTimeout(stack.restart(), CREATE_MS, 'daemon restart');
+
+    const listed = await rest(stack, 'GET', '/v2/sandboxes?limit=100');
+    const ids = (listed.json as Array<{ sandboxID: string }>).map((s) => s.sandboxID);
+    assert.ok(!ids.includes(mcpSandbox), `the MCP session's sandbox ${mcpSandbox} was killed at the stop: ${JSON.stringify(ids)}`);
+    assert.ok(ids.includes(plain), `the REST sandbox ${plain} was adopted: ${JSON.stringify(ids)}`);
+  });
+});

@@ -25,6 +25,8 @@ export interface Stack {
   sdk: { apiUrl: string; sandboxUrl: string; apiKey: string; domain: string };
   /** Kills the daemon with SIGKILL (no cleanup), as a crash would. */
   crash(): Promise<void>;
+  /** Stops the daemon with SIGTERM (a graceful stop), keeping its state directory and sandboxes. */
+  shutdown(): Promise<void>;
   /** Starts the daemon again on the same state directory and port. */
   restart(): Promise<void>;
   /** The daemon's log so far. */
@@ -104,6 +106,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     port,
     sdk: { apiUrl, sandboxUrl: apiUrl, apiKey, domain },
     crash: () => waitExit('SIGKILL'),
+    shutdown: () => waitExit('SIGTERM'),
     restart: launch,
     log: () => readFileSync(logPath, 'utf8'),
     async stop() {
