@@ -5,6 +5,7 @@ import { mcpRoute } from '@sandboxd/mcp/http';
 import { ErrorCode, Headers, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
+import { dashboardRoute } from './api/dashboard-route.js';
 import { errorResponse } from './api/rest/http.js';
 import { LIMITS } from './api/rest/schemas.js';
 import { metricsRoutes } from './api/rest/metrics.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   prometheus?: DaemonMetrics;
   /** The `/mcp` endpoint (the daemon keeps it to end its sessions at stop); default: {@link createMcpRoute}. */
   mcp?: McpRoute;
+  /** The built dashboard's folder; default: `@sandboxd/dashboard`'s `dist/public`. */
+  dashboardDir?: string;
 }
 
 export type McpRoute = ReturnType<typeof mcpRoute>;
@@ -73,6 +76,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/health', (c) => c.body(null, 204));
   // Prometheus exposition; it checks the API key itself (X-API-KEY or Authorization: Bearer).
   app.get('/metrics', metricsHandler(prometheus, (key) => deps.apiKeys.verify(key)));
+  // The web dashboard's static files; the page signs in against the API with a key of its own.
+  app.route('/', dashboardRoute(deps.dashboardDir === undefined ? {} : { dir: deps.dashboardDir }));
   // MCP over Streamable HTTP; it checks the same API keys itself (X-API-KEY or Authorization: Bearer).
   app.all('/mcp', deps.mcp ?? createMcpRoute(deps));
 
