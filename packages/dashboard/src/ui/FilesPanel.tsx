@@ -27,6 +27,7 @@ export function FilesPanel({ access }: { access: SandboxAccess }) {
   const [error, setError] = useState<unknown>(undefined);
   const polled = usePoll((signal) => listDir(access, dir, { signal }), 0, [access.sandboxId, access.accessToken, dir]);
   const go = (path: string) => {
+    if (path === dir) polled.refresh();
     setDir(path);
     setTyped(path);
     setError(undefined);
