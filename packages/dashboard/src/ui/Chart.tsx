@@ -26,6 +26,12 @@ export function Chart({ name, title, samples, minYMax, format }: { name: string;
           </circle>
         ))}
       </svg>
+      {g.points.length > 0 && (
+        <div class="chart-times muted">
+          <span>{new Date(g.tStart).toLocaleTimeString()}</span>
+          <span>{new Date(g.tEnd).toLocaleTimeString()}</span>
+        </div>
+      )}
     </figure>
   );
 }

@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, isNotAvailable } from '../api/api-error.js';
 import type { ApiClient } from '../api/client.js';
@@ -55,10 +56,10 @@ function SandboxBody({ api, detail, refresh }: { api: ApiClient; detail: Sandbox
           {detail.cpuCount} CPU, {formatBytes(detail.memoryMB * 1024 * 1024)} memory{detail.diskSizeMB ? `, ${formatBytes(detail.diskSizeMB * 1024 * 1024)} disk` : ''}
         </dd>
         {Object.entries(detail.metadata ?? {}).map(([k, v]) => (
-          <>
-            <dt key={`k-${k}`}>{k}</dt>
-            <dd key={`v-${k}`}>{v}</dd>
-          </>
+          <Fragment key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </Fragment>
         ))}
       </dl>
       <MetricsPanel api={api} sandboxId={detail.sandboxID} startedAt={Date.parse(detail.startedAt)} />

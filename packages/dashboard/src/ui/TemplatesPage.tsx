@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiClient } from '../api/client.js';
-import { buildStatus, getTemplate, listTemplates } from '../api/templates.js';
+import { buildStatus, listTemplates, templateWithBuilds } from '../api/templates.js';
 import { formatAge } from '../model/format.js';
 import { routeHash } from '../model/route.js';
 import { ErrorLine, Loading, Section, StateBadge } from './bits.js';
@@ -56,7 +56,7 @@ export function TemplatesPage({ api }: { api: ApiClient }) {
 
 /** One template and its builds; a build's status and log, followed while it runs. */
 export function TemplatePage({ api, templateId }: { api: ApiClient; templateId: string }) {
-  const polled = usePoll((signal) => getTemplate(api, templateId, { signal }), 5_000, [api, templateId]);
+  const polled = usePoll((signal) => templateWithBuilds(api, templateId, { signal }), 5_000, [api, templateId]);
   const [buildId, setBuildId] = useState<string | undefined>(undefined);
   const builds = [...(polled.data?.builds ?? [])].sort((a, b) => Date.parse(b.createdAt ?? '') - Date.parse(a.createdAt ?? ''));
   const shown = buildId ?? builds[0]?.buildID;

@@ -16,7 +16,7 @@ export function NotAvailable({ what, error }: { what: string; error: unknown }) 
   return (
     <div class="not-available" data-testid="not-available">
       <p>
-        <strong>{what} is not available on this daemon.</strong>
+        <strong>{what}: not available on this daemon.</strong>
       </p>
       <p class="muted">{error instanceof Error ? error.message : String(error)}</p>
     </div>
