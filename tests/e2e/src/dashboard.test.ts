@@ -168,6 +168,27 @@ describe('web dashboard in headless Chromium', () => {
     await shot('05-files');
   });
 
+  test('pause and resume follow the state: the buttons pause and resume, or the page says the daemon cannot pause', CALL_MS * 4, async () => {
+    await page.waitForSelector('[data-testid=pause]', { timeout: UI_MS });
+    assert.equal(await page.$('[data-testid=resume]'), null, 'no Resume on a running sandbox');
+    await page.click('[data-testid=pause]');
+    const outcome = await waitFor(
+      async () => ((await page.$('[data-testid=resume]')) !== null ? 'paused' : /not supported by this daemon yet/.test(await textOf('.actions')) ? 'unsupported' : undefined),
+      CALL_MS,
+      'the daemon answers the pause',
+    );
+    await shot('06-pause');
+    if (outcome === 'unsupported') {
+      assert.match(await textOf('.actions'), /POST \/sandboxes\/\S+\/pause: 501/);
+      return;
+    }
+    const listed = (await rest(stack, 'GET', '/v2/sandboxes?state=paused')).json as Array<{ sandboxID: string }>;
+    assert.ok(listed.some((s) => s.sandboxID === first.sandboxId), 'the REST list shows it paused');
+    await page.click('[data-testid=resume]');
+    await page.waitForSelector('[data-testid=pause]', { timeout: CALL_MS });
+    await waitText('h1 .badge', /^running$/, 'running again after resume');
+  });
+
   test('kill removes the sandbox from the list; the other one stays', CALL_MS * 2, async () => {
     await page.click('[data-testid=kill]');
     await page.click('[data-testid=kill-confirm]');
@@ -175,7 +196,7 @@ describe('web dashboard in headless Chromium', () => {
     await waitText(`tr[data-sandbox-id="${second.sandboxId}"] [data-col=state]`, /^running$/, 'second sandbox still listed');
     await waitFor(async () => (await page.$(`tr[data-sandbox-id="${first.sandboxId}"]`)) === null, UI_MS, 'killed sandbox leaves the list');
     assert.equal((await rest(stack, 'GET', `/sandboxes/${first.sandboxId}`)).status, 404);
-    await shot('06-after-kill');
+    await shot('07-after-kill');
   });
 
   test('templates and usage render what the daemon answers, or say they are not available', CALL_MS * 2, async () => {
@@ -187,7 +208,7 @@ describe('web dashboard in headless Chromium', () => {
       await page.click(`header nav a[href="#/${page_}"]`);
       if (direct.status === 200) await page.waitForSelector(`[data-testid=${shown}]`, { timeout: UI_MS });
       else await waitText('[data-testid=not-available]', new RegExp(`not available on this daemon[\\s\\S]*${direct.status}`), `${page_} not available`);
-      await shot(`07-${page_}`);
+      await shot(`08-${page_}`);
     }
   });
 
@@ -195,7 +216,7 @@ describe('web dashboard in headless Chromium', () => {
     await page.click('[data-testid=signout]');
     await page.waitForSelector('#apiKey', { timeout: UI_MS });
     assert.equal(await inPage<number>('sessionStorage.length'), 0);
-    await shot('08-signed-out');
+    await shot('09-signed-out');
 
     assert.ok(requests.length > 20, `only ${requests.length} requests recorded`);
     const withKey = requests.filter((r) => r.headers['x-api-key'] === stack.apiKey);
