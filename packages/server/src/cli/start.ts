@@ -67,6 +67,7 @@ export async function start(config: Config, print: Print, options: { timeoutMs?:
   print('');
   print(`sandboxd is ready at ${url}`);
   print(`API key: ${apiKey}`);
+  print(`Dashboard: ${url}/dashboard (sign in with the API key)`);
   print('');
   print('Point the official E2B SDKs at it:');
   print(`export E2B_API_URL=${url}`);
