@@ -17,7 +17,9 @@ export function TemplatesPage({ api }: { api: ApiClient }) {
       <Loading what="Templates" data={polled.data} error={polled.error}>
         {(templates) =>
           templates.length === 0 ? (
-            <p class="muted">No templates.</p>
+            <p class="muted" data-testid="templates">
+              No templates.
+            </p>
           ) : (
             <table class="list" data-testid="templates">
               <thead>
