@@ -18,11 +18,6 @@ function useHashRoute(): Route {
   return route;
 }
 
-/** Goes to a page of the dashboard (the fragment changes; nothing is sent to the daemon). */
-export const navigate = (route: Route) => {
-  location.hash = routeHash(route);
-};
-
 /** Signed out: the form. Signed in: the pages, with a client holding the key. */
 export function App({ keys }: { keys: KeyStore }) {
   const [apiKey, setApiKey] = useState(keys.get());

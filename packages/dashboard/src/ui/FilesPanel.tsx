@@ -5,7 +5,7 @@ import { entryKind, entrySize, joinPath, parentPath, sortEntries } from '../mode
 import { ErrorLine, Section } from './bits.js';
 import { usePoll } from './use-poll.js';
 
-export const START_DIR = '/home/user';
+const START_DIR = '/home/user';
 
 /** Saves a blob as a file through a temporary `blob:` link (the bytes never go through a URL of the daemon's). */
 function saveBlob(blob: Blob, name: string) {

@@ -5,7 +5,7 @@ import { formatClock } from '../model/format.js';
 import { appendLogs, emptyLogState, formatFields } from '../model/logs.js';
 import { ErrorLine, Section } from './bits.js';
 
-export const LOGS_POLL_MS = 2_000;
+const LOGS_POLL_MS = 2_000;
 
 /** The sandbox's log, followed live: new entries are fetched from the newest one's time on. */
 export function LogsPanel({ api, sandboxId }: { api: ApiClient; sandboxId: string }) {

@@ -6,7 +6,7 @@ import { ErrorLine, Section } from './bits.js';
 import { usePoll } from './use-poll.js';
 
 /** The window the charts show: the last 15 minutes, or since the sandbox started. */
-export const CHART_WINDOW_MS = 15 * 60_000;
+const CHART_WINDOW_MS = 15 * 60_000;
 
 export function MetricsPanel({ api, sandboxId, startedAt }: { api: ApiClient; sandboxId: string; startedAt: number }) {
   const polled = usePoll(

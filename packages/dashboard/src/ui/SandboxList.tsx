@@ -5,7 +5,7 @@ import { routeHash } from '../model/route.js';
 import { ErrorLine, Loading, StateBadge } from './bits.js';
 import { usePoll } from './use-poll.js';
 
-export const LIST_POLL_MS = 2_000;
+const LIST_POLL_MS = 2_000;
 
 /** Every sandbox of the daemon with its latest CPU and memory, refreshed every two seconds. */
 export function SandboxList({ api }: { api: ApiClient }) {
