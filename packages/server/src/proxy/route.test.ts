@@ -68,6 +68,15 @@ describe('resolveRoute', () => {
     assert.equal(route.kind === 'sandbox' && route.sandboxId, a.sandboxId);
   });
 
+  it('refuses a signed /files URL fetched as a service worker script (it would control /dashboard)', () => {
+    const signature = fileSignature({ path: '/home/user/sw.js', operation: 'read', username: '', accessToken: 'token-a' });
+    const url = `/files?path=%2Fhome%2Fuser%2Fsw.js&signature=${encodeURIComponent(signature)}`;
+    assert.equal(resolveRoute({ method: 'GET', url, headers: {} }, DOMAIN, lookup).kind, 'sandbox');
+    const route = resolveRoute({ method: 'GET', url, headers: { 'service-worker': 'script' } }, DOMAIN, lookup);
+    assert.equal(route.kind, 'error');
+    assert.equal(route.kind === 'error' ? route.status : 0, 403);
+  });
+
   it('answers 502 for a signature no running sandbox matches', () => {
     const route = resolveRoute({ method: 'GET', url: '/files?path=%2Fa&signature=v1_bogus', headers: {} }, DOMAIN, lookup);
     assert.equal(route.kind === 'error' && route.status, 502);

@@ -67,7 +67,15 @@ export function resolveRoute(req: RouteRequest, domain: string, lookup: RouteLoo
   } catch {
     return { kind: 'error', status: 400, message: `malformed request target ${JSON.stringify(req.url)}` };
   }
-  if (url.pathname === '/files') return routeSignedFiles(req.method ?? 'GET', url.searchParams, lookup);
+  if (url.pathname === '/files') {
+    // A signed /files URL serves a sandbox's file on the daemon's own origin: registered as a
+    // service worker (scope `/`), that file would control /dashboard and read the API key its
+    // requests carry. Browsers mark the fetch of a worker script with `Service-Worker: script`.
+    if (req.headers['service-worker'] !== undefined) {
+      return { kind: 'error', status: 403, message: "a sandbox's file cannot be a service worker on the daemon's origin" };
+    }
+    return routeSignedFiles(req.method ?? 'GET', url.searchParams, lookup);
+  }
   return { kind: 'rest' };
 }
 
