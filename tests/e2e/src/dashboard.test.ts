@@ -212,6 +212,26 @@ describe('web dashboard in headless Chromium', () => {
     }
   });
 
+  test("a sandbox's file served on the daemon's origin (a signed /files URL) cannot become its service worker", CALL_MS * 2, async () => {
+    // Such a worker would control /dashboard and read the key its requests carry.
+    const sw = '/home/user/sw.js';
+    await withTimeout(second.files.write(sw, "self.addEventListener('fetch', () => {});\n"), CALL_MS, 'write sw.js');
+    const swUrl = new URL(await second.downloadUrl(sw));
+    const html = `<!doctype html><script>navigator.serviceWorker.register(${JSON.stringify(swUrl.pathname + swUrl.search)}, { scope: '/' }).then(() => { document.title = 'registered'; }, (e) => { document.title = 'refused: ' + e; });</script>`;
+    await withTimeout(second.files.write('/home/user/sw.html', html), CALL_MS, 'write sw.html');
+    const pageUrl = new URL(await second.downloadUrl('/home/user/sw.html'));
+    assert.equal(`${pageUrl.protocol}//${pageUrl.host}`, stack.apiUrl, 'signed URLs are on the daemon origin');
+    const other = await context.newPage();
+    try {
+      await other.goto(pageUrl.href, { timeout: CALL_MS });
+      const title = await waitFor(async () => ((await other.title()) === '' ? undefined : other.title()), UI_MS, 'registration settles');
+      assert.match(title, /^refused: /);
+      assert.equal(await other.evaluate('navigator.serviceWorker.getRegistrations().then((r) => r.length)'), 0);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('sign-out forgets the key; the key never appeared in a URL and went only to the REST API', CALL_MS, async () => {
     await page.click('[data-testid=signout]');
     await page.waitForSelector('#apiKey', { timeout: UI_MS });
