@@ -7,9 +7,13 @@ import { usePoll } from './use-poll.js';
 
 const START_DIR = '/home/user';
 
-/** Saves a blob as a file through a temporary `blob:` link (the bytes never go through a URL of the daemon's). */
+/**
+ * Saves a sandbox's file through a temporary `blob:` link. The blob is typed as plain bytes
+ * whatever the sandbox answered: a `blob:` URL has the dashboard's origin, and HTML from a sandbox
+ * must never render there.
+ */
 function saveBlob(blob: Blob, name: string) {
-  const url = URL.createObjectURL(blob);
+  const url = URL.createObjectURL(new Blob([blob], { type: 'application/octet-stream' }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
