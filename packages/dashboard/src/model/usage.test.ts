@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { usageView } from './usage.js';
+import { columnLabel, usageView } from './usage.js';
 
 describe('usageView', () => {
   it('makes a table of an array of objects, columns in first-seen order, nested objects flattened', () => {
@@ -23,5 +23,15 @@ describe('usageView', () => {
   it('shows a scalar body as one value and arrays inside rows as JSON', () => {
     assert.deepEqual(usageView(42), { summary: [['value', '42']], tables: [] });
     assert.deepEqual(usageView([{ tags: ['x', 'y'], n: null }]).tables[0]!.rows, [['["x","y"]', '']]);
+  });
+
+  it('turns field names into headings', () => {
+    assert.equal(columnLabel('sandboxSeconds'), 'sandbox seconds');
+    assert.equal(columnLabel('memoryGiBSeconds'), 'memory GiB seconds');
+    assert.equal(columnLabel('cpu.seconds'), 'cpu seconds');
+    assert.equal(columnLabel('keyID'), 'key ID');
+    assert.equal(columnLabel('egressBytes'), 'egress bytes');
+    assert.equal(columnLabel('CPUSeconds'), 'CPU seconds');
+    assert.equal(columnLabel('start'), 'start');
   });
 });

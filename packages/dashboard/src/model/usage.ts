@@ -57,3 +57,9 @@ export function usageView(body: unknown): UsageView {
   }
   return { summary, tables };
 }
+
+/** A field name as a column heading: `memoryGiBSeconds` → `memory GiB seconds`, `cpu.seconds` → `cpu seconds`. */
+export function columnLabel(name: string): string {
+  const words = name.match(/[KMGT]iB|[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g) ?? [name];
+  return words.map((w) => (/^[KMGT]iB$/.test(w) || w === w.toUpperCase() ? w : w.toLowerCase())).join(' ');
+}

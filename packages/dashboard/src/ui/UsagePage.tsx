@@ -2,7 +2,7 @@ import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import type { ApiClient } from '../api/client.js';
 import { getUsage } from '../api/usage.js';
-import { usageView } from '../model/usage.js';
+import { columnLabel, usageView } from '../model/usage.js';
 import { Loading } from './bits.js';
 import { usePoll } from './use-poll.js';
 
@@ -47,7 +47,7 @@ export function UsagePage({ api }: { api: ApiClient }) {
                 <dl class="facts">
                   {view.summary.map(([k, v]) => (
                     <Fragment key={k}>
-                      <dt>{k}</dt>
+                      <dt>{columnLabel(k)}</dt>
                       <dd>{v}</dd>
                     </Fragment>
                   ))}
@@ -55,7 +55,7 @@ export function UsagePage({ api }: { api: ApiClient }) {
               )}
               {view.tables.map((t) => (
                 <section class="panel" key={t.title}>
-                  {t.title !== '' && <h2>{t.title}</h2>}
+                  {t.title !== '' && <h2>{columnLabel(t.title)}</h2>}
                   {t.rows.length === 0 ? (
                     <p class="muted">No entries.</p>
                   ) : (
@@ -63,7 +63,7 @@ export function UsagePage({ api }: { api: ApiClient }) {
                       <thead>
                         <tr>
                           {t.columns.map((c) => (
-                            <th key={c}>{c}</th>
+                            <th key={c}>{columnLabel(c)}</th>
                           ))}
                         </tr>
                       </thead>
