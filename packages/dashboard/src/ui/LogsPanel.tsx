@@ -7,18 +7,26 @@ import { ErrorLine, Section } from './bits.js';
 
 const LOGS_POLL_MS = 2_000;
 
-/** The sandbox's log, followed live: new entries are fetched from the newest one's time on. */
-export function LogsPanel({ api, sandboxId }: { api: ApiClient; sandboxId: string }) {
+/**
+ * The sandbox's log, followed live while it runs: new entries are fetched from the newest one's
+ * time on. A paused sandbox keeps the entries shown so far and is not asked for more.
+ */
+export function LogsPanel({ api, sandboxId, live }: { api: ApiClient; sandboxId: string; live: boolean }) {
   const [logs, setLogs] = useState(emptyLogState);
   const [error, setError] = useState<unknown>(undefined);
   const cursor = useRef<number | undefined>(undefined);
   const box = useRef<HTMLPreElement>(null);
 
   useEffect(() => {
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     cursor.current = undefined;
     setLogs(emptyLogState());
+  }, [sandboxId]);
+
+  useEffect(() => {
+    setError(undefined);
+    if (!live) return undefined;
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const tick = async () => {
       try {
         const fresh = await sandboxLogs(api, sandboxId, cursor.current, { signal: controller.signal });
@@ -39,7 +47,7 @@ export function LogsPanel({ api, sandboxId }: { api: ApiClient; sandboxId: strin
       controller.abort();
       if (timer !== undefined) clearTimeout(timer);
     };
-  }, [api, sandboxId]);
+  }, [api, sandboxId, live]);
 
   // Stay at the bottom while the reader is there.
   const atBottom = useRef(true);
@@ -51,6 +59,7 @@ export function LogsPanel({ api, sandboxId }: { api: ApiClient; sandboxId: strin
   return (
     <Section title="Logs" id="logs">
       <ErrorLine error={error} />
+      {!live && <p class="muted">The sandbox is not running: its log is not followed.</p>}
       <pre
         class="logs"
         ref={box}

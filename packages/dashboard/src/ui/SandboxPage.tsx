@@ -63,7 +63,7 @@ function SandboxBody({ api, detail, refresh }: { api: ApiClient; detail: Sandbox
         ))}
       </dl>
       <MetricsPanel api={api} sandboxId={detail.sandboxID} startedAt={Date.parse(detail.startedAt)} />
-      <LogsPanel api={api} sandboxId={detail.sandboxID} />
+      <LogsPanel api={api} sandboxId={detail.sandboxID} live={running} />
       {running ? (
         <>
           <ProcessesPanel access={access} />
