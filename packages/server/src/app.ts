@@ -8,7 +8,13 @@ import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { dashboardRoute } from './api/dashboard-route.js';
 import { errorResponse } from './api/rest/http.js';
 import { LIMITS } from './api/rest/schemas.js';
+import { apiKeyAuth, principalOf } from './api/rest/auth.js';
 import { metricsRoutes } from './api/rest/metrics.js';
+import { usageRoutes } from './api/rest/usage.js';
+import { CONFIGURED_KEY_ID } from './auth/api-keys.js';
+import { canSee } from './auth/ownership.js';
+import { hasScope } from './auth/scopes.js';
+import type { UsageMeter } from './usage/usage-meter.js';
 import { sandboxRoutes } from './api/rest/sandboxes.js';
 import { createMetricsSampler, type MetricsSampler } from './sandboxes/metrics-sampler.js';
 import { createDaemonMetrics, type DaemonMetrics } from './observability/daemon-metrics.js';
@@ -27,6 +33,8 @@ export interface AppDeps {
   metrics?: MetricsSampler;
   /** The Prometheus registry `GET /metrics` exposes; default: one of this app's own. */
   prometheus?: DaemonMetrics;
+  /** The usage meter `GET /usage` answers from; without one the route is absent. */
+  usage?: UsageMeter;
   /** The `/mcp` endpoint (the daemon keeps it to end its sessions at stop); default: {@link createMcpRoute}. */
   mcp?: McpRoute;
   /** The built dashboard's folder; default: `@sandboxd/dashboard`'s `dist/public`. */
@@ -74,23 +82,23 @@ export function createApp(deps: AppDeps): Hono {
   // E2B's spec: `GET /health` answers 204 "The service is healthy", with no security requirement.
   // Registered before the key check, so probes need no key.
   app.get('/health', (c) => c.body(null, 204));
-  // Prometheus exposition; it checks the API key itself (X-API-KEY or Authorization: Bearer).
-  app.get('/metrics', metricsHandler(prometheus, (key) => deps.apiKeys.verify(key)));
+  // Prometheus exposition; it checks the API key itself (X-API-KEY or Authorization: Bearer): it
+  // names every sandbox of the daemon, so it needs `metrics:read` (or admin).
+  app.get(
+    '/metrics',
+    metricsHandler(prometheus, (key) => {
+      const principal = deps.apiKeys.authenticate(key);
+      if (principal === undefined) return 'unauthenticated';
+      return hasScope(principal.scopes, 'metrics:read') ? 'ok' : 'forbidden';
+    }),
+  );
   // The web dashboard's static files; the page signs in against the API with a key of its own.
   app.route('/', dashboardRoute(deps.dashboardDir === undefined ? {} : { dir: deps.dashboardDir }));
   // MCP over Streamable HTTP; it checks the same API keys itself (X-API-KEY or Authorization: Bearer).
   app.all('/mcp', deps.mcp ?? createMcpRoute(deps));
 
-  app.use('*', async (c, next) => {
-    if (!deps.apiKeys.verify(c.req.header(Headers.apiKey))) {
-      return errorResponse(
-        c,
-        new SandboxdError(ErrorCode.UNAUTHENTICATED, 'invalid or missing API key; send it in the X-API-KEY header'),
-      );
-    }
-    await next();
-    return undefined;
-  });
+  // Every route below: a valid key with the scope its route needs (auth/route-scopes.ts).
+  app.use('*', apiKeyAuth(deps.apiKeys));
   app.use(
     '*',
     bodyLimit({
@@ -104,7 +112,17 @@ export function createApp(deps: AppDeps): Hono {
   );
 
   // Before the sandbox routes: `/sandboxes/metrics` is not a sandbox id.
-  app.route('/', metricsRoutes({ sampler }));
+  app.route(
+    '/',
+    metricsRoutes({
+      sampler,
+      visible: (c, id) => {
+        const record = sandboxes.find(id);
+        return record === undefined || canSee(principalOf(c), record.ownerKeyId);
+      },
+    }),
+  );
+  if (deps.usage !== undefined) app.route('/', usageRoutes({ usage: deps.usage, keyName: (id) => deps.apiKeys.list().find((k) => k.id === id)?.name ?? (id === CONFIGURED_KEY_ID ? 'SANDBOXD_API_KEY' : undefined) }));
   app.route(
     '/',
     sandboxRoutes({

@@ -20,6 +20,9 @@ import { createSandboxService } from './sandboxes/sandbox-service.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
 import { createSandboxRepo } from './store/sandbox-repo.js';
+import { isExecution } from './usage/executions.js';
+import { createUsageMeter } from './usage/usage-meter.js';
+import { createUsageStore } from './usage/usage-store.js';
 
 const urlOf = (address: AddressInfo): string =>
   `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -77,7 +80,17 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   });
   const proxy = createSandboxProxy({ domain: config.domain, lookup: sandboxes, logger });
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
-  const metrics = createMetricsSampler({ sandboxes, onError: (sandboxId, err) => logger.debug({ sandboxId, err }, 'metrics sample failed') });
+  const usage = createUsageMeter({ store: createUsageStore(db), onError: (err) => logger.warn({ err }, 'recording usage failed') });
+  sandboxes.onEnd((record) => usage.ended(record));
+  const metrics = createMetricsSampler({
+    sandboxes,
+    onError: (sandboxId, err) => logger.debug({ sandboxId, err }, 'metrics sample failed'),
+    onSample: (sandboxId, sample, reading) => {
+      const record = sandboxes.find(sandboxId);
+      if (record === undefined) return;
+      usage.observe(record, { at: sample.at, memBytes: sample.memUsed, ...(reading.cpuNanos !== undefined ? { cpuNanos: reading.cpuNanos } : {}), ...(reading.egressBytes !== undefined ? { egressBytes: reading.egressBytes } : {}) });
+    },
+  });
   const prometheus = createDaemonMetrics({ sandboxes, samples: metrics });
   /** The open `GET /metrics` listener of `config.metricsPort`, when configured. */
   const metricsServer =
@@ -94,6 +107,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     maxTimeoutSec: config.maxTimeoutSec,
     metrics,
     prometheus,
+    usage,
   });
   const rest = getRequestListener(app.fetch);
 
@@ -127,6 +141,9 @@ export function createDaemon(deps: DaemonDeps): Daemon {
           });
         } else {
           trackProxyExchange(prometheus, req, res, route.kind === 'sandbox' ? route.port : undefined);
+          // An execution the sandbox accepted (its answer started with 2xx) is counted for its key.
+          const executing = route.kind === 'sandbox' && isExecution(req.method, route.port, req.url) ? route.record : undefined;
+          if (executing !== undefined) res.once('close', () => res.headersSent && res.statusCode < 300 && usage.execution(executing));
           proxy.handle(req, res, route);
         }
       } catch (error) {
@@ -181,6 +198,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     sandboxes,
     async listen(options) {
       await sandboxes.start(options);
+      usage.prune(sandboxes.running().map((r) => r.sandboxId));
+      usage.start();
       metrics.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -237,6 +256,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       // Sandboxes killed just before (or by the shutdown itself) are still being released: their
       // mounts, namespaces and firewall rules go before the daemon does.
       await runtime.settle({ timeoutMs: TEARDOWN_GRACE_MS });
+      usage.stop();
       db.close();
     },
   };

@@ -1,5 +1,16 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../store/database.js';
+import type { Scope } from './scopes.js';
+
+/** Limits of one key, enforced when it creates a sandbox; absent: unlimited (the daemon's own limits). */
+export interface KeyQuota {
+  /** Sandboxes of the key running (or starting) at once. */
+  maxSandboxes?: number;
+  /** Longest timeout the key may give a sandbox, seconds. */
+  maxTimeoutSec?: number;
+  /** Memory of the key's running sandboxes together (their templates' memoryMB), MiB. */
+  maxMemoryMB?: number;
+}
 
 /** A stored API key as listed; the key itself is never stored, only its sha256. */
 export interface ApiKeyInfo {
@@ -9,13 +20,34 @@ export interface ApiKeyInfo {
   mask: string;
   createdAt: string;
   revokedAt: string | null;
+  scopes: Scope[];
+  quota: KeyQuota;
+}
+
+/** Who a request acts for: the key's id (sandboxes record it as their owner), scopes and quota. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  scopes: Scope[];
+  quota: KeyQuota;
+}
+
+/** Key id of the configured key (SANDBOXD_API_KEY): an admin key that is not stored. */
+export const CONFIGURED_KEY_ID = 'key_configured';
+
+export interface CreateKeyOptions {
+  /** Default: `['admin']`, what every key was before scopes existed. */
+  scopes?: Scope[];
+  quota?: KeyQuota;
 }
 
 export interface ApiKeyStore {
+  /** The principal of `presented` (the configured key or an unrevoked stored key), else undefined. */
+  authenticate(presented: string | undefined | null): Principal | undefined;
   /** True when `presented` is the configured key or an unrevoked stored key. */
   verify(presented: string | undefined | null): boolean;
   /** Creates a key (`e2b_` + 40 hex); the plaintext is returned once and never stored. */
-  create(name: string): ApiKeyInfo & { key: string };
+  create(name: string, options?: CreateKeyOptions): ApiKeyInfo & { key: string };
   list(): ApiKeyInfo[];
   /** Revokes by id; false when no unrevoked key has that id. */
   revoke(id: string): boolean;
@@ -29,7 +61,17 @@ interface Row {
   mask: string;
   created_at: string;
   revoked_at: string | null;
+  scopes: string;
+  max_sandboxes: number | null;
+  max_timeout_sec: number | null;
+  max_memory_mb: number | null;
 }
+
+const quotaOf = (row: Row): KeyQuota => ({
+  ...(row.max_sandboxes !== null ? { maxSandboxes: row.max_sandboxes } : {}),
+  ...(row.max_timeout_sec !== null ? { maxTimeoutSec: row.max_timeout_sec } : {}),
+  ...(row.max_memory_mb !== null ? { maxMemoryMB: row.max_memory_mb } : {}),
+});
 
 const toInfo = (row: Row): ApiKeyInfo => ({
   id: row.id,
@@ -37,38 +79,51 @@ const toInfo = (row: Row): ApiKeyInfo => ({
   mask: row.mask,
   createdAt: row.created_at,
   revokedAt: row.revoked_at,
+  scopes: JSON.parse(row.scopes) as Scope[],
+  quota: quotaOf(row),
 });
 
+const COLUMNS = 'id, name, mask, created_at, revoked_at, scopes, max_sandboxes, max_timeout_sec, max_memory_mb';
+
 /**
- * API keys hashed in the database, plus an optional configured key (SANDBOXD_API_KEY).
+ * API keys hashed in the database, plus an optional configured key (SANDBOXD_API_KEY, admin).
  *
  * @example
  * const keys = createApiKeyStore(db, config.apiKey);
- * const { key } = keys.create('ci');
+ * const { key } = keys.create('ci', { scopes: ['sandboxes:read'] });
  */
 export function createApiKeyStore(db: Db, configuredKey?: string): ApiKeyStore {
   const configuredHash = configuredKey === undefined ? undefined : sha256(configuredKey);
-  const findByHash = db.prepare<[string], { id: string }>(
-    'SELECT id FROM api_keys WHERE hash = ? AND revoked_at IS NULL',
+  const configured: Principal = { keyId: CONFIGURED_KEY_ID, name: 'SANDBOXD_API_KEY', scopes: ['admin'], quota: {} };
+  const findByHash = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM api_keys WHERE hash = ? AND revoked_at IS NULL`);
+  const insert = db.prepare(
+    'INSERT INTO api_keys (id, name, hash, mask, created_at, scopes, max_sandboxes, max_timeout_sec, max_memory_mb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const insert = db.prepare('INSERT INTO api_keys (id, name, hash, mask, created_at) VALUES (?, ?, ?, ?, ?)');
-  const selectAll = db.prepare<[], Row>('SELECT id, name, mask, created_at, revoked_at FROM api_keys ORDER BY created_at, id');
+  const selectAll = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);
   const revokeStmt = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
 
+  const authenticate = (presented: string | undefined | null): Principal | undefined => {
+    if (!presented) return undefined;
+    const hash = sha256(presented);
+    if (configuredHash !== undefined && timingSafeEqual(hash, configuredHash)) return configured;
+    const row = findByHash.get(hash.toString('hex'));
+    if (row === undefined) return undefined;
+    const info = toInfo(row);
+    return { keyId: info.id, name: info.name, scopes: info.scopes, quota: info.quota };
+  };
+
   return {
-    verify(presented) {
-      if (!presented) return false;
-      const hash = sha256(presented);
-      if (configuredHash !== undefined && timingSafeEqual(hash, configuredHash)) return true;
-      return findByHash.get(hash.toString('hex')) !== undefined;
-    },
-    create(name) {
+    authenticate,
+    verify: (presented) => authenticate(presented) !== undefined,
+    create(name, options = {}) {
       const key = `e2b_${randomBytes(20).toString('hex')}`;
       const id = `key_${randomBytes(8).toString('hex')}`;
       const mask = `${key.slice(0, 8)}…${key.slice(-4)}`;
       const createdAt = new Date().toISOString();
-      insert.run(id, name, sha256(key).toString('hex'), mask, createdAt);
-      return { id, name, mask, createdAt, revokedAt: null, key };
+      const scopes = options.scopes ?? ['admin'];
+      const quota = options.quota ?? {};
+      insert.run(id, name, sha256(key).toString('hex'), mask, createdAt, JSON.stringify(scopes), quota.maxSandboxes ?? null, quota.maxTimeoutSec ?? null, quota.maxMemoryMB ?? null);
+      return { id, name, mask, createdAt, revokedAt: null, scopes, quota, key };
     },
     list() {
       return selectAll.all().map(toInfo);

@@ -12,14 +12,18 @@ export function requestApiKey(header: (name: string) => string | undefined): str
   return match?.[1];
 }
 
-/** `GET /metrics` on the REST listener: needs an API key, like the REST API. */
-export function metricsHandler(metrics: DaemonMetrics, verifyApiKey: (key: string | undefined) => boolean): Handler {
+/** `GET /metrics` on the REST listener: needs an API key with `metrics:read` (`checkApiKey` decides). */
+export function metricsHandler(metrics: DaemonMetrics, checkApiKey: (key: string | undefined) => 'ok' | 'unauthenticated' | 'forbidden'): Handler {
   return async (c) => {
-    if (!verifyApiKey(requestApiKey((name) => c.req.header(name)))) {
+    const verdict = checkApiKey(requestApiKey((name) => c.req.header(name)));
+    if (verdict === 'unauthenticated') {
       return errorResponse(
         c,
         new SandboxdError(ErrorCode.UNAUTHENTICATED, 'invalid or missing API key; send it in the X-API-KEY header or as Authorization: Bearer'),
       );
+    }
+    if (verdict === 'forbidden') {
+      return errorResponse(c, new SandboxdError(ErrorCode.FORBIDDEN, 'this API key lacks the scope "metrics:read" (scrape GET /metrics); create a key with --scope metrics:read'));
     }
     const { contentType, body } = await metrics.exposition();
     return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });

@@ -54,6 +54,8 @@ export interface RuntimeMetrics {
   memCacheBytes: number;
   diskUsedBytes: number;
   diskTotalBytes: number;
+  /** Cumulative bytes the sandbox sent out to the network through its egress firewall, when counted. */
+  egressBytes?: number;
 }
 
 /**

@@ -25,6 +25,8 @@ export interface MetricsSamplerOptions {
   now?: () => number;
   /** Told about samples that failed for another reason than the sandbox being gone. */
   onError?: (sandboxId: string, error: unknown) => void;
+  /** Told about every sample stored, with the runtime's reading it came from (usage metering). */
+  onSample?: (sandboxId: string, sample: MetricsSample, metrics: RuntimeMetrics) => void;
 }
 
 /**
@@ -100,12 +102,12 @@ export function createMetricsSampler(options: MetricsSamplerOptions): MetricsSam
   };
 
   /** Reads a running sandbox; undefined when it is gone (or ended meanwhile) or the read failed. */
-  const read = async (sandboxId: string, op: OperationOptions): Promise<{ sample: MetricsSample; cpuNanos: number | undefined } | undefined> => {
+  const read = async (sandboxId: string, op: OperationOptions): Promise<{ sample: MetricsSample; cpuNanos: number | undefined; metrics: RuntimeMetrics } | undefined> => {
     try {
       const m = await sandboxes.metrics(sandboxId, { signal: op.signal, timeoutMs: op.timeoutMs ?? sampleTimeoutMs });
       // A sandbox that ended while it was being read keeps no history.
       if (sandboxes.find(sandboxId) === undefined) return undefined;
-      return { sample: toSample(sandboxId, now(), m), cpuNanos: m.cpuNanos };
+      return { sample: toSample(sandboxId, now(), m), cpuNanos: m.cpuNanos, metrics: m };
     } catch (error) {
       if (isSandboxdError(error) && error.code === ErrorCode.SANDBOX_NOT_FOUND) drop(sandboxId);
       else options.onError?.(sandboxId, error);
@@ -123,7 +125,13 @@ export function createMetricsSampler(options: MetricsSamplerOptions): MetricsSam
         if (got === undefined) return;
         let history = histories.get(sandboxId);
         if (history === undefined) histories.set(sandboxId, (history = new MetricsHistory(capacity)));
-        if (history.push(got.sample) && got.cpuNanos !== undefined) lastCpu.set(sandboxId, { at: got.sample.at, cpuNanos: got.cpuNanos });
+        if (!history.push(got.sample)) return;
+        if (got.cpuNanos !== undefined) lastCpu.set(sandboxId, { at: got.sample.at, cpuNanos: got.cpuNanos });
+        try {
+          options.onSample?.(sandboxId, got.sample, got.metrics);
+        } catch (error) {
+          options.onError?.(sandboxId, error);
+        }
       } finally {
         inFlight.delete(sandboxId);
       }

@@ -47,4 +47,9 @@ export interface SandboxRecord {
   /** Unix milliseconds at which the reaper kills the sandbox. */
   endAt: number;
   state: SandboxState;
+  /**
+   * Id of the API key that created the sandbox (`auth/api-keys.ts`); only it (and admin keys)
+   * see the sandbox. null: created before ownership existed (admin keys only).
+   */
+  ownerKeyId?: string | null;
 }

@@ -3,6 +3,8 @@ import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 import type { EgressPolicy, OperationOptions, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import type { TemplateStore } from '../templates/template-store.js';
 import type { SandboxRepo } from '../store/sandbox-repo.js';
+import type { KeyQuota } from '../auth/api-keys.js';
+import { checkCreateQuota } from '../auth/quota.js';
 import { linkSignals } from '../util/abort.js';
 import { newAccessToken, newSandboxId } from './ids.js';
 import { createReaper } from './reaper.js';
@@ -23,6 +25,8 @@ export interface CreateSandboxInput {
   allowPublicTraffic?: boolean;
   /** E2B's `network.maskRequestHost`. */
   maskRequestHost?: string | null;
+  /** The API key creating the sandbox: recorded as its owner; its quota is checked first. */
+  owner?: { keyId: string; quota: KeyQuota };
 }
 
 /** Sandbox lifecycle: create, expiry, kill, and recovery of running sandboxes at start. */
@@ -70,6 +74,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   const { runtime, templates, repo, logger } = deps;
   const now = deps.now ?? Date.now;
   const live = new Map<string, SandboxRecord>();
+  /** Sandboxes being created (they count against their owner's quota). */
+  const starting = new Map<string, SandboxRecord>();
   const listeners = new Set<(record: SandboxRecord, reason: EndReason) => void>();
   const shutdown = new AbortController();
   const reaper = createReaper((sandboxId) => {
@@ -185,6 +191,11 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           `template "${input.template}" not found; known templates: ${known.length > 0 ? known.join(', ') : '(none built)'}`,
         );
       }
+      const { owner } = input;
+      if (owner !== undefined) {
+        const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
+        checkCreateQuota(owner.quota, { timeoutSec: input.timeoutSec, memoryMB: template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
+      }
       const startedAt = now();
       const record: SandboxRecord = {
         sandboxId: newSandboxId(),
@@ -205,9 +216,11 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         startedAt,
         endAt: startedAt + input.timeoutSec * 1000,
         state: 'creating',
+        ownerKeyId: owner?.keyId ?? null,
       };
       repo.insert(record);
       const { sandboxId } = record;
+      starting.set(sandboxId, record);
       try {
         const started = await runtime.create(
           {
@@ -241,6 +254,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         const normalised = SandboxdError.from(error);
         if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox failed to start: ${normalised.message}`, { cause: error });
+      } finally {
+        starting.delete(sandboxId);
       }
       record.state = 'running';
       record.endAt = now() + input.timeoutSec * 1000;

@@ -34,6 +34,30 @@ const migrations: string[] = [
    );
    CREATE INDEX sandboxes_state ON sandboxes(state);`,
   `ALTER TABLE sandboxes ADD COLUMN ingress TEXT NOT NULL DEFAULT '{"trafficAccessToken":null,"maskRequestHost":null}';`,
+  // Scoped keys (keys from before are admin), sandbox ownership, usage rollups (usage/usage-store.ts).
+  `ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL DEFAULT '["admin"]';
+   ALTER TABLE api_keys ADD COLUMN max_sandboxes INTEGER;
+   ALTER TABLE api_keys ADD COLUMN max_timeout_sec INTEGER;
+   ALTER TABLE api_keys ADD COLUMN max_memory_mb INTEGER;
+   ALTER TABLE sandboxes ADD COLUMN owner_key_id TEXT;
+   CREATE TABLE usage_minutes (
+     sandbox_id TEXT NOT NULL,
+     key_id TEXT,
+     minute INTEGER NOT NULL,
+     sandbox_seconds REAL NOT NULL DEFAULT 0,
+     cpu_seconds REAL NOT NULL DEFAULT 0,
+     memory_gib_seconds REAL NOT NULL DEFAULT 0,
+     executions INTEGER NOT NULL DEFAULT 0,
+     egress_bytes INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (sandbox_id, minute)
+   );
+   CREATE INDEX usage_minutes_minute ON usage_minutes(minute, key_id);
+   CREATE TABLE usage_cursors (
+     sandbox_id TEXT PRIMARY KEY,
+     at INTEGER NOT NULL,
+     cpu_nanos INTEGER NOT NULL,
+     egress_bytes INTEGER NOT NULL
+   );`,
 ];
 
 /**

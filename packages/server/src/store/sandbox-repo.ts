@@ -26,6 +26,7 @@ interface Row {
   started_at: number;
   end_at: number;
   state: SandboxState;
+  owner_key_id: string | null;
 }
 
 const fromRow = (row: Row): SandboxRecord => ({
@@ -43,6 +44,7 @@ const fromRow = (row: Row): SandboxRecord => ({
   startedAt: row.started_at,
   endAt: row.end_at,
   state: row.state,
+  ownerKeyId: row.owner_key_id,
 });
 
 const isTerminal = (state: SandboxState): boolean => state !== 'creating' && state !== 'running';
@@ -50,9 +52,9 @@ const isTerminal = (state: SandboxState): boolean => state !== 'creating' && sta
 export function createSandboxRepo(db: Db): SandboxRepo {
   const insertStmt = db.prepare(
     `INSERT INTO sandboxes (id, template_id, template_alias, rootfs_path, metadata, env_vars, access_token,
-       address, limits, egress, ingress, started_at, end_at, state)
+       address, limits, egress, ingress, started_at, end_at, state, owner_key_id)
      VALUES (@id, @template_id, @template_alias, @rootfs_path, @metadata, @env_vars, @access_token,
-       @address, @limits, @egress, @ingress, @started_at, @end_at, @state)`,
+       @address, @limits, @egress, @ingress, @started_at, @end_at, @state, @owner_key_id)`,
   );
   const updateStmt = db.prepare(
     'UPDATE sandboxes SET address = ?, end_at = ?, state = ?, egress = ?, ended_at = ? WHERE id = ?',
@@ -75,6 +77,7 @@ export function createSandboxRepo(db: Db): SandboxRepo {
         started_at: r.startedAt,
         end_at: r.endAt,
         state: r.state,
+        owner_key_id: r.ownerKeyId ?? null,
       });
     },
     update(r) {

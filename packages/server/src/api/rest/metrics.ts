@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { MetricsSample } from '../../sandboxes/metrics-history.js';
 import type { MetricsRangeQuery } from '../../sandboxes/metrics-range.js';
@@ -74,12 +74,14 @@ export function toSandboxMetric(s: MetricsSample) {
  * history as E2B answers from its metrics store: ids it has no samples of (unknown, ended) are
  * absent from the map and get `[]`, not 404. Mount before the `/sandboxes/:sandboxID` routes.
  */
-export function metricsRoutes(opts: { sampler: MetricsSampler }): Hono {
+export function metricsRoutes(opts: { sampler: MetricsSampler; visible?: (c: Context, sandboxId: string) => boolean }): Hono {
   const { sampler } = opts;
+  /** Another key's sandbox is answered as an unknown id (no samples). */
+  const visible = opts.visible ?? (() => true);
   const app = new Hono();
 
   app.get('/sandboxes/metrics', async (c) => {
-    const ids = parseSandboxIds(new URL(c.req.url).searchParams);
+    const ids = parseSandboxIds(new URL(c.req.url).searchParams).filter((id) => visible(c, id));
     const signal = c.req.raw.signal;
     const latest = await Promise.all(ids.map(async (id) => (await sampler.live(id, { signal })) ?? sampler.latest(id)));
     const sandboxes: Record<string, ReturnType<typeof toSandboxMetric>> = {};
@@ -93,6 +95,7 @@ export function metricsRoutes(opts: { sampler: MetricsSampler }): Hono {
   app.get('/sandboxes/:sandboxID/metrics', async (c) => {
     const range = parseMetricsRange(new URL(c.req.url).searchParams);
     const id = shortSandboxId(c.req.param('sandboxID'));
+    if (!visible(c, id)) return c.json([], 200);
     // A window reaching past the newest sample of a running sandbox ends with a reading of now.
     const reachesNow = range.endSec === undefined || range.endSec * 1000 > (sampler.latest(id)?.at ?? 0);
     const live = reachesNow ? await sampler.live(id, { signal: c.req.raw.signal }) : undefined;

@@ -1,7 +1,12 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { ErrorCode, Headers, SandboxdError } from '@sandboxd/protocol';
 import type { SandboxService } from '../../sandboxes/sandbox-service.js';
 import { applyListQuery, parseListQuery, parseMetadataFilter } from '../../sandboxes/list-query.js';
+import { capTimeout } from '../../auth/quota.js';
+import { visibleTo } from '../../auth/ownership.js';
+import { hasScope } from '../../auth/scopes.js';
+import type { SandboxRecord } from '../../sandboxes/sandbox-record.js';
+import { assertVisible, principalOf } from './auth.js';
 import { readBody } from './http.js';
 import { filterLogEntries, toLogEntries } from './logs.js';
 import { connectSchema, networkUpdateSchema, newSandboxSchema, refreshRequestSchema, timeoutRequestSchema } from './schemas.js';
@@ -20,10 +25,21 @@ const CONNECT_DEFAULT_TIMEOUT_SEC = 300;
 /** Refresh duration when the body names none, and its floor (E2B: SandboxTimeoutDefault, 15 s). */
 const REFRESH_MIN_DURATION_SEC = 15;
 
-/** The E2B sandbox control-plane routes (`/sandboxes…`, `/v2/sandboxes…`). */
+/**
+ * The E2B sandbox control-plane routes (`/sandboxes…`, `/v2/sandboxes…`), behind `apiKeyAuth`:
+ * a key sees and controls only the sandboxes it created (admin keys: all); another key's sandbox
+ * is answered as an unknown one.
+ */
 export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   const { sandboxes, domain } = opts;
   const app = new Hono();
+  /** The running sandbox `id` if the request's key may see it; SANDBOX_NOT_FOUND otherwise. */
+  const visible = (c: Context, id: string): SandboxRecord => {
+    const record = sandboxes.get(id);
+    assertVisible(c, id, record.ownerKeyId);
+    return record;
+  };
+  const running = (c: Context): SandboxRecord[] => visibleTo(principalOf(c), sandboxes.running());
   const newSandbox = newSandboxSchema(opts.maxTimeoutSec);
   const timeoutRequest = timeoutRequestSchema(opts.maxTimeoutSec);
   const connectRequest = connectSchema(opts.maxTimeoutSec);
@@ -32,6 +48,7 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   const create = (version: 1 | 2) =>
     app.post(version === 1 ? '/sandboxes' : '/v2/sandboxes', async (c) => {
       const body = await readBody(c, newSandbox);
+      const principal = principalOf(c);
       // v2: all communication is secured. v1: `secure` absent means secured, as the SDKs send true.
       const secure = version === 2 ? true : body.secure ?? true;
       const record = await sandboxes.create(
@@ -46,6 +63,7 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
           denyOut: body.network?.denyOut ?? [],
           allowPublicTraffic: body.network?.allowPublicTraffic ?? true,
           maskRequestHost: body.network?.maskRequestHost ?? null,
+          owner: { keyId: principal.keyId, quota: principal.quota },
         },
         { signal: c.req.raw.signal },
       );
@@ -56,32 +74,40 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
 
   app.get('/v2/sandboxes', (c) => {
     const query = parseListQuery(new URL(c.req.url).searchParams);
-    const { items, nextToken } = applyListQuery(sandboxes.running(), query);
+    const all = running(c);
+    const { items, nextToken } = applyListQuery(all, query);
     if (nextToken !== undefined) c.header(Headers.nextToken, nextToken);
-    c.header('X-Total-Running', String(sandboxes.running().length));
+    c.header('X-Total-Running', String(all.length));
     return c.json(items.map(toListedSandbox), 200);
   });
 
   app.get('/sandboxes', (c) => {
     const filter = parseMetadataFilter(new URL(c.req.url).searchParams.get('metadata') ?? undefined);
-    const items = sandboxes
-      .running()
+    const items = running(c)
       .filter((r) => Object.entries(filter).every(([k, v]) => r.metadata[k] === v))
       .sort((a, b) => b.startedAt - a.startedAt);
     return c.json(items.map(toListedSandbox), 200);
   });
 
-  app.get('/sandboxes/:sandboxID', (c) => c.json(toSandboxDetail(sandboxes.get(c.req.param('sandboxID')), domain), 200));
+  // The access token only for keys that may use the sandbox (a read-only key gets the rest).
+  app.get('/sandboxes/:sandboxID', (c) =>
+    c.json(toSandboxDetail(visible(c, c.req.param('sandboxID')), domain, hasScope(principalOf(c).scopes, 'sandboxes:use')), 200),
+  );
 
   app.delete('/sandboxes/:sandboxID', async (c) => {
+    visible(c, c.req.param('sandboxID'));
     await sandboxes.kill(c.req.param('sandboxID'), { signal: c.req.raw.signal });
     return c.body(null, 204);
   });
 
   app.post('/sandboxes/:sandboxID/timeout', async (c) => {
     const id = c.req.param('sandboxID');
-    sandboxes.get(id);
+    visible(c, id);
     const body = await readBody(c, timeoutRequest);
+    const { quota } = principalOf(c);
+    if (quota.maxTimeoutSec !== undefined && body.timeout > quota.maxTimeoutSec) {
+      throw new SandboxdError(ErrorCode.BAD_REQUEST, `timeout ${body.timeout} s exceeds this API key's max-timeout quota of ${quota.maxTimeoutSec} s`);
+    }
     sandboxes.setTimeout(id, body.timeout);
     return c.body(null, 204);
   });
@@ -91,16 +117,17 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   app.post('/sandboxes/:sandboxID/refreshes', async (c) => {
     const body = await readBody(c, refreshRequestSchema);
     const duration = Math.max(body.duration ?? REFRESH_MIN_DURATION_SEC, REFRESH_MIN_DURATION_SEC);
-    sandboxes.connect(c.req.param('sandboxID'), Math.min(duration, opts.maxTimeoutSec));
+    visible(c, c.req.param('sandboxID'));
+    sandboxes.connect(c.req.param('sandboxID'), capTimeout(principalOf(c).quota, Math.min(duration, opts.maxTimeoutSec)));
     return c.body(null, 204);
   });
 
   const connect = (path: string) =>
     app.post(path, async (c) => {
       const id = c.req.param('sandboxID') ?? '';
-      sandboxes.get(id);
+      visible(c, id);
       const body = await readBody(c, connectRequest);
-      const record = sandboxes.connect(id, body.timeout ?? connectTimeout);
+      const record = sandboxes.connect(id, capTimeout(principalOf(c).quota, body.timeout ?? connectTimeout));
       return c.json(toSandbox(record, domain, true), 200);
     });
   connect('/sandboxes/:sandboxID/connect');
@@ -112,6 +139,7 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   app.put('/sandboxes/:sandboxID/network', async (c) => {
     if ((await c.req.text()).trim() === '') throw new SandboxdError(ErrorCode.BAD_REQUEST, 'request body is required');
     const body = await readBody(c, networkUpdateSchema);
+    visible(c, c.req.param('sandboxID'));
     await sandboxes.updateNetwork(c.req.param('sandboxID'), {
       allowInternetAccess: body.allow_internet_access ?? true,
       allowOut: body.allowOut ?? [],
@@ -121,14 +149,14 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   });
 
   app.get('/sandboxes/:sandboxID/logs', async (c) => {
-    const record = sandboxes.get(c.req.param('sandboxID'));
+    const record = visible(c, c.req.param('sandboxID'));
     const lines = await sandboxes.logs(record.sandboxId, { signal: c.req.raw.signal });
     const entries = filterLogEntries(toLogEntries(lines, record.startedAt), new URL(c.req.url).searchParams);
     return c.json({ logs: entries.map((e) => ({ line: e.message, timestamp: e.timestamp })), logEntries: entries }, 200);
   });
 
   app.get('/v2/sandboxes/:sandboxID/logs', async (c) => {
-    const record = sandboxes.get(c.req.param('sandboxID'));
+    const record = visible(c, c.req.param('sandboxID'));
     const lines = await sandboxes.logs(record.sandboxId, { signal: c.req.raw.signal });
     return c.json({ logs: filterLogEntries(toLogEntries(lines, record.startedAt), new URL(c.req.url).searchParams) }, 200);
   });

@@ -37,11 +37,11 @@ export function toListedSandbox(r: SandboxRecord) {
 }
 
 /** `components.schemas.SandboxDetail`. */
-export function toSandboxDetail(r: SandboxRecord, domain: string) {
+export function toSandboxDetail(r: SandboxRecord, domain: string, withToken = true) {
   return {
     ...toListedSandbox(r),
     domain,
-    ...(r.accessToken !== null ? { envdAccessToken: r.accessToken } : {}),
+    ...(withToken && r.accessToken !== null ? { envdAccessToken: r.accessToken } : {}),
     allowInternetAccess: r.egress.allowInternetAccess,
     network: {
       allowOut: r.egress.allowOut,

@@ -7,6 +7,7 @@ import type { EgressPolicy, OperationOptions, RuntimeMetrics, RuntimeSandbox, Sa
 import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
 import { createSlotClaims } from './slot-claims.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
+import { createEgressCounterReader, ensureUsageTable, linkEgressCounter, removeEgressCounter } from './egress-counters.js';
 import { ALWAYS_DENIED_V4, allowSandboxEgress, allowedDomains, ensureBaseRuleset, listFirewallSlots, removeSandboxEgress, replaceSandboxEgress } from './egress-firewall.js';
 import { startDomainProxy } from '../../egress/domain-proxy.js';
 import { ipv4InAny } from '../../egress/ipv4-ranges.js';
@@ -129,6 +130,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   };
   const claims = createSlotClaims(options.home, options.slotClaimsDir);
   const lastCpuSample = new Map<string, { at: number; cpuNanos: number }>();
+  const readEgress = createEgressCounterReader();
   // Housekeeping of destroyed sandboxes that is still running (runsc delete alone takes ~1 s).
   const pendingTeardowns = new Map<string, Promise<void>>();
 
@@ -139,6 +141,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     if (slot !== undefined) {
       allowedNames.delete(slotAddresses(slot).sandboxAddress);
       await removeSandboxEgress(slot, op);
+      await removeEgressCounter(slot, op);
       await destroySandboxNetwork(slotAddresses(slot), op);
       claims.release(slot);
     }
@@ -175,6 +178,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await createSandboxNetwork(net, op);
         rememberNames(net, spec.egress);
         await allowSandboxEgress(net, spec.egress, { ...op, redirect });
+        await linkEgressCounter(net, true, op);
         const ociSpec = buildOciSpec({
           sandboxId: spec.sandboxId,
           rootfsPath: paths.rootDir,
@@ -230,6 +234,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async reconcile(known: RuntimeSandbox[], op: OperationOptions = {}) {
       await Promise.all(pendingTeardowns.values());
       await ensureBaseRuleset(facts, op);
+      await ensureUsageTable(op);
       const containers = await listContainers(op);
       const records = await readRecords(sandboxesDir);
       const alive: string[] = [];
@@ -242,6 +247,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           claims.adopt(record.slot);
           rememberNames(slotAddresses(record.slot), record.egress);
           await allowSandboxEgress(slotAddresses(record.slot), record.egress, { ...op, redirect });
+          await linkEgressCounter(slotAddresses(record.slot), false, op);
           keep.add(record.slot);
           alive.push(sandbox.sandboxId);
         }
@@ -289,6 +295,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       const elapsedNanos = Math.max(1, (now - first.at) * 1e6);
       const cpuUsedPct = Math.min(100, ((usage.cpuNanos - first.cpuNanos) / elapsedNanos / cpuCount) * 100);
       const disk = await writableLayerUsage(sandboxPaths(sandboxesDir, sandboxId).layerDir);
+      const slot = (await readRecord(sandboxesDir, sandboxId).catch(() => undefined))?.slot;
+      const egressBytes = slot === undefined ? undefined : await readEgress(slot);
       return {
         cpuCount,
         cpuUsedPct: Math.max(0, Math.round(cpuUsedPct * 100) / 100),
@@ -298,6 +306,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         memCacheBytes: usage.memFileBytes,
         diskUsedBytes: disk.used,
         diskTotalBytes: disk.total,
+        ...(egressBytes !== undefined ? { egressBytes } : {}),
       };
     },
 
