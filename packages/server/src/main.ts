@@ -2,11 +2,12 @@
 // sandboxd command line: the only place that reads process.env/argv, prints and exits.
 import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from './config.js';
-import { createDaemonAdmin } from './cli/admin.js';
+import { registerKeyCommands } from './cli/keys-cli.js';
 import { mcp, mcpConnection } from './cli/mcp.js';
 import { homeFiles } from './cli/paths.js';
 import { registerSandboxCommands } from './cli/sandbox-cli.js';
 import { serve } from './cli/serve.js';
+import { fetchUsage, parseSince, usageTable } from './cli/usage-cli.js';
 import { runningPid, start, stop } from './cli/start.js';
 import { buildTemplateWithProgress } from './cli/template-progress.js';
 import { createFsTemplateStore } from './templates/fs-template-store.js';
@@ -54,39 +55,23 @@ template
     for (const t of createFsTemplateStore(homeFiles(config()).templatesDir).list()) print(`${t.templateId}  ${t.aliases.join(',')}  ${t.rootfsPath}`);
   });
 
-const keys = program.command('keys').description('manage API keys');
-keys
-  .command('create [name]')
-  .description('create an API key (printed once)')
-  .action((name: string | undefined) => {
-    const admin = createDaemonAdmin(config());
-    try {
-      print(admin.apiKeys.create(name ?? 'cli').key);
-    } finally {
-      admin.close();
-    }
-  });
-keys
-  .command('list')
-  .description('list API keys')
-  .action(() => {
-    const admin = createDaemonAdmin(config());
-    try {
-      for (const k of admin.apiKeys.list()) print(`${k.id}  ${k.name}  ${k.mask}  created ${k.createdAt}${k.revokedAt ? `  revoked ${k.revokedAt}` : ''}`);
-    } finally {
-      admin.close();
-    }
-  });
-keys
-  .command('revoke <id>')
-  .description('revoke an API key')
-  .action((id: string) => {
-    const admin = createDaemonAdmin(config());
-    try {
-      print(admin.apiKeys.revoke(id) ? `revoked ${id}` : `no active key ${id}`);
-    } finally {
-      admin.close();
-    }
+registerKeyCommands(program, config, print);
+
+program
+  .command('usage')
+  .description('usage per API key (sandbox-seconds, CPU-seconds, memory GiB-seconds, executions, egress bytes) from the running daemon')
+  .option('--since <when>', 'from a duration back (30m, 6h, 7d) or a date (default: all recorded usage)')
+  .option('--until <when>', 'until a duration back or a date (default: now)')
+  .option('--key <id>', "only this key's usage (admin keys; others always get their own)")
+  .option('--json', 'print the daemon\'s JSON answer')
+  .action(async (opts: { since?: string; until?: string; key?: string; json?: boolean }) => {
+    const now = Date.now();
+    const answer = await fetchUsage(mcpConnection(config(), process.env), {
+      ...(opts.since !== undefined ? { startSec: parseSince('--since', opts.since, now) } : {}),
+      ...(opts.until !== undefined ? { endSec: parseSince('--until', opts.until, now) } : {}),
+      ...(opts.key !== undefined ? { keyId: opts.key } : {}),
+    });
+    print(opts.json ? JSON.stringify(answer) : usageTable(answer));
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
