@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase } from '../store/database.js';
-import { createApiKeyStore } from './api-keys.js';
+import { createHash } from 'node:crypto';
+import { CONFIGURED_KEY_ID, createApiKeyStore } from './api-keys.js';
 
 describe('api key store', () => {
   it('creates keys in E2B format, verifies them, stores only hashes', () => {
@@ -37,5 +38,41 @@ describe('api key store', () => {
     const keys = createApiKeyStore(openDatabase(':memory:'), configured);
     assert.equal(keys.verify(configured), true);
     assert.equal(keys.verify(`e2b_${'2'.repeat(40)}`), false);
+  });
+});
+
+describe('api key scopes and quotas', () => {
+  it('keys are admin without scopes; scopes and quota are stored and authenticate returns them', () => {
+    const keys = createApiKeyStore(openDatabase(':memory:'));
+    const admin = keys.create('a');
+    assert.deepEqual(admin.scopes, ['admin']);
+    const ro = keys.create('ro', { scopes: ['sandboxes:read'], quota: { maxSandboxes: 2, maxTimeoutSec: 600, maxMemoryMB: 2048 } });
+    assert.deepEqual(keys.authenticate(ro.key), { keyId: ro.id, name: 'ro', scopes: ['sandboxes:read'], quota: { maxSandboxes: 2, maxTimeoutSec: 600, maxMemoryMB: 2048 } });
+    assert.deepEqual(keys.authenticate(admin.key)?.quota, {});
+    const listed = keys.list().find((k) => k.id === ro.id)!;
+    assert.deepEqual(listed.scopes, ['sandboxes:read']);
+    assert.deepEqual(listed.quota, { maxSandboxes: 2, maxTimeoutSec: 600, maxMemoryMB: 2048 });
+    assert.equal(keys.authenticate('e2b_nope'), undefined);
+    keys.revoke(ro.id);
+    assert.equal(keys.authenticate(ro.key), undefined);
+  });
+
+  it('the configured key is an admin principal of its own id', () => {
+    const configured = `e2b_${'3'.repeat(40)}`;
+    const keys = createApiKeyStore(openDatabase(':memory:'), configured);
+    assert.deepEqual(keys.authenticate(configured), { keyId: CONFIGURED_KEY_ID, name: 'SANDBOXD_API_KEY', scopes: ['admin'], quota: {} });
+  });
+
+  it('a key stored before scopes existed (no scope columns written) is admin', () => {
+    const db = openDatabase(':memory:');
+    db.prepare('INSERT INTO api_keys (id, name, hash, mask, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      'key_old',
+      'old',
+      createHash('sha256').update('e2b_old').digest('hex'),
+      'e2b_old…',
+      '2026-01-01T00:00:00.000Z',
+    );
+    const keys = createApiKeyStore(db);
+    assert.deepEqual(keys.authenticate('e2b_old'), { keyId: 'key_old', name: 'old', scopes: ['admin'], quota: {} });
   });
 });

@@ -1,0 +1,24 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { USAGE_TABLE, parseEgressCounters, usageTableScript } from './egress-counters.js';
+
+describe('egress counters', () => {
+  it('reads the bytes of each slot counter of the usage table only', () => {
+    const json = JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        { counter: { family: 'inet', name: 'egress_3', table: USAGE_TABLE, packets: 4, bytes: 1234 } },
+        { counter: { family: 'inet', name: 'egress_17', table: USAGE_TABLE, packets: 0, bytes: 0 } },
+        { counter: { family: 'inet', name: 'egress_5', table: 'other', packets: 1, bytes: 99 } },
+        { counter: { family: 'inet', name: 'other_5', table: USAGE_TABLE, packets: 1, bytes: 99 } },
+      ],
+    });
+    assert.deepEqual([...parseEgressCounters(json)], [[3, 1234], [17, 0]]);
+  });
+
+  it('counts in a forward chain after the firewall (only accepted packets), keyed by the host interface', () => {
+    const script = usageTableScript();
+    assert.match(script, /priority filter \+ 10; policy accept;/);
+    assert.match(script, /iifname "sbxh\*" counter name iifname map @egress_by_iface/);
+  });
+});
