@@ -26,7 +26,7 @@ after(async () => {
 
 const as = (key: CreatedKey | string) => ({ ...stack.sdk, apiKey: typeof key === 'string' ? key : key.key });
 const create = (key: CreatedKey, opts: { timeoutMs?: number } = {}) =>
-  withTimeout(Sandbox.create({ ...as(key), metadata: { suite: 'keys', run: RUN_ID }, ...opts }), CREATE_MS, 'Sandbox.create');
+  withTimeout(Sandbox.create({ ...as(key), metadata: { suite: 'keys', run: RUN_ID }, requestTimeoutMs: CREATE_MS, ...opts }), CREATE_MS, 'Sandbox.create');
 const listIds = async (key: CreatedKey | string): Promise<string[]> => {
   const paginator = Sandbox.list({ ...as(key), query: { metadata: { suite: 'keys', run: RUN_ID } } });
   const ids: string[] = [];
@@ -57,7 +57,8 @@ describe('scoped API keys through the official SDK', () => {
     let sa: Sandbox | undefined;
     let sb: Sandbox | undefined;
     try {
-      [sa, sb] = await Promise.all([create(keyA), create(keyB)]);
+      sa = await create(keyA);
+      sb = await create(keyB);
       assert.deepEqual(await listIds(keyA), [sa.sandboxId]);
       assert.deepEqual(await listIds(keyB), [sb.sandboxId]);
       assert.deepEqual(await listIds(stack.apiKey), [sa.sandboxId, sb.sandboxId].sort());

@@ -43,7 +43,7 @@ describe('usage metering per API key', () => {
   let measured: Usage;
 
   test('running code and commands for a few seconds and a download show up as the key\'s usage', 300_000, async () => {
-    sbx = await withTimeout(Sandbox.create({ ...stack.sdk, apiKey: metered.key, metadata: { suite: 'usage', run: RUN_ID } }), CREATE_MS, 'Sandbox.create');
+    sbx = await withTimeout(Sandbox.create({ ...stack.sdk, apiKey: metered.key, metadata: { suite: 'usage', run: RUN_ID }, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'Sandbox.create');
     const code = await withTimeout(sbx.runCode('sum(range(10))'), CALL_MS, 'runCode');
     assert.equal(code.text, '45');
     // About three seconds of one busy CPU.

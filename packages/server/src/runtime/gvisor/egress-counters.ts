@@ -37,12 +37,10 @@ export async function ensureUsageTable(options: OperationOptions = {}): Promise<
 /** Links the sandbox's interface to its counter; `reset` (a new sandbox) starts it from zero. */
 export async function linkEgressCounter(net: SlotAddresses, reset: boolean, options: OperationOptions = {}): Promise<void> {
   const name = counterOf(net.slot);
-  const script = [
-    `add counter inet ${USAGE_TABLE} ${name}`,
-    `add element inet ${USAGE_TABLE} ${MAP} { "${net.hostIface}" : "${name}" }`,
-    ...(reset ? [`reset counter inet ${USAGE_TABLE} ${name}`] : []),
-  ];
+  const script = [`add counter inet ${USAGE_TABLE} ${name}`, `add element inet ${USAGE_TABLE} ${MAP} { "${net.hostIface}" : "${name}" }`];
   await runCommand('nft', ['-f', '-'], { ...options, input: `${script.join('\n')}\n` });
+  // Not in the same batch: a reset does not see a counter the batch adds.
+  if (reset) await runCommand('nft', ['reset', 'counter', 'inet', USAGE_TABLE, name], options);
 }
 
 /** Removes the sandbox's counter. Idempotent. */

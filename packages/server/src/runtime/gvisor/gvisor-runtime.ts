@@ -178,7 +178,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await createSandboxNetwork(net, op);
         rememberNames(net, spec.egress);
         await allowSandboxEgress(net, spec.egress, { ...op, redirect });
-        await linkEgressCounter(net, true, op);
+        // Metering only: a sandbox starts without its egress counted rather than not at all.
+        await linkEgressCounter(net, true, op).catch((error: unknown) => options.onBackgroundError?.(spec.sandboxId, error));
         const ociSpec = buildOciSpec({
           sandboxId: spec.sandboxId,
           rootfsPath: paths.rootDir,
@@ -234,7 +235,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async reconcile(known: RuntimeSandbox[], op: OperationOptions = {}) {
       await Promise.all(pendingTeardowns.values());
       await ensureBaseRuleset(facts, op);
-      await ensureUsageTable(op);
+      await ensureUsageTable(op).catch((error: unknown) => options.onBackgroundError?.('(egress counters)', error));
       const containers = await listContainers(op);
       const records = await readRecords(sandboxesDir);
       const alive: string[] = [];
@@ -247,7 +248,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           claims.adopt(record.slot);
           rememberNames(slotAddresses(record.slot), record.egress);
           await allowSandboxEgress(slotAddresses(record.slot), record.egress, { ...op, redirect });
-          await linkEgressCounter(slotAddresses(record.slot), false, op);
+          await linkEgressCounter(slotAddresses(record.slot), false, op).catch((error: unknown) => options.onBackgroundError?.(sandbox.sandboxId, error));
           keep.add(record.slot);
           alive.push(sandbox.sandboxId);
         }
