@@ -44,7 +44,7 @@ describe('usage metering per API key', () => {
 
   test('running code and commands for a few seconds and a download show up as the key\'s usage', 300_000, async () => {
     sbx = await withTimeout(Sandbox.create({ ...stack.sdk, apiKey: metered.key, metadata: { suite: 'usage', run: RUN_ID }, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'Sandbox.create');
-    const code = await withTimeout(sbx.runCode('sum(range(10))'), CALL_MS, 'runCode');
+    const code = await withTimeout(sbx.runCode('sum(range(10))', { timeoutMs: CREATE_MS, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'runCode (the kernel may still be starting)');
     assert.equal(code.text, '45');
     // About three seconds of one busy CPU.
     await run(sbx, "timeout 3 sh -c 'while :; do :; done' || true");
