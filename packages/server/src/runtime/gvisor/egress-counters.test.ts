@@ -19,6 +19,7 @@ describe('egress counters', () => {
   it('counts in a forward chain after the firewall (only accepted packets), keyed by the host interface', () => {
     const script = usageTableScript();
     assert.match(script, /priority filter \+ 10; policy accept;/);
-    assert.match(script, /iifname "sbxh\*" counter name iifname map @egress_by_iface/);
+    assert.match(script, /flush chain inet sandboxd_usage forward\nadd rule inet sandboxd_usage forward iifname "sbxh\*" counter name iifname map @egress_by_iface/);
+    assert.equal(script.match(/counter name/g)?.length, 1);
   });
 });

@@ -15,22 +15,26 @@ const MAP = 'egress_by_iface';
 
 const counterOf = (slot: number): string => `egress_${slot}`;
 
+/**
+ * The table, idempotent and safe to run from several daemons at once: declaring a table, map or
+ * chain that exists changes nothing, and the chain's one rule is flushed and re-added in the same
+ * transaction, so it is there exactly once; counters and map elements are left as they are.
+ */
 export function usageTableScript(): string {
   return `
 table inet ${USAGE_TABLE} {
   map ${MAP} { type ifname : counter; }
   chain forward {
     type filter hook forward priority filter + 10; policy accept;
-    iifname "${HOST_IFACE_PREFIX}*" counter name iifname map @${MAP}
   }
 }
+flush chain inet ${USAGE_TABLE} forward
+add rule inet ${USAGE_TABLE} forward iifname "${HOST_IFACE_PREFIX}*" counter name iifname map @${MAP}
 `;
 }
 
-/** Creates the counting table unless it exists (it is shared by every daemon on the host). */
+/** Creates the counting table or brings it to the current rule (it is shared by every daemon on the host). */
 export async function ensureUsageTable(options: OperationOptions = {}): Promise<void> {
-  const existing = await runCommand('nft', ['list', 'table', 'inet', USAGE_TABLE], { ...options, okExitCodes: [0, 1] });
-  if (existing.stdout.includes(MAP)) return;
   await runCommand('nft', ['-f', '-'], { ...options, input: usageTableScript() });
 }
 
