@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { Sandbox } from '@e2b/code-interpreter';
+import { describeExecution } from './code-helpers.js';
 import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, rest, run, waitFor } from './helpers.js';
 import { createKey, sandboxdCli, type CreatedKey } from './keys-cli.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
@@ -42,10 +43,18 @@ const fields = ['sandboxSeconds', 'cpuSeconds', 'memoryGiBSeconds', 'executions'
 describe('usage metering per API key', () => {
   let measured: Usage;
 
-  test('running code and commands for a few seconds and a download show up as the key\'s usage', 300_000, async () => {
+  test('running code and commands for a few seconds and a download show up as the key\'s usage', 600_000, async () => {
     sbx = await withTimeout(Sandbox.create({ ...stack.sdk, apiKey: metered.key, metadata: { suite: 'usage', run: RUN_ID }, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'Sandbox.create');
-    const code = await withTimeout(sbx.runCode('sum(range(10))', { timeoutMs: CREATE_MS, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'runCode (the kernel may still be starting)');
-    assert.equal(code.text, '45');
+    // On a busy host the kernel may not start at the first try (KernelStartFailed): each try is an
+    // execution the proxy forwarded, so each counts.
+    let tries = 0;
+    for (;;) {
+      tries++;
+      const code = await withTimeout(sbx.runCode('sum(range(10))', { timeoutMs: CREATE_MS, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'runCode (the kernel may still be starting)');
+      if (code.error?.name === 'KernelStartFailed' && tries < 3) continue;
+      assert.equal(code.text, '45', describeExecution(code));
+      break;
+    }
     // About three seconds of one busy CPU.
     await run(sbx, "timeout 3 sh -c 'while :; do :; done' || true");
     const status = await run(sbx, "curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 25 http://deb.debian.org/debian/ || true");
@@ -54,7 +63,7 @@ describe('usage metering per API key', () => {
     measured = await waitFor(
       async () => {
         const u = await usageOf(metered.key, metered.id);
-        return u && u.cpuSeconds >= 2 && u.egressBytes > 0 && u.executions >= 3 ? u : undefined;
+        return u && u.cpuSeconds >= 2 && u.egressBytes > 0 && u.executions >= tries + 2 ? u : undefined;
       },
       30_000,
       'usage with CPU, egress and executions',
