@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { NotFoundError, Sandbox } from 'e2b';
-import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, rejection, run } from './helpers.js';
+import { CALL_MS, CREATE_MS, RUN_ID, assertE2bError, e2eTest, rejection, rest, run } from './helpers.js';
 import { createKey, sandboxdCli, type CreatedKey } from './keys-cli.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
@@ -45,6 +45,18 @@ describe('scoped API keys through the official SDK', () => {
     assert.match(line(single.id), /sandboxes:create,sandboxes:use,sandboxes:read\s+sandboxes=1,timeout=600s/);
     const json = JSON.parse((await sandboxdCli(stack, ['keys', 'list', '--json'])).stdout) as Array<{ id: string; scopes: string[] }>;
     assert.deepEqual(json.find((k) => k.id === readOnly.id)?.scopes, ['sandboxes:read']);
+  });
+
+  test('GET /metrics needs metrics:read (or admin): a scraper key scrapes, a sandbox key gets 403 naming the scope', 60_000, async () => {
+    const scraper = await createKey(stack, 'scraper', ['--scope', 'metrics:read']);
+    const scraped = await rest(stack, 'GET', '/metrics', { apiKey: null, headers: { authorization: `Bearer ${scraper.key}` } });
+    assert.equal(scraped.status, 200);
+    assert.match(scraped.text, /^# HELP sandboxd_/m);
+    const refused = await rest(stack, 'GET', '/metrics', { apiKey: keyA.key });
+    assertE2bError(refused, 403);
+    assert.match((refused.json as { message: string }).message, /lacks the scope "metrics:read"/);
+    // The scraper key is nothing more.
+    assertE2bError(await rest(stack, 'GET', '/v2/sandboxes', { apiKey: scraper.key }), 403);
   });
 
   test('a read-only key cannot create (403 naming the scope) but lists', 120_000, async () => {
