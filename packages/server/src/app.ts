@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { mcpRoute } from '@sandboxd/mcp/http';
-import { ErrorCode, Headers, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
+import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { dashboardRoute } from './api/dashboard-route.js';
@@ -54,7 +54,8 @@ export function createMcpRoute(deps: Pick<AppDeps, 'apiKeys' | 'maxTimeoutSec' |
 
 /**
  * The E2B-compatible REST control plane as a Hono app (`app.fetch` is the handler; no sockets).
- * Every route but `GET /health` requires `X-API-KEY`; every error has E2B's `{code, message}` shape.
+ * Every route but `GET /health` requires `X-API-KEY` with the scope its route needs (`auth/route-scopes.ts`);
+ * every error has E2B's `{code, message}` shape.
  *
  * @example
  * const app = createApp(deps);
@@ -122,7 +123,10 @@ export function createApp(deps: AppDeps): Hono {
       },
     }),
   );
-  if (deps.usage !== undefined) app.route('/', usageRoutes({ usage: deps.usage, keyName: (id) => deps.apiKeys.list().find((k) => k.id === id)?.name ?? (id === CONFIGURED_KEY_ID ? 'SANDBOXD_API_KEY' : undefined) }));
+  if (deps.usage !== undefined) {
+    const keyName = (id: string): string | undefined => (id === CONFIGURED_KEY_ID ? 'SANDBOXD_API_KEY' : deps.apiKeys.list().find((k) => k.id === id)?.name);
+    app.route('/', usageRoutes({ usage: deps.usage, keyName }));
+  }
   app.route(
     '/',
     sandboxRoutes({
