@@ -82,6 +82,11 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
   const usage = createUsageMeter({ store: createUsageStore(db), onError: (err) => logger.warn({ err }, 'recording usage failed') });
   sandboxes.onEnd((record) => usage.ended(record));
+  // What the domain filter relays for a sandbox is not in its egress counter: counted as it passes.
+  runtime.onEgressRelayed?.((sandboxId, bytes) => {
+    const record = sandboxes.find(sandboxId);
+    if (record !== undefined) usage.egress(record, bytes);
+  });
   const metrics = createMetricsSampler({
     sandboxes,
     onError: (sandboxId, err) => logger.debug({ sandboxId, err }, 'metrics sample failed'),

@@ -19,6 +19,8 @@ export interface DomainProxyOptions {
   /** Upstream ports (tests); default 80 and 443, the ports the sandbox dialled. */
   upstreamPorts?: { http: number; tls: number };
   onEvent?: (event: { sourceAddress: string; host: string | null; port: number; verdict: 'allowed' | 'denied' | 'failed'; reason?: string }) => void;
+  /** Bytes of an allowed connection the sandbox at `sourceAddress` sent on to the upstream (usage metering). */
+  onRelayed?: (sourceAddress: string, bytes: number) => void;
 }
 
 export interface DomainProxy {
@@ -68,7 +70,7 @@ export async function startDomainProxy(options: DomainProxyOptions): Promise<Dom
           client.destroy();
           return;
         }
-        void forward(client, name, buffered, upstreamPort).then(
+        void forward(client, sourceAddress, name, buffered, upstreamPort).then(
           () => report(name, 'allowed'),
           (error: unknown) => {
             report(name, 'failed', error instanceof Error ? error.message : String(error));
@@ -79,7 +81,7 @@ export async function startDomainProxy(options: DomainProxyOptions): Promise<Dom
       client.on('data', onData);
     });
 
-  async function forward(client: Socket, host: string, firstBytes: Buffer, port: number): Promise<void> {
+  async function forward(client: Socket, sourceAddress: string, host: string, firstBytes: Buffer, port: number): Promise<void> {
     const addresses = (await resolve(host)).filter((ip) => !options.isDeniedAddress(ip));
     const address = addresses[0];
     if (address === undefined) throw new Error(`${host} resolves to no address a sandbox may reach`);
@@ -98,6 +100,11 @@ export async function startDomainProxy(options: DomainProxyOptions): Promise<Dom
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());
     upstream.write(firstBytes);
+    const relayed = options.onRelayed;
+    if (relayed) {
+      relayed(sourceAddress, firstBytes.length);
+      client.on('data', (chunk: Buffer) => relayed(sourceAddress, chunk.length));
+    }
     client.pipe(upstream);
     upstream.pipe(client);
     client.resume();

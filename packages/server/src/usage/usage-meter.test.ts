@@ -70,4 +70,14 @@ describe('usage meter', () => {
     assert.deepEqual(store.cursorIds(), []);
     assert.ok(meter.query(ALL).some((row) => row.keyId === null));
   });
+
+  it('relayed egress bytes add to the counter-based ones', () => {
+    const meter = createUsageMeter({ store: createUsageStore(openDatabase(':memory:')) });
+    const s = { sandboxId: 'ir', ownerKeyId: 'key_r', startedAt: 0 };
+    meter.observe(s, { at: 5_000, memBytes: 0, egressBytes: 100 });
+    meter.egress(s, 40, 6_000);
+    meter.egress(s, 0, 6_000);
+    const [u] = meter.query(ALL);
+    assert.equal(u!.egressBytes, 140);
+  });
 });

@@ -25,6 +25,8 @@ export interface UsageMeter {
   observe(sandbox: MeteredSandbox, reading: UsageReading): void;
   /** A code execution or a started command, counted at `at` (default now). */
   execution(sandbox: MeteredSandbox, at?: number): void;
+  /** Egress bytes counted outside the sandbox's cumulative counter (the domain filter's relay). */
+  egress(sandbox: MeteredSandbox, bytes: number, at?: number): void;
   /** The sandbox ended at `at`: its wall time since the last reading is added, its cursor dropped. */
   ended(sandbox: MeteredSandbox, at?: number): void;
   /** Drops stored cursors of sandboxes not in `runningIds` (they ended while the daemon was down). */
@@ -98,6 +100,9 @@ export function createUsageMeter(options: { store: UsageStore; now?: () => numbe
     },
     execution(sandbox, at = now()) {
       add(sandbox, splitByMinute(at, at, { ...zeroAmounts(), executions: 1 }));
+    },
+    egress(sandbox, bytes, at = now()) {
+      if (bytes > 0) add(sandbox, splitByMinute(at, at, { ...zeroAmounts(), egressBytes: bytes }));
     },
     ended(sandbox, at = now()) {
       const cursor = cursorOf(sandbox);

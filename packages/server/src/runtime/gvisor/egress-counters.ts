@@ -7,8 +7,8 @@ import { runCommand } from './host-command.js';
  * sandbox sends out to the network: its forward chain runs after the firewall's (priority filter
  * + 10), so only packets the egress policy let through reach it, and a map from the sandbox's
  * host-side interface to a named counter counts their bytes. Traffic to the daemon (proxy
- * answers) is not forwarded and is not counted; neither is traffic relayed by the domain filter
- * (it leaves from the host itself).
+ * answers) is not forwarded and is not counted; traffic relayed by the domain filter leaves from
+ * the host itself, so the filter counts it (`onEgressRelayed` of the runtime).
  */
 export const USAGE_TABLE = 'sandboxd_usage';
 const MAP = 'egress_by_iface';

@@ -115,11 +115,18 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   void hostTrust().catch(() => undefined); // the first read (~300 files) before the first sandbox
   // The domain filter for `allowOut` names: sandbox address → its allowed names.
   const allowedNames = new Map<string, string[]>();
+  /** Sandbox address → its id, for the domain filter's relayed bytes. */
+  const sandboxAt = new Map<string, string>();
+  const relayListeners = new Set<(sandboxId: string, bytes: number) => void>();
   const deniedUpstream = [...ALWAYS_DENIED_V4, ...facts.hostSubnets];
   const domainProxy = await startDomainProxy({
     domainsFor: (source) => allowedNames.get(source),
     isDeniedAddress: (ip) => ipv4InAny(ip, deniedUpstream),
     onEvent: (event) => options.onEgressEvent?.(event),
+    onRelayed: (sourceAddress, bytes) => {
+      const sandboxId = sandboxAt.get(sourceAddress);
+      if (sandboxId !== undefined) for (const listener of relayListeners) listener(sandboxId, bytes);
+    },
   });
   const redirect = { httpPort: domainProxy.httpPort, tlsPort: domainProxy.tlsPort };
   /** Applies a sandbox's egress policy: its firewall chains and what the domain filter lets through. */
@@ -140,6 +147,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     await sharedRunsc.remove(sandboxId, op).catch(() => undefined);
     if (slot !== undefined) {
       allowedNames.delete(slotAddresses(slot).sandboxAddress);
+      if (sandboxAt.get(slotAddresses(slot).sandboxAddress) === sandboxId) sandboxAt.delete(slotAddresses(slot).sandboxAddress);
       await removeSandboxEgress(slot, op);
       await removeEgressCounter(slot, op);
       await destroySandboxNetwork(slotAddresses(slot), op);
@@ -176,6 +184,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await readOnlyRoot(spec.rootfsPath, op);
         await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op);
         await createSandboxNetwork(net, op);
+        sandboxAt.set(net.sandboxAddress, spec.sandboxId);
         rememberNames(net, spec.egress);
         await allowSandboxEgress(net, spec.egress, { ...op, redirect });
         // Metering only: a sandbox starts without its egress counted rather than not at all.
@@ -247,6 +256,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         if (record && running && claims.mayClean(record.slot) && (await probeAgent(sandbox.address, 2_000)) && (await watchSandbox(sandbox.sandboxId, op))) {
           claims.adopt(record.slot);
           rememberNames(slotAddresses(record.slot), record.egress);
+          sandboxAt.set(slotAddresses(record.slot).sandboxAddress, sandbox.sandboxId);
           await allowSandboxEgress(slotAddresses(record.slot), record.egress, { ...op, redirect });
           await linkEgressCounter(slotAddresses(record.slot), false, op).catch((error: unknown) => options.onBackgroundError?.(sandbox.sandboxId, error));
           keep.add(record.slot);
@@ -330,6 +340,11 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     onExit(listener) {
       exitListeners.add(listener);
       return () => exitListeners.delete(listener);
+    },
+
+    onEgressRelayed(listener) {
+      relayListeners.add(listener);
+      return () => relayListeners.delete(listener);
     },
 
     async exitReason(sandboxId) {
