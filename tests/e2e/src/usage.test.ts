@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { Sandbox } from '@e2b/code-interpreter';
+import { Sandbox as CoreSandbox } from 'e2b';
 import { describeExecution } from './code-helpers.js';
-import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, rest, run, waitFor } from './helpers.js';
+import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, rest, run, waitFor, withSandbox } from './helpers.js';
 import { createKey, sandboxdCli, type CreatedKey } from './keys-cli.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
@@ -111,5 +112,22 @@ describe('usage metering per API key', () => {
       1000,
     );
     assert.ok(grown.cpuSeconds >= before.cpuSeconds);
+  });
+  test('egress relayed by the domain filter (allowOut names only) is counted too', 300_000, async () => {
+    const relayKey = await createKey(stack, 'relay', ['--scope', 'sandboxes:create,sandboxes:use,sandboxes:read']);
+    await withSandbox(
+      () => CoreSandbox.create({ ...stack.sdk, apiKey: relayKey.key, metadata: { suite: 'usage', run: RUN_ID }, network: { denyOut: ['0.0.0.0/0'], allowOut: ['deb.debian.org'] }, requestTimeoutMs: CREATE_MS }),
+      async (relayed) => {
+        // 30 requests on one connection after one name lookup: over 2000 bytes relayed, far more
+        // than the DNS queries the firewall counts.
+        const fetched = await run(relayed, "curl -sS --connect-timeout 5 --max-time 60 'http://deb.debian.org/debian/?n=[1-30]' > /dev/null && echo fetched", {}, 90_000);
+        assert.equal(fetched.stdout, 'fetched\n');
+        const u = await waitFor(async () => {
+          const row = await usageOf(relayKey.key, relayKey.id);
+          return row && row.egressBytes >= 2000 ? row : undefined;
+        }, 30_000, 'relayed egress bytes', 1000);
+        console.error(`[e2e] relayed usage: ${JSON.stringify(u)}`);
+      },
+    );
   });
 });
