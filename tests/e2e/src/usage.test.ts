@@ -46,16 +46,11 @@ describe('usage metering per API key', () => {
 
   test('running code and commands for a few seconds and a download show up as the key\'s usage', 600_000, async () => {
     sbx = await withTimeout(Sandbox.create({ ...stack.sdk, apiKey: metered.key, metadata: { suite: 'usage', run: RUN_ID }, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'Sandbox.create');
-    // On a busy host the kernel may not start at the first try (KernelStartFailed): each try is an
-    // execution the proxy forwarded, so each counts.
-    let tries = 0;
-    for (;;) {
-      tries++;
-      const code = await withTimeout(sbx.runCode('sum(range(10))', { timeoutMs: CREATE_MS, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'runCode (the kernel may still be starting)');
-      if (code.error?.name === 'KernelStartFailed' && tries < 3) continue;
-      assert.equal(code.text, '45', describeExecution(code));
-      break;
-    }
+    // An execution the proxy forwarded counts whatever its outcome; on a very busy host the
+    // kernel may not start within the agent's 60 s (KernelStartFailed), which is still one.
+    const code = await withTimeout(sbx.runCode('sum(range(10))', { timeoutMs: CREATE_MS, requestTimeoutMs: CREATE_MS }), CREATE_MS, 'runCode (the kernel may still be starting)');
+    if (code.error?.name === 'KernelStartFailed') console.error(`[e2e] usage: the kernel did not start (${code.error.value}); the execution still counts`);
+    else assert.equal(code.text, '45', describeExecution(code));
     // About three seconds of one busy CPU.
     await run(sbx, "timeout 3 sh -c 'while :; do :; done' || true");
     const status = await run(sbx, "curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 25 http://deb.debian.org/debian/ || true");
@@ -64,7 +59,7 @@ describe('usage metering per API key', () => {
     measured = await waitFor(
       async () => {
         const u = await usageOf(metered.key, metered.id);
-        return u && u.cpuSeconds >= 2 && u.egressBytes > 0 && u.executions >= tries + 2 ? u : undefined;
+        return u && u.cpuSeconds >= 2 && u.egressBytes > 0 && u.executions >= 3 ? u : undefined;
       },
       30_000,
       'usage with CPU, egress and executions',
