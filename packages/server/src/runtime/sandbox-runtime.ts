@@ -28,11 +28,28 @@ export interface EgressPolicy {
 /** Everything the runtime needs to start one sandbox. */
 export interface SandboxSpec {
   sandboxId: string;
-  /** Directory holding the template's read-only root filesystem. */
+  /**
+   * Directory holding the template's read-only root filesystem, or an overlayfs `lowerdir` list
+   * (`top:...:base`, colon-separated) for a built template's layers over its base.
+   */
   rootfsPath: string;
   limits: SandboxLimits;
   egress: EgressPolicy;
   agentConfig: AgentConfig;
+}
+
+/** One process the template builder runs inside a sandbox. */
+export interface ExecSpec {
+  argv: string[];
+  uid: number;
+  gid: number;
+  cwd: string;
+  env: Record<string, string>;
+}
+
+export interface ExecOptions extends OperationOptions {
+  /** Each line the process prints, as it comes. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
 /** A started sandbox as the runtime knows it. */
@@ -107,4 +124,11 @@ export interface SandboxRuntime {
   settle(options?: OperationOptions): Promise<void>;
   /** The agent's log lines (its stdout/stderr), oldest first. */
   logs(sandboxId: string, options?: OperationOptions): Promise<string[]>;
+  /** Runs a process inside a running sandbox (template builds); resolves with its exit code. */
+  exec?(sandboxId: string, spec: ExecSpec, options?: ExecOptions): Promise<number>;
+  /**
+   * Host paths of a running sandbox's writable layer (template builds): `upper` holds what the
+   * sandbox changed over its template, `tmp` is its /tmp (not part of `upper`).
+   */
+  layerPaths?(sandboxId: string): { upper: string; tmp: string };
 }

@@ -25,7 +25,8 @@ import { ensureSandboxesParentShares } from './cpu-shares.js';
 import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
-import { layerTmpDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
+import { runscExec } from './sandbox-exec.js';
+import { layerTmpDir, layerUpperDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { waitSettled } from '../../util/settle.js';
 import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeRecord, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
 
@@ -181,7 +182,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
       const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
       try {
-        await readOnlyRoot(spec.rootfsPath, op);
+        for (const lower of spec.rootfsPath.split(':')) await readOnlyRoot(lower, op);
         await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op);
         await createSandboxNetwork(net, op);
         sandboxAt.set(net.sandboxAddress, spec.sandboxId);
@@ -198,7 +199,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           netnsPath: `/var/run/netns/${net.netns}`,
           limits: spec.limits,
         });
-        const trust = composeTrust(await templateTrust(spec.rootfsPath), await hostTrust());
+        const trust = composeTrust(await templateTrust(spec.rootfsPath.split(':').pop() ?? spec.rootfsPath), await hostTrust());
         await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf, trust);
         // What the daemon wrote for the sandbox is read-only on the host from here on.
         await ensureReadOnlyBind(paths.runDir, op);
@@ -358,6 +359,13 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     stopWatching() {
       exits.stop();
       void domainProxy.close();
+    },
+
+    exec: (sandboxId, spec, op) => runscExec(sandboxPaths(sandboxesDir, sandboxId).runscDir, sandboxId, spec, op),
+
+    layerPaths(sandboxId) {
+      const { layerDir } = sandboxPaths(sandboxesDir, sandboxId);
+      return { upper: layerUpperDir(layerDir), tmp: layerTmpDir(layerDir) };
     },
 
     async logs(sandboxId: string): Promise<string[]> {
