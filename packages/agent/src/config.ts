@@ -57,10 +57,18 @@ export function parseAgentConfig(value: unknown, source = 'agent config'): Agent
     accessToken: typeof token === 'string' && token !== '' ? token : null,
     envVars,
     defaultUser: str('defaultUser', 'user'),
+    ...optionalString(v['defaultWorkdir'], 'defaultWorkdir', source),
+    ...optionalString(v['startCmd'], 'startCmd', source),
     bootKernels: v['bootKernels'] !== false,
     ...pidsLimitOf(v['pidsLimit'], source),
     ...loopbackSecretOf(v['loopbackSecret'], source),
   };
+}
+
+function optionalString<K extends 'defaultWorkdir' | 'startCmd'>(value: unknown, key: K, source: string): Partial<Record<K, string>> {
+  if (value === undefined || value === null || value === '') return {};
+  if (typeof value !== 'string') throw new Error(`${source}: '${key}' must be a string`);
+  return { [key]: value } as Partial<Record<K, string>>;
 }
 
 function pidsLimitOf(value: unknown, source: string): { pidsLimit?: number } {

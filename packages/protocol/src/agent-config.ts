@@ -12,6 +12,10 @@ export interface AgentConfig {
   envVars: Record<string, string>;
   /** User that runs processes when the request names none. */
   defaultUser: string;
+  /** Working directory of processes when the request names none (a template's WORKDIR); absent: the user's home. */
+  defaultWorkdir?: string;
+  /** Started in the background as the default user when the agent starts (a template's start command). */
+  startCmd?: string;
   /**
    * Boot the default code-interpreter kernels (python, javascript) when the agent starts: true for
    * sandboxes created as a code-interpreter template. Otherwise they boot on the first request to

@@ -57,6 +57,20 @@ async function findSetpriv(): Promise<string | undefined> {
   return undefined;
 }
 
+async function startTemplateCommand(deps: EnvdDeps, command: string): Promise<void> {
+  const user = deps.users.lookup(deps.config.defaultUser);
+  if (!user) {
+    deps.logger.error('start command not run: the default user does not exist', { user: deps.config.defaultUser });
+    return;
+  }
+  try {
+    const proc = await deps.processes.start({ cmd: '/bin/sh', args: ['-c', command], envs: {}, cwd: deps.config.defaultWorkdir, tag: 'start-cmd' }, user, { stdin: false });
+    deps.logger.info('start command started', { pid: proc.pid });
+  } catch (err) {
+    deps.logger.error('start command failed to start', { err });
+  }
+}
+
 /** Serves the envd-compatible API (process + filesystem Connect services and /files etc.). */
 export async function startEnvdServer(options: EnvdServerOptions): Promise<EnvdServer> {
   const { config, logger } = options;
@@ -133,6 +147,8 @@ export async function startEnvdServer(options: EnvdServerOptions): Promise<EnvdS
       resolve();
     });
   });
+  // A template's start command (E2B's setStartCmd) runs as the default user once the API is up.
+  if (config.startCmd) await startTemplateCommand(deps, config.startCmd);
   const port = (server.address() as AddressInfo).port;
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
 

@@ -94,7 +94,7 @@ export function createProcessService(deps: EnvdDeps): ServiceImpl<typeof Process
         if (!cfg) throw new ConnectError('process config is required', Code.InvalidArgument);
         const size = req.pty?.size;
         const started = await deps.processes.start(
-          { cmd: cfg.cmd, args: cfg.args, envs: cfg.envs, cwd: cfg.cwd, tag: req.tag },
+          { cmd: cfg.cmd, args: cfg.args, envs: cfg.envs, cwd: cfg.cwd || deps.config.defaultWorkdir, tag: req.tag },
           u,
           {
             pty: req.pty ? { cols: size?.cols ?? 80, rows: size?.rows ?? 24 } : undefined,
