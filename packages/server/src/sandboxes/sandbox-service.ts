@@ -234,8 +234,10 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               accessToken: record.accessToken,
               // The template's environment (its TLS trust variables), beneath the request's.
               envVars: { ...template.env, ...record.envVars },
-              defaultUser: 'user',
-              bootKernels: /code-interpreter/.test(record.templateAlias ?? ''),
+              defaultUser: template.defaultUser ?? 'user',
+              ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
+              ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
+              bootKernels: template.codeInterpreter ?? /code-interpreter/.test(record.templateAlias ?? ''),
               pidsLimit: record.limits.pidsLimit,
               ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
             },

@@ -30,7 +30,10 @@ export function createFsTemplateStore(dir: string, specs: TemplateSpec[] = [DEFA
   return {
     resolve(nameOrId) {
       const spec = specFor(nameOrId);
-      return spec ? infoOf(spec) : undefined;
+      const info = spec ? infoOf(spec) : undefined;
+      if (!spec || !info) return undefined;
+      const bare = nameOrId.split('/').pop()?.split(':')[0] ?? nameOrId;
+      return { ...info, codeInterpreter: (spec.codeInterpreterAliases ?? []).includes(bare) };
     },
 
     list() {

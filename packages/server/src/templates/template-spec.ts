@@ -16,6 +16,8 @@ export interface TemplateSpec {
    * part of the build (nor of its hash): sandboxes get the spec's current value.
    */
   env: Record<string, string>;
+  /** Aliases whose sandboxes boot the code-interpreter kernels at start. */
+  codeInterpreterAliases?: string[];
   /** Bumped whenever the build steps change in a way the package list does not show. */
   recipeVersion: number;
 }
@@ -73,6 +75,7 @@ export const DEFAULT_TEMPLATE: TemplateSpec = {
   ],
   limits: { memoryMB: 2048, cpuCount: 2, pidsLimit: 1024, diskSizeMB: 4096 },
   env: TRUST_ENV,
+  codeInterpreterAliases: ['code-interpreter-v1', 'code-interpreter'],
   recipeVersion: 4,
 };
 

@@ -11,6 +11,16 @@ export interface TemplateInfo {
   /** Environment of every process in its sandboxes, beneath the create request's `envVars`. */
   env?: Record<string, string>;
   createdAt: string;
+  /** User that runs processes when a request names none (default `user`). */
+  defaultUser?: string;
+  /** Working directory of processes when a request names none (default: the user's home). */
+  defaultWorkdir?: string;
+  /** Whether its sandboxes boot the code-interpreter kernels at start. */
+  codeInterpreter?: boolean;
+  /** Started by the agent when a sandbox boots (E2B's `setStartCmd`). */
+  startCmd?: string;
+  /** true: a template built through the build API (deletable); false/absent: built in. */
+  userBuilt?: boolean;
 }
 
 /** Resolves the template names the create request carries (`name`, `team/name`, `name:tag`). */

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, rm, rmdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import type { OperationOptions, SandboxLimits, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import { runCommand } from '../runtime/gvisor/host-command.js';
+import type { BuildContext } from './build-types.js';
+import { existsLayered, lookupUser } from './layer-users.js';
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * A running build sandbox over a stack of layers. Steps run in it one after another; after each,
+ * `snapshot` copies everything changed since the sandbox started (its overlay upper layer,
+ * whiteouts included) into a layer that, over `lowers`, is the state after that step.
+ */
+export interface StepSandbox {
+  /** The layers it started on, top first. */
+  lowers: string[];
+  /** Host path of the sandbox's /tmp (not part of any layer). */
+  tmpDir: string;
+  /** Runs a shell script as `user` in `cwd` with the context's environment; resolves with the exit code. */
+  run(script: string, user: string, context: BuildContext, onLine: (line: string) => void, options?: OperationOptions): Promise<number>;
+  /** Copies the changes so far into `layerDir`; false when there are none. */
+  snapshot(layerDir: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface StepSandboxDeps {
+  runtime: SandboxRuntime;
+  limits: SandboxLimits;
+  /** The environment beneath the context's (the base template's, e.g. its TLS trust variables). */
+  baseEnv: Record<string, string>;
+}
+
+/** Starts a gVisor build sandbox (network on) over `lowers`. */
+export async function startStepSandbox(deps: StepSandboxDeps, lowers: string[], options: OperationOptions = {}): Promise<StepSandbox> {
+  const { runtime } = deps;
+  if (!runtime.exec || !runtime.layerPaths) throw new SandboxdError(ErrorCode.INTERNAL, 'this runtime cannot run template builds');
+  const exec = runtime.exec.bind(runtime);
+  const sandboxId = `build${randomBytes(8).toString('hex')}`;
+  await runtime.create(
+    {
+      sandboxId,
+      rootfsPath: lowers.join(':'),
+      limits: deps.limits,
+      egress: { allowInternetAccess: true, allowOut: [], denyOut: [] },
+      agentConfig: { sandboxId, templateId: 'build', accessToken: randomBytes(16).toString('hex'), envVars: {}, defaultUser: 'root', bootKernels: false },
+    },
+    { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  const paths = runtime.layerPaths(sandboxId);
+  const view = [paths.upper, ...lowers];
+  const shell = existsLayered(view, 'bin/bash') || existsLayered(view, 'usr/bin/bash') ? '/bin/bash' : '/bin/sh';
+  let closed = false;
+  return {
+    lowers,
+    tmpDir: paths.tmp,
+    async run(script, user, context, onLine, runOptions = {}) {
+      const found = lookupUser(view, user);
+      if (!found) throw new SandboxdError(ErrorCode.BAD_REQUEST, `user "${user}" does not exist in the template`);
+      const env: Record<string, string> = { PATH: DEFAULT_PATH, LANG: 'C.UTF-8', HOME: found.home, USER: user, LOGNAME: user, ...deps.baseEnv, ...context.env };
+      return exec(sandboxId, { argv: [shell, '-c', script], uid: found.uid, gid: found.gid, cwd: posix.normalize(context.workdir), env }, { ...runOptions, onLine: (line) => onLine(line) });
+    },
+    async snapshot(layerDir) {
+      // The agent's own runtime files are no part of a template.
+      await rm(join(paths.upper, 'run', 'sandboxd-sudo'), { recursive: true, force: true });
+      await rmdir(join(paths.upper, 'run')).catch(() => undefined);
+      if ((await readdir(paths.upper)).length === 0) return false;
+      // cp -a keeps owners, modes, xattrs (overlayfs opaque markers) and whiteout devices.
+      await runCommand('cp', ['-a', `${paths.upper}/.`, layerDir], { timeoutMs: 30 * 60_000 });
+      return true;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await runtime.destroy(sandboxId).catch(() => undefined);
+    },
+  };
+}
