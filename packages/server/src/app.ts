@@ -16,6 +16,8 @@ import { canSee } from './auth/ownership.js';
 import { hasScope } from './auth/scopes.js';
 import type { UsageMeter } from './usage/usage-meter.js';
 import { sandboxRoutes } from './api/rest/sandboxes.js';
+import { templateRoutes, templateUploadRoute } from './api/rest/templates.js';
+import type { TemplateBuildService } from './templates/build-service.js';
 import { createMetricsSampler, type MetricsSampler } from './sandboxes/metrics-sampler.js';
 import { createDaemonMetrics, type DaemonMetrics } from './observability/daemon-metrics.js';
 import { httpMetrics } from './observability/http-metrics.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   mcp?: McpRoute;
   /** The built dashboard's folder; default: `@sandboxd/dashboard`'s `dist/public`. */
   dashboardDir?: string;
+  /** E2B's template build API; absent: its routes answer 404. */
+  templateBuilds?: TemplateBuildService;
 }
 
 export type McpRoute = ReturnType<typeof mcpRoute>;
@@ -98,6 +102,9 @@ export function createApp(deps: AppDeps): Hono {
   // MCP over Streamable HTTP; it checks the same API keys itself (X-API-KEY or Authorization: Bearer).
   app.all('/mcp', deps.mcp ?? createMcpRoute(deps));
 
+  // Upload links of the build API carry their own signature, as E2B's presigned URLs do.
+  if (deps.templateBuilds) app.route('/', templateUploadRoute(deps.templateBuilds));
+
   // Every route below: a valid key with the scope its route needs (auth/route-scopes.ts).
   app.use('*', apiKeyAuth(deps.apiKeys));
   app.use(
@@ -127,6 +134,7 @@ export function createApp(deps: AppDeps): Hono {
     const keyName = (id: string): string | undefined => (id === CONFIGURED_KEY_ID ? 'SANDBOXD_API_KEY' : deps.apiKeys.list().find((k) => k.id === id)?.name);
     app.route('/', usageRoutes({ usage: deps.usage, keyName }));
   }
+  if (deps.templateBuilds) app.route('/', templateRoutes(deps.templateBuilds));
   app.route(
     '/',
     sandboxRoutes({

@@ -8,6 +8,7 @@ import type { SandboxRuntime } from './runtime/sandbox-runtime.js';
 import type { TemplateStore } from './templates/template-store.js';
 import { createApp, createMcpRoute } from './app.js';
 import { waitSettled } from './util/settle.js';
+import { createTemplateBuildService } from './templates/build-service.js';
 import { createApiKeyStore } from './auth/api-keys.js';
 import type { ApiKeyStore } from './auth/api-keys.js';
 import { resetSocket } from './proxy/node-proxy.js';
@@ -41,6 +42,8 @@ export interface DaemonDeps {
   config: Config;
   runtime: SandboxRuntime;
   templates: TemplateStore;
+  /** Where templates built through the build API live (their layers, uploads); absent: no build API. */
+  templateBuildDir?: string;
   logger: Logger;
 }
 
@@ -71,9 +74,13 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const { config, runtime, templates, logger } = deps;
   const db = openDatabase(config.home);
   const apiKeys = createApiKeyStore(db, config.apiKey);
+  const templateBuilds =
+    deps.templateBuildDir === undefined
+      ? undefined
+      : createTemplateBuildService({ runtime, builtIn: templates, dir: deps.templateBuildDir, logger, inUse: () => sandboxes.running().map((r) => r.rootfsPath) });
   const sandboxes = createSandboxService({
     runtime,
-    templates,
+    templates: templateBuilds?.templates ?? templates,
     repo: createSandboxRepo(db),
     logger,
     createTimeoutMs: config.createTimeoutMs,
@@ -113,6 +120,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     metrics,
     prometheus,
     usage,
+    ...(templateBuilds ? { templateBuilds } : {}),
   });
   const rest = getRequestListener(app.fetch);
 
@@ -237,6 +245,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       sandboxes.stop();
       metrics.stop();
       prometheus.close();
+      templateBuilds?.stop();
       runtime.stopWatching();
       if (metricsServer?.listening) {
         metricsServer.close();

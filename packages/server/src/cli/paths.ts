@@ -15,5 +15,8 @@ export function homeFiles(config: Config) {
     apiKeyFile: join(config.home, 'api-key'),
     /** SANDBOXD_TEMPLATES_DIR, else `<home>/templates`. */
     templatesDir: process.env['SANDBOXD_TEMPLATES_DIR'] || join(config.home, 'templates'),
+    /** Templates built through the build API, their layers and uploads: SANDBOXD_BUILT_TEMPLATES_DIR, else `<templatesDir>/built`. */
+    builtTemplatesDir:
+      process.env['SANDBOXD_BUILT_TEMPLATES_DIR'] || join(process.env['SANDBOXD_TEMPLATES_DIR'] || join(config.home, 'templates'), 'built'),
   };
 }

@@ -52,7 +52,7 @@ export async function serve(config: Config): Promise<void> {
     onEgressEvent: (event) => logger.info(event, `egress to ${event.host ?? '(no name)'}:${event.port} ${event.verdict}`),
   });
   const templates = createFsTemplateStore(files.templatesDir);
-  const daemon = createDaemon({ config, runtime, templates, logger });
+  const daemon = createDaemon({ config, runtime, templates, templateBuildDir: files.builtTemplatesDir, logger });
   if (!config.apiKey && !existsSync(files.apiKeyFile) && daemon.apiKeys.list().length === 0) {
     const { key } = daemon.apiKeys.create('default');
     writeFileSync(files.apiKeyFile, `${key}\n`, { mode: 0o600 });
