@@ -17,7 +17,7 @@ fi
 # nothing else on the host moves to trixie: bookworm's 2022 runsc lacks the systrap platform.
 need_apt=()
 have_trixie_runsc || need_apt+=(runsc)
-for tool in mmdebstrap:mmdebstrap tmux:tmux nft:nftables ip:iproute2 ethtool:ethtool unshare:util-linux setpriv:util-linux getfattr:attr multilog:daemontools mkfs.ext4:e2fsprogs losetup:mount make:make g++:g++ python3:python3 chromium:chromium; do
+for tool in mmdebstrap:mmdebstrap tmux:tmux nft:nftables ip:iproute2 ethtool:ethtool unshare:util-linux setpriv:util-linux getfattr:attr multilog:daemontools mkfs.ext4:e2fsprogs losetup:mount make:make g++:g++ python3:python3 chromium:chromium skopeo:skopeo umoci:umoci docker-registry:docker-registry; do
   command -v "${tool%%:*}" >/dev/null || need_apt+=("${tool#*:}")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
