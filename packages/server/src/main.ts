@@ -9,7 +9,9 @@ import { registerSandboxCommands } from './cli/sandbox-cli.js';
 import { serve } from './cli/serve.js';
 import { fetchUsage, parseSince, usageTable } from './cli/usage-cli.js';
 import { runningPid, start, stop } from './cli/start.js';
+import { existsSync } from 'node:fs';
 import { buildTemplateWithProgress } from './cli/template-progress.js';
+import { buildTemplateFile, registerTemplateCommands } from './cli/template-cli.js';
 import { createFsTemplateStore } from './templates/fs-template-store.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -43,17 +45,20 @@ registerSandboxCommands(program, () => mcpConnection(config(), process.env));
 
 const template = program.command('template').description('manage templates');
 template
-  .command('build [name]')
-  .description('build a template when absent (default: base)')
-  .action(async (name: string | undefined) => {
-    await buildTemplateWithProgress(createFsTemplateStore(homeFiles(config()).templatesDir), name ?? 'base', print);
+  .command('build [file-or-name]')
+  .description('build a template file or directory (the SDK Template class, see README) on the running daemon; a built-in name (default: base) is built here when absent')
+  .option('--name <name>', 'template name (default: the file\'s or its directory\'s name)')
+  .option('--cpu <count>', 'vCPUs of its sandboxes (default 2)')
+  .option('--memory <MB>', 'memory of its sandboxes (default 1024)')
+  .option('--skip-cache', 'rebuild every step')
+  .action(async (target: string | undefined, opts: { name?: string; cpu?: string; memory?: string; skipCache?: boolean }) => {
+    if (target !== undefined && existsSync(target)) {
+      await buildTemplateFile(mcpConnection(config(), process.env), target, opts, print);
+      return;
+    }
+    await buildTemplateWithProgress(createFsTemplateStore(homeFiles(config()).templatesDir), target ?? 'base', print);
   });
-template
-  .command('list')
-  .description('list built templates')
-  .action(() => {
-    for (const t of createFsTemplateStore(homeFiles(config()).templatesDir).list()) print(`${t.templateId}  ${t.aliases.join(',')}  ${t.rootfsPath}`);
-  });
+registerTemplateCommands(template, () => mcpConnection(config(), process.env), print);
 
 registerKeyCommands(program, config, print);
 

@@ -105,6 +105,9 @@ export function templateRoutes(builds: TemplateBuildService): Hono {
     return c.body(null, 204);
   });
 
+  // sandboxd's own: cached layers and uploads no template and no running sandbox uses (`sandboxd template prune`).
+  app.post('/templates/prune', async (c) => c.json(await builds.prune()));
+
   app.delete('/templates/:templateID', async (c) => {
     const id = c.req.param('templateID');
     const t = builds.find(id);
