@@ -20,11 +20,14 @@ async function insideRoot(root: string, rel: string): Promise<string> {
   return join(root, rel);
 }
 
-/** Copies the default template's tini into an image's root when it has none. */
+/**
+ * Copies the default template's statically linked tini (Debian's `tini-static`: it runs on any
+ * image's libc, older or newer than the default template's) into an image's root when it has none.
+ */
 export async function ensureTini(imageRoot: string, defaultRoot: string): Promise<void> {
   const target = await insideRoot(imageRoot, 'usr/bin/tini');
   if (await lstat(target).then(() => true, () => false)) return;
-  await copyFile(join(defaultRoot, 'usr/bin/tini'), target);
+  await copyFile(join(defaultRoot, 'usr/bin/tini-static'), target);
 }
 
 /**
