@@ -112,7 +112,7 @@ describe('template build', { concurrency: false }, () => {
     });
     after(async () => registry?.stop());
 
-    test('fromImage with registry credentials honours the image env, workdir and entrypoint and adds user and sudo', BUILD_MS, async () => {
+    test('fromImage with registry credentials honours the image env, workdir and entrypoint and adds user, sudoers and init', BUILD_MS, async () => {
       const imageName = `e2e-image-${RUN_ID}`;
       const template = Template()
         .fromImage(`${registry.host}/${image}`, { username: registry.username, password: registry.password })
@@ -120,8 +120,10 @@ describe('template build', { concurrency: false }, () => {
       const { logs } = await build(template, imageName);
       assert.ok(logs.some((l) => l === `from-image-${RUN_ID}`), logs.join('\n'));
       await withSandbox(() => Sandbox.create(imageName, { ...stack.sdk, timeoutMs: 120_000 }), async (sbx) => {
-        const facts = await run(sbx, 'whoami; pwd; echo "$IMAGE_ENV"; sudo id -u; test ! -e /usr/bin/python3 && echo no-python');
-        assert.deepEqual(facts.stdout.trim().split('\n'), ['user', '/srv/image', `from-image-${RUN_ID}`, '0', 'no-python']);
+        // sudo is the agent's shim, which runs on python3: this image has none (README), so root is `user: 'root'`.
+        const facts = await run(sbx, 'whoami; pwd; echo "$IMAGE_ENV"; readlink /usr/bin/sudo; cat /etc/sudoers.d/user; test ! -e /usr/bin/python3 && echo no-python');
+        assert.deepEqual(facts.stdout.trim().split('\n'), ['user', '/srv/image', `from-image-${RUN_ID}`, '/opt/sandboxd/packages/agent/sudo/sudo', 'user ALL=(ALL:ALL) NOPASSWD: ALL', 'no-python']);
+        assert.equal((await run(sbx, 'id -u', { user: 'root' })).stdout.trim(), '0');
         const started = await run(sbx, 'for i in $(seq 50); do [ -e /tmp/entry-ran ] && break; sleep 0.2; done; cat /tmp/entry-ran');
         assert.equal(started.stdout.trim(), 'started');
       });

@@ -195,7 +195,8 @@ async function imageBase(deps: BuilderDeps, def: BuildDefinition, limits: Sandbo
       });
       try {
         const output: string[] = [];
-        const code = await sandbox.run(CONTRACT_SCRIPT, 'root', { ...imageLayer.context, workdir: '/', env: { ...imageLayer.context.env } }, (line) => output.push(line), options);
+        const env = { ...imageLayer.context.env, SANDBOXD_USER: imageLayer.context.user, SANDBOXD_WORKDIR: imageLayer.context.workdir };
+        const code = await sandbox.run(CONTRACT_SCRIPT, 'root', { ...imageLayer.context, workdir: '/', env }, (line) => output.push(line), options);
         if (code !== 0) throw new BuildStepError(`adding the sandbox user to the image failed (exit status ${code})`, 'base', output);
         contract = await layer.commit(imageLayer.context, imageLayer.stack, !(await sandbox.snapshot(layer.fsDir)));
       } catch (error) {
