@@ -121,9 +121,10 @@ describe('template build', { concurrency: false }, () => {
       assert.ok(logs.some((l) => l === `from-image-${RUN_ID}`), logs.join('\n'));
       await withSandbox(() => Sandbox.create(imageName, { ...stack.sdk, timeoutMs: 120_000 }), async (sbx) => {
         // sudo is the agent's shim, which runs on python3: this image has none (README), so root is `user: 'root'`.
-        const facts = await run(sbx, 'whoami; pwd; echo "$IMAGE_ENV"; readlink /usr/bin/sudo; cat /etc/sudoers.d/user; test ! -e /usr/bin/python3 && echo no-python');
-        assert.deepEqual(facts.stdout.trim().split('\n'), ['user', '/srv/image', `from-image-${RUN_ID}`, '/opt/sandboxd/packages/agent/sudo/sudo', 'user ALL=(ALL:ALL) NOPASSWD: ALL', 'no-python']);
-        assert.equal((await run(sbx, 'id -u', { user: 'root' })).stdout.trim(), '0');
+        const facts = await run(sbx, 'whoami; pwd; echo "$IMAGE_ENV"; readlink /usr/bin/sudo; test ! -e /usr/bin/python3 && echo no-python');
+        assert.deepEqual(facts.stdout.trim().split('\n'), ['user', '/srv/image', `from-image-${RUN_ID}`, '/opt/sandboxd/packages/agent/sudo/sudo', 'no-python']);
+        const asRoot = await run(sbx, 'id -u; cat /etc/sudoers.d/user; stat -c %U /srv/image', { user: 'root' });
+        assert.deepEqual(asRoot.stdout.trim().split('\n'), ['0', 'user ALL=(ALL:ALL) NOPASSWD: ALL', 'user']);
         const started = await run(sbx, 'for i in $(seq 50); do [ -e /tmp/entry-ran ] && break; sleep 0.2; done; cat /tmp/entry-ran');
         assert.equal(started.stdout.trim(), 'started');
       });

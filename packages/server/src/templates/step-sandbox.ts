@@ -38,17 +38,26 @@ export async function startStepSandbox(deps: StepSandboxDeps, lowers: string[], 
   const { runtime } = deps;
   if (!runtime.exec || !runtime.layerPaths) throw new SandboxdError(ErrorCode.INTERNAL, 'this runtime cannot run template builds');
   const exec = runtime.exec.bind(runtime);
-  const sandboxId = `build${randomBytes(8).toString('hex')}`;
-  await runtime.create(
-    {
-      sandboxId,
-      rootfsPath: lowers.join(':'),
-      limits: deps.limits,
-      egress: { allowInternetAccess: true, allowOut: [], denyOut: [] },
-      agentConfig: { sandboxId, templateId: 'build', accessToken: randomBytes(16).toString('hex'), envVars: {}, defaultUser: 'root', bootKernels: false },
-    },
-    { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) },
-  );
+  let sandboxId = '';
+  // A loaded host can make one boot miss the agent's start deadline; a build tries a second one.
+  for (let attempt = 1; ; attempt++) {
+    sandboxId = `build${randomBytes(8).toString('hex')}`;
+    try {
+      await runtime.create(
+        {
+          sandboxId,
+          rootfsPath: lowers.join(':'),
+          limits: deps.limits,
+          egress: { allowInternetAccess: true, allowOut: [], denyOut: [] },
+          agentConfig: { sandboxId, templateId: 'build', accessToken: randomBytes(16).toString('hex'), envVars: {}, defaultUser: 'root', bootKernels: false },
+        },
+        { timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) },
+      );
+      break;
+    } catch (error) {
+      if (attempt >= 2 || options.signal?.aborted) throw error;
+    }
+  }
   const paths = runtime.layerPaths(sandboxId);
   const view = [paths.upper, ...lowers];
   const shell = existsLayered(view, 'bin/bash') || existsLayered(view, 'usr/bin/bash') ? '/bin/bash' : '/bin/sh';
