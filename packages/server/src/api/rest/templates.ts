@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import { ENVD_VERSION, ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { TemplateBuildService } from '../../templates/build-service.js';
 import type { TemplateInfo } from '../../templates/template-store.js';
 import { readBody } from './http.js';
@@ -24,7 +24,7 @@ function toTemplate(t: TemplateInfo, buildId: string) {
     lastSpawnedAt: null,
     spawnCount: 0,
     buildCount: 1,
-    envdVersion: '0.2.0',
+    envdVersion: ENVD_VERSION,
     buildStatus: 'ready',
   };
 }
@@ -50,7 +50,7 @@ export function templateRoutes(builds: TemplateBuildService): Hono {
   app.post('/v2/templates', async (c) => {
     const made = await request(c);
     const now = new Date().toISOString();
-    return c.json({ templateID: made.templateID, buildID: made.buildID, cpuCount: 2, memoryMB: 1024, diskSizeMB: 4096, public: false, aliases: made.aliases, createdAt: now, updatedAt: now, createdBy: null, lastSpawnedAt: null, spawnCount: 0, buildCount: 0, envdVersion: '0.2.0' }, 202);
+    return c.json({ templateID: made.templateID, buildID: made.buildID, cpuCount: 2, memoryMB: 1024, diskSizeMB: 4096, public: false, aliases: made.aliases, createdAt: now, updatedAt: now, createdBy: null, lastSpawnedAt: null, spawnCount: 0, buildCount: 0, envdVersion: ENVD_VERSION }, 202);
   });
 
   app.get('/templates/:templateID/files/:hash', (c) => {
