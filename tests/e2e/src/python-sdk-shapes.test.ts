@@ -364,6 +364,55 @@ describe('Python SDK: envd (sandbox_sync/commands, sandbox_sync/filesystem, conn
     }
   });
 
+  test('pty.create / send_stdin / resize / kill: Start with pty, SendInput pty bytes, Update', 120_000, async () => {
+    const abort = new AbortController();
+    const envs = { TERM: 'xterm-256color', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+    const events = pyOpenStream(sbx.rpc, 'process.Process/Start', { process: { cmd: '/bin/bash', args: ['-i', '-l'], envs }, pty: { size: { cols: 80, rows: 24 } } }, {
+      timeoutMs: 60_000,
+      headers: { 'Keepalive-Ping-Interval': '50' },
+      signal: abort.signal,
+    });
+    try {
+      const pid = ((await withTimeout(events.next(), CALL_MS, 'pty start')).value as { message: ProcessEvent }).message.event?.start?.pid;
+      assert.ok(pid);
+      const resized = await rpc('process.Process/Update', { process: { pid }, pty: { size: { cols: 120, rows: 40 } } });
+      assert.equal(resized.status, 200, resized.text);
+      const input = await rpc('process.Process/SendInput', { process: { pid }, input: { pty: Buffer.from('stty size; exit\n').toString('base64') } });
+      assert.equal(input.status, 200, input.text);
+      let out = '';
+      for await (const item of events) {
+        if (item.end) break;
+        const pty = (item.message as { event?: { data?: { pty?: string } } }).event?.data?.pty;
+        out += b64(pty);
+      }
+      assert.match(out, /40 120/, 'the resized PTY');
+    } finally {
+      abort.abort();
+    }
+  });
+
+  test('watch_dir (async SDK): WatchDir stream opens with a start event, then filesystem events', 120_000, async () => {
+    const dir = `/home/user/pywatch-${RUN_ID}`;
+    assert.equal((await rpc('filesystem.Filesystem/MakeDir', { path: dir })).status, 200);
+    const abort = new AbortController();
+    const events = pyOpenStream(sbx.rpc, 'filesystem.Filesystem/WatchDir', { path: dir }, { timeoutMs: 60_000, headers: { 'Keepalive-Ping-Interval': '50' }, signal: abort.signal });
+    try {
+      const first = (await withTimeout(events.next(), CALL_MS, 'watch start')).value as { message: { start?: object } };
+      assert.ok(first.message.start, `the first event is start: ${JSON.stringify(first.message)}`);
+      const form = httpxMultipart([{ filename: `${dir}/w.txt`, data: 'w' }]);
+      const up = await rawFetch(`${stack.sandboxUrl}/files${httpxQuery({ path: `${dir}/w.txt` })}`, { method: 'POST', headers: { ...sbx.rpc.sandboxHeaders, 'Content-Type': form.contentType }, body: form.body });
+      assert.equal(up.status, 200, up.text);
+      for (;;) {
+        const next = await withTimeout(events.next(), CALL_MS, 'watch event');
+        assert.ok(!next.done && !next.value.end, 'the watch stays open');
+        const fs = (next.value.message as { filesystem?: { name: string; type: string } }).filesystem;
+        if (fs?.name === 'w.txt') break;
+      }
+    } finally {
+      abort.abort();
+    }
+  });
+
   test('files.*: stat, list, make_dir, rename, remove, exists, watch (RPC with Basic user header)', 120_000, async () => {
     const dir = `/home/user/py-${RUN_ID}`;
     const user = pyAuthHeader('user');
