@@ -176,6 +176,33 @@ describe('Python SDK: control plane (e2b/api/client, sandbox_sync/sandbox_api.py
     assert.equal(health.status, 502, health.text);
   });
 
+  test('create options: secure=False, lifecycle kill, auto_resume False, allow_public_traffic False', 300_000, async () => {
+    // `build_lifecycle_config({"on_timeout": "kill", "auto_resume": False})` and `build_network_config`.
+    const sbx = await pyCreate('base', runMeta('options'), {
+      secure: false,
+      autoPause: false,
+      autoResume: { enabled: false },
+      network: { allowPublicTraffic: false, allowOut: ['1.1.1.1'] },
+    });
+    assert.equal(sbx.token, undefined, 'secure=False: no envdAccessToken, so no X-Access-Token');
+    const info = await pyRest('GET', `/sandboxes/${sbx.id}`);
+    expectParsed('getSandbox', info, 200, SandboxDetailModel);
+    assert.deepEqual((info.json as { lifecycle: unknown }).lifecycle, { autoResume: false, onTimeout: 'kill' });
+    const created = await pyRest('POST', `/sandboxes/${sbx.id}/connect`, { timeout: 300 });
+    expectParsed('connect', created, created.status === 201 ? 201 : 200, SandboxModel);
+    const traffic = (created.json as { trafficAccessToken?: string | null }).trafficAccessToken;
+    assert.equal(typeof traffic, 'string', 'allow_public_traffic=False: a traffic token');
+    // envd requests carry no traffic token (sandbox_headers) and must pass; the code interpreter's carry it.
+    const health = await rawFetch(`${stack.sandboxUrl}/health`, { headers: sbx.rpc.sandboxHeaders });
+    assert.ok(health.status >= 200 && health.status < 300, `${health.status} ${health.text}`);
+    const ci = { 'E2b-Sandbox-Id': sbx.id, 'E2b-Sandbox-Port': String(CODE_INTERPRETER_PORT) };
+    const withToken = await rawFetch(`${stack.sandboxUrl}/health`, { headers: { ...ci, 'E2B-Traffic-Access-Token': traffic! } });
+    assert.equal(withToken.status, 200, withToken.text);
+    const withoutToken = await rawFetch(`${stack.sandboxUrl}/health`, { headers: ci });
+    assert.equal(withoutToken.status, 403, withoutToken.text);
+    expectParsed('kill', await pyRest('DELETE', `/sandboxes/${sbx.id}`), 204);
+  });
+
   test('errors the Python client parses: 401 on a wrong key, 400 on a bad body', 120_000, async () => {
     const wrong = `e2b_${'0'.repeat(40)}`;
     expectPyError('createSandbox', await pyRest('POST', '/sandboxes', { templateID: 'base', timeout: 300 }, wrong), 401);
@@ -264,8 +291,13 @@ function collect(messages: unknown[]): { pid: number | undefined; stdout: string
 describe('Python SDK: envd (sandbox_sync/commands, sandbox_sync/filesystem, connect-python)', () => {
   let sbx: Created;
   const REQUEST_TIMEOUT_MS = 60_000;
-  const rpc = (method: string, body: unknown, headers: Record<string, string> = {}) =>
-    pyUnary(sbx.rpc, method, body, { timeoutMs: REQUEST_TIMEOUT_MS, headers });
+  /** A unary call with the SDK's request timeout; every answer, success or error, is `application/json`. */
+  const rpc = async (method: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await pyUnary(sbx.rpc, method, body, { timeoutMs: REQUEST_TIMEOUT_MS, headers });
+    assert.ok(unaryContentTypeOk(res), `${method}: content-type ${res.contentType} (${res.status} ${res.text.slice(0, 200)})`);
+    if (res.status !== 200) assert.equal(typeof (res.json as { code?: unknown }).code, 'string', `${method}: a Connect error has a string code: ${res.text}`);
+    return res;
+  };
 
   before(async () => {
     sbx = await pyCreate('code-interpreter-v1', runMeta('envd'));
