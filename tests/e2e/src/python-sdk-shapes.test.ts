@@ -114,6 +114,12 @@ async function pyCreate(template: string, metadata: Record<string, string>, extr
   };
 }
 
+/** Names the request a transport error (reset, timeout) came from. */
+const step = <T>(label: string, promise: Promise<T>): Promise<T> =>
+  promise.catch((err: unknown) => {
+    throw new Error(`${label}: ${err instanceof Error ? `${err.message}${err.cause ? ` (${String(err.cause)})` : ''}` : String(err)}`, { cause: err });
+  });
+
 const runMeta = (purpose: string): Record<string, string> => ({ suite: 'python-sdk-shapes', run: RUN_ID, purpose });
 
 describe('Python SDK: control plane (e2b/api/client, sandbox_sync/sandbox_api.py)', () => {
@@ -567,7 +573,7 @@ describe('Python code interpreter (e2b_code_interpreter/code_interpreter_sync.py
     ...(withToken && sbx.token ? { 'X-Access-Token': sbx.token } : {}),
   });
   const execute = async (body: Record<string, unknown>): Promise<{ status: number; lines: string[]; text: string }> => {
-    const res = await rawFetch(`${stack.sandboxUrl}/execute`, { method: 'POST', headers: ciHeaders(true), body: JSON.stringify(body) }, 240_000);
+    const res = await step(`POST /execute ${JSON.stringify(body).slice(0, 80)}`, rawFetch(`${stack.sandboxUrl}/execute`, { method: 'POST', headers: ciHeaders(true), body: JSON.stringify(body) }, 240_000));
     return { status: res.status, text: res.text, lines: res.text.split('\n').slice(0, -1) };
   };
 
@@ -597,7 +603,7 @@ describe('Python code interpreter (e2b_code_interpreter/code_interpreter_sync.py
   });
 
   test('contexts: create ({} and language/cwd), list, run in one, restart, remove; no X-Access-Token', 600_000, async () => {
-    const create = async (data: Record<string, string>) => rawFetch(`${stack.sandboxUrl}/contexts`, { method: 'POST', headers: ciHeaders(false), body: JSON.stringify(data) }, 120_000);
+    const create = async (data: Record<string, string>) => step(`POST /contexts ${JSON.stringify(data)}`, rawFetch(`${stack.sandboxUrl}/contexts`, { method: 'POST', headers: ciHeaders(false), body: JSON.stringify(data) }, 120_000));
     const plain = await create({});
     assert.equal(plain.status, 200, plain.text);
     assert.equal(fromDict(ContextModel, plain.json), undefined, plain.text);
@@ -607,7 +613,7 @@ describe('Python code interpreter (e2b_code_interpreter/code_interpreter_sync.py
     const ctx = js.json as { id: string; language: string; cwd: string };
     assert.equal(ctx.cwd, '/tmp');
 
-    const list = await rawFetch(`${stack.sandboxUrl}/contexts`, { headers: ciHeaders(false) });
+    const list = await step('GET /contexts', rawFetch(`${stack.sandboxUrl}/contexts`, { headers: ciHeaders(false) }));
     assert.equal(list.status, 200, list.text);
     assert.equal(listOf(ContextModel, list.json), undefined, list.text);
     assert.ok((list.json as Array<{ id: string }>).some((c) => c.id === ctx.id));
@@ -616,11 +622,11 @@ describe('Python code interpreter (e2b_code_interpreter/code_interpreter_sync.py
     assert.equal(ran.status, 200, ran.text);
     assert.ok(ran.lines.some((l) => (JSON.parse(l) as { text?: string }).text?.replace(/'/g, '') === '/tmp'), ran.text);
 
-    const restart = await rawFetch(`${stack.sandboxUrl}/contexts/${ctx.id}/restart`, { method: 'POST', headers: ciHeaders(false) }, 120_000);
+    const restart = await step('POST /contexts/{id}/restart', rawFetch(`${stack.sandboxUrl}/contexts/${ctx.id}/restart`, { method: 'POST', headers: ciHeaders(false) }, 120_000));
     assert.ok(restart.status >= 200 && restart.status < 300, `${restart.status} ${restart.text}`);
-    const removed = await rawFetch(`${stack.sandboxUrl}/contexts/${ctx.id}`, { method: 'DELETE', headers: ciHeaders(false) });
+    const removed = await step('DELETE /contexts/{id}', rawFetch(`${stack.sandboxUrl}/contexts/${ctx.id}`, { method: 'DELETE', headers: ciHeaders(false) }));
     assert.ok(removed.status >= 200 && removed.status < 300, `${removed.status} ${removed.text}`);
-    const twice = await rawFetch(`${stack.sandboxUrl}/contexts/${ctx.id}`, { method: 'DELETE', headers: ciHeaders(false) });
+    const twice = await step('DELETE /contexts/{id} again', rawFetch(`${stack.sandboxUrl}/contexts/${ctx.id}`, { method: 'DELETE', headers: ciHeaders(false) }));
     assert.equal(twice.status, 404, 'NotFoundException');
     const unknown = await execute({ code: '1', context_id: ctx.id, language: null, env_vars: null });
     assert.equal(unknown.status, 404, unknown.text);
