@@ -68,9 +68,9 @@ const PARSED = {
 } as const;
 
 /** A REST call with the Python client's headers (`Content-Type: application/json` only with a body). */
-function pyRest(method: string, path: string, body?: unknown, apiKey = stack.apiKey): Promise<RawResponse> {
+function pyRest(method: string, path: string, body?: unknown, apiKey = stack.apiKey, ms = CALL_MS): Promise<RawResponse> {
   const headers = { ...pyApiHeaders(apiKey), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
-  return rawFetch(`${stack.apiUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  return rawFetch(`${stack.apiUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }, ms);
 }
 
 /** The answer is `status`, a status the generated client parses, and (with a model) parses under it. */
@@ -101,7 +101,7 @@ interface Created {
 /** `SandboxApi._create_sandbox`: POST /sandboxes with NewSandbox.to_dict() of `Sandbox.create(...)`. */
 async function pyCreate(template: string, metadata: Record<string, string>, extra: Record<string, unknown> = {}): Promise<Created> {
   const body = { templateID: template, timeout: 300, secure: true, allow_internet_access: true, metadata, envVars: {}, ...extra };
-  const res = await withTimeout(pyRest('POST', '/sandboxes', body), CREATE_MS, 'POST /sandboxes');
+  const res = await pyRest('POST', '/sandboxes', body, stack.apiKey, CREATE_MS);
   expectParsed('createSandbox', res, 201, SandboxModel);
   const sandbox = res.json as { sandboxID: string; envdVersion: string; envdAccessToken?: string; domain?: string | null };
   created.push(sandbox.sandboxID);
@@ -607,6 +607,10 @@ describe('Python code interpreter (e2b_code_interpreter/code_interpreter_sync.py
     const plain = await create({});
     assert.equal(plain.status, 200, plain.text);
     assert.equal(fromDict(ContextModel, plain.json), undefined, plain.text);
+    // Removed at once: every context is a kernel, and the sandbox's memory is shared by them all.
+    const plainId = (plain.json as { id: string }).id;
+    const dropped = await step('DELETE /contexts/{id} ({})', rawFetch(`${stack.sandboxUrl}/contexts/${plainId}`, { method: 'DELETE', headers: ciHeaders(false) }));
+    assert.ok(dropped.status >= 200 && dropped.status < 300, `${dropped.status} ${dropped.text}`);
     const js = await create({ language: 'javascript', cwd: '/tmp' });
     assert.equal(js.status, 200, js.text);
     assert.equal(fromDict(ContextModel, js.json), undefined, js.text);
