@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SandboxRecord } from './sandbox-record.js';
-import { applyListQuery, parseListQuery, parseMetadataFilter, parseStates } from './list-query.js';
+import { applyListQuery, parseListQuery, parseMetadataFilter, parseStartedAfter, parseStates } from './list-query.js';
 
 /** The JS SDK: encodeURIComponent per key/value, URLSearchParams, then the query serializer. */
 function jsSdkQuery(metadata: Record<string, string>): URLSearchParams {
@@ -85,6 +85,12 @@ describe('list query', () => {
     assert.deepEqual(ids(`startedAfter=${new Date(2000).toISOString()}`), ['ic', 'ib']);
     assert.deepEqual(ids(`startedAfter=${new Date(2001).toISOString()}`), ['ic']);
     assert.deepEqual(ids(`startedAfter=${new Date(3000).toISOString()}&order=asc`), ['ic']);
+    // Python's isoformat(): microseconds and an offset; a sub-millisecond excess excludes a start at that millisecond.
+    assert.deepEqual(ids('startedAfter=1970-01-01T00:00:02.000000%2B00:00'), ['ic', 'ib']);
+    assert.deepEqual(ids('startedAfter=1970-01-01T00:00:02.000001%2B00:00'), ['ic']);
+    assert.deepEqual(ids('startedAfter=1970-01-01T00:00:02.000999999Z'), ['ic']);
+    assert.equal(parseStartedAfter('1970-01-01T00:00:02.0009+00:00'), 2001);
+    assert.equal(parseStartedAfter('1970-01-01T00:00:02+00:00'), 2000);
     // E2B has no startedBefore: it is ignored, not an error.
     assert.deepEqual(ids(`startedBefore=${new Date(1500).toISOString()}`), ['ic', 'ib', 'ia']);
   });

@@ -61,6 +61,17 @@ export function parseStates(values: string[]): ListState[] {
   return [...new Set(states as ListState[])];
 }
 
+/**
+ * `startedAfter` in epoch ms, rounded up when it has digits past the millisecond (Python's
+ * `isoformat()` sends microseconds, E2B keeps nanoseconds): start times are whole milliseconds,
+ * so `startedAt >= ceil(T)` is exactly E2B's inclusive `startedAt >= T`. `Date.parse` truncates.
+ */
+export function parseStartedAfter(value: string): number {
+  const ms = Date.parse(value);
+  const fraction = /T[\d:]+[.,](\d+)/.exec(value)?.[1] ?? '';
+  return /[1-9]/.test(fraction.slice(3)) ? ms + 1 : ms;
+}
+
 /** Parses the list query parameters; throws BAD_REQUEST naming the offending parameter. */
 export function parseListQuery(params: URLSearchParams): ListQuery {
   const limitRaw = params.get('limit');
@@ -76,7 +87,7 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
   const startedAfterRaw = params.get('startedAfter');
   let startedAfter: number | undefined;
   if (startedAfterRaw !== null && startedAfterRaw !== '') {
-    startedAfter = Date.parse(startedAfterRaw);
+    startedAfter = parseStartedAfter(startedAfterRaw);
     if (Number.isNaN(startedAfter)) throw bad(`startedAfter must be an ISO-8601 date-time, got ${JSON.stringify(startedAfterRaw)}`);
   }
   return {
