@@ -13,7 +13,7 @@ export interface SandboxLifecycle {
   onTimeout: 'kill' | 'pause';
   /** A paused sandbox resumes on its own when traffic for it reaches the proxy. */
   autoResume: boolean;
-  /** Timeout of the create request, in seconds: the timeout a resume by traffic gives it. */
+  /** The timeout a resume by traffic gives it, in seconds: the create request's, at least 300 (as E2B). */
   timeoutSec: number;
 }
 

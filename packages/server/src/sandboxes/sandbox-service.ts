@@ -103,6 +103,11 @@ export interface SandboxServiceDeps {
   now?: () => number;
 }
 
+/** How long a sandbox may run to close its connections before it is frozen, ms. */
+const SETTLE_MS = 100;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 const alreadyPaused = (sandboxId: string) =>
   new SandboxdError(ErrorCode.SANDBOX_ALREADY_PAUSED, `Error pausing sandbox - sandbox '${sandboxId}' is already paused`, { details: { sandboxId } });
 
@@ -117,6 +122,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   const starting = new Map<string, SandboxRecord>();
   /** Paused sandboxes and where their state is. */
   const paused = new Map<string, { record: SandboxRecord; tier: PauseTier }>();
+  /** Sandboxes being frozen: out of the proxy's reach, still visible to info and list. */
+  const pausing = new Map<string, SandboxRecord>();
   const listeners = new Set<(record: SandboxRecord, reason: EndReason) => void>();
   const pauseListeners = new Set<(record: SandboxRecord) => void>();
   const shutdown = new AbortController();
@@ -149,14 +156,18 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     end(record, 'expired').catch((error: unknown) => logger.error({ sandboxId, err: error }, 'destroying expired sandbox failed'));
   });
 
-  /** Checkpoints a sandbox frozen in memory; a refusal keeps it in memory and tries again later. */
+  /**
+   * Checkpoints a sandbox frozen in memory; a failure (the runtime declines while the sandbox keeps
+   * a TCP connection to the host open) keeps it in memory and tries again after the grace period.
+   */
   function toDisk(sandboxId: string): Promise<void> {
     return serial(sandboxId, async () => {
       const entry = paused.get(sandboxId);
       if (entry === undefined || entry.tier !== 'memory') return;
       const startedAt = now();
+      const op = { signal: shutdown.signal, timeoutMs: 120_000 };
       try {
-        await runtime.checkpoint(sandboxId, { signal: shutdown.signal, timeoutMs: 120_000 });
+        await runtime.checkpoint(sandboxId, op);
       } catch (error) {
         if (paused.get(sandboxId) === entry) tiering.frozen(sandboxId);
         logger.warn({ sandboxId, err: error }, 'checkpoint to disk failed; the sandbox stays paused in memory (retried after the grace period)');
@@ -172,6 +183,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       if (paused.has(sandboxId)) throw alreadyPaused(sandboxId);
       const record = get(sandboxId);
       live.delete(sandboxId);
+      pausing.set(sandboxId, record);
       reaper.disarm(sandboxId);
       for (const listener of pauseListeners) {
         try {
@@ -180,9 +192,13 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           logger.error({ err: error }, 'sandbox pause listener failed');
         }
       }
+      // The sandbox's programs close the connections the proxy just dropped before they stop: a
+      // connection still open inside would make runsc refuse the checkpoint to disk.
+      await sleep(SETTLE_MS);
       try {
         await runtime.freeze(sandboxId, options);
       } catch (error) {
+        pausing.delete(sandboxId);
         live.set(sandboxId, record);
         reaper.arm(sandboxId, record.endAt);
         if (isSandboxdError(error) && error.code !== ErrorCode.INTERNAL) throw error;
@@ -190,6 +206,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       }
       record.state = 'paused';
       repo.update(record);
+      pausing.delete(sandboxId);
       paused.set(sandboxId, { record, tier: 'memory' });
       tiering.frozen(sandboxId);
       logger.info({ sandboxId }, 'sandbox paused');
@@ -238,6 +255,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   /** Makes the sandbox unreachable at once, then asks the runtime to remove it. */
   async function end(record: SandboxRecord, reason: EndReason, options?: OperationOptions): Promise<void> {
     live.delete(record.sandboxId);
+    pausing.delete(record.sandboxId);
     paused.delete(record.sandboxId);
     tiering.forget(record.sandboxId);
     reaper.disarm(record.sandboxId);
@@ -443,16 +461,18 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     find: (sandboxId) => live.get(sandboxId),
     running: () => [...live.values()],
     info(sandboxId) {
-      const record = live.get(sandboxId) ?? paused.get(sandboxId)?.record;
+      const record = live.get(sandboxId) ?? pausing.get(sandboxId) ?? paused.get(sandboxId)?.record;
       if (record === undefined) throw notFound(sandboxId);
       return record;
     },
-    listed: () => [...live.values(), ...[...paused.values()].map((p) => p.record)],
+    listed: () => [...live.values(), ...pausing.values(), ...[...paused.values()].map((p) => p.record)],
     pauseTier: (sandboxId) => paused.get(sandboxId)?.tier,
     pause,
     resume,
 
     async wake(sandboxId) {
+      // Traffic that meets a pause under way waits for it, then resumes like any other.
+      if (pausing.has(sandboxId)) await transitions.get(sandboxId)?.catch(() => undefined);
       const entry = paused.get(sandboxId);
       if (entry === undefined) return live.get(sandboxId);
       const lifecycle = entry.record.lifecycle;
@@ -466,7 +486,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     },
 
     async kill(sandboxId, options) {
-      const record = live.get(sandboxId) ?? paused.get(sandboxId)?.record;
+      const record = live.get(sandboxId) ?? pausing.get(sandboxId) ?? paused.get(sandboxId)?.record;
       if (record === undefined) throw notFound(sandboxId);
       // A pause, resume or checkpoint under way finishes first; the kill then ends whatever it left.
       await transitions.get(sandboxId)?.catch(() => undefined);
@@ -515,8 +535,15 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   };
 }
 
+/** The least timeout a resume by traffic gives (E2B's `minimum-autoresume-timeout`: 300 s). */
+export const AUTO_RESUME_MIN_TIMEOUT_SEC = 300;
+
 /** The lifecycle a create request asks for. */
 function lifecycleOf(input: CreateSandboxInput): SandboxLifecycle {
   const onTimeout = input.autoPause === true ? 'pause' : 'kill';
-  return { onTimeout, autoResume: onTimeout === 'pause' && input.autoResume === true, timeoutSec: input.timeoutSec };
+  return {
+    onTimeout,
+    autoResume: onTimeout === 'pause' && input.autoResume === true,
+    timeoutSec: Math.max(input.timeoutSec, AUTO_RESUME_MIN_TIMEOUT_SEC),
+  };
 }

@@ -111,7 +111,7 @@ describe('pause and resume (REST)', () => {
     runtime.failCheckpoint = new Error('save rejected due to unsupported networking state');
     const id = await create();
     await call('POST', `/sandboxes/${id}/pause`);
-    await wait(120);
+    await wait(500);
     assert.equal(sandboxes.pauseTier(id), 'memory');
     assert.ok(runtime.pauseCalls.filter((c) => c.startsWith('checkpoint')).length >= 2, 'retried after the grace period');
     assert.equal((await call('POST', `/sandboxes/${id}/connect`, {})).status, 201);

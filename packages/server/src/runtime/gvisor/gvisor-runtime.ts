@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { EgressPolicy, KnownSandbox, OperationOptions, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
+import { parseOpenConnections, type OpenConnection } from './open-connections.js';
 import { commitImage, discardImages, hasImage, imagePaths, preparePartialImage, summariseCheckpointError } from './pause-image.js';
 import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
 import { createSlotClaims } from './slot-claims.js';
@@ -181,6 +182,29 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     return (await runscOf(sandboxId).list(op).catch(() => [])).find((c) => c.id === sandboxId)?.status;
   }
 
+  /**
+   * runsc refuses to checkpoint a sandbox with a TCP connection to the host open inside, and the
+   * refusal leaves the sandbox unable to run again: the frozen sandbox runs for a moment (no
+   * traffic reaches a paused one) until its programs have closed such connections, then is frozen
+   * again. Connections it keeps open mean no checkpoint: it stays frozen in memory, unharmed.
+   */
+  async function settleConnections(sandboxId: string, op: OperationOptions): Promise<void> {
+    const runsc = runscOf(sandboxId);
+    await runsc.resume(sandboxId, op);
+    let open: OpenConnection[] = [];
+    try {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        open = parseOpenConnections(await runsc.readFile(sandboxId, '/proc/net/tcp', op));
+        if (open.length === 0) return;
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    } finally {
+      await runsc.pause(sandboxId, op);
+    }
+    const list = open.map((c) => `${c.local}↔${c.remote} (state ${c.state})`).join(', ');
+    throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" keeps TCP connections open (${list}); it stays paused in memory`);
+  }
+
   /** Drops a partial image (a crash or a refusal mid-checkpoint); the complete one stays. */
   async function rmImagePartial(dir: string): Promise<void> {
     await rm(imagePaths(dir).partial, { recursive: true, force: true }).catch(() => undefined);
@@ -330,6 +354,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       if ((await containerStatus(sandboxId, op)) !== 'paused') {
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
       }
+      await settleConnections(sandboxId, op);
       const paths = sandboxPaths(sandboxesDir, sandboxId);
       const partial = await preparePartialImage(paths.dir);
       try {
@@ -338,7 +363,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       } catch (error) {
         await rmImagePartial(paths.dir);
         const message = summariseCheckpointError(SandboxdError.from(error).message);
-        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `checkpointing sandbox "${sandboxId}" failed; it stays paused in memory: ${message}`, { cause: error });
+        // No cause: runsc's own message is a goroutine dump of several kB.
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `checkpointing sandbox "${sandboxId}" failed; it stays paused in memory: ${message}`);
       }
       await commitImage(paths.dir);
       // From here the image is the truth: the frozen container goes (its memory with it).

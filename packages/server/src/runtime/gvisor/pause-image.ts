@@ -46,5 +46,6 @@ export async function hasImage(sandboxDir: string): Promise<boolean> {
  */
 export function summariseCheckpointError(message: string): string {
   const line = message.split('\n').find((l) => /checkpoint failed|save rejected|error/i.test(l)) ?? message.split('\n')[0] ?? message;
-  return line.length > 400 ? `${line.slice(0, 400)}…` : line;
+  const reason = /checkpoint failed: .*/.exec(line)?.[0] ?? line;
+  return reason.length > 400 ? `${reason.slice(0, 400)}…` : reason;
 }

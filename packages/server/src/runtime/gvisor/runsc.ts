@@ -102,6 +102,11 @@ export function createRunsc(options: RunscOptions) {
       await run(['pause', id], op);
     },
 
+    /** A file inside a running sandbox, read by a process `runsc exec` starts there (no network involved). */
+    async readFile(id: string, path: string, op: OperationOptions = {}): Promise<string> {
+      return (await run(['exec', id, 'cat', path], op)).stdout;
+    },
+
     /** `runsc resume` of a paused sandbox. */
     async resume(id: string, op: OperationOptions = {}): Promise<void> {
       await run(['resume', id], op);
