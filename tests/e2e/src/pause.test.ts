@@ -113,11 +113,12 @@ describe('pause and resume with memory', () => {
 
 describe('lifecycle and errors', () => {
   test("onTimeout 'pause' pauses at the end time; autoResume resumes it on traffic through the proxy", 180_000, async () => {
-    const sbx = await createSandbox(stack, { metadata: { group, role: 'auto' }, timeoutMs: 4_000, lifecycle: { onTimeout: 'pause', autoResume: true } });
+    // Long enough for the write below on a loaded machine: a pause in the middle of a request resets it.
+    const sbx = await createSandbox(stack, { metadata: { group, role: 'auto' }, timeoutMs: 20_000, lifecycle: { onTimeout: 'pause', autoResume: true } });
     await withTimeout(sbx.files.write('/home/user/kept.txt', 'kept'), CALL_MS, 'write');
     const lifecycle = (await withTimeout(Sandbox.getInfo(sbx.sandboxId, { ...stack.sdk }), CALL_MS, 'getInfo')) as SandboxInfo & { lifecycle?: unknown };
     assert.equal(lifecycle.state, 'running');
-    await waitFor(async () => (await info(sbx.sandboxId)).state === 'paused', 30_000, 'paused at timeout');
+    await waitFor(async () => (await info(sbx.sandboxId)).state === 'paused', 60_000, 'paused at timeout');
     // Traffic (envd through the proxy) resumes it.
     assert.equal(await withTimeout(sbx.files.read('/home/user/kept.txt'), CALL_MS, 'read resumes'), 'kept');
     const resumed = await info(sbx.sandboxId);
