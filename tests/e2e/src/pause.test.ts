@@ -11,6 +11,8 @@ const GRACE_SEC = 6;
 let stack: Stack;
 const test = e2eTest(() => stack);
 const group = `pause-${RUN_ID}`;
+/** The SDK's own bound of one create request (its default, 60 s, is less than a loaded machine needs). */
+const slowCreate = { requestTimeoutMs: 170_000 };
 
 before(async () => {
   stack = await startStack({ env: { SANDBOXD_PAUSE_MEMORY_GRACE_SEC: String(GRACE_SEC), SANDBOXD_PAUSE_MIN_AVAILABLE_MB: '0' } });
@@ -62,9 +64,9 @@ describe('pause and resume with memory', () => {
   let counterPid = 0;
 
   before(async () => {
-    sbx = await createCodeSandbox(stack, { metadata: { group, role: 'state' }, timeoutMs: 900_000 });
+    sbx = await createCodeSandbox(stack, { ...slowCreate, metadata: { group, role: 'state' }, timeoutMs: 900_000 });
     // The first cell also waits for the kernel: a loaded machine needs more than one call's bound.
-    assertNoError(await runCode(sbx, 'big = bytearray(20 * 1024 * 1024)\nx = 41\nf = open("/home/user/open.txt", "w+")\nf.write("hello")\nf.flush()', {}, CALL_MS * 3));
+    assertNoError(await runCode(sbx, 'big = bytearray(20 * 1024 * 1024)\nx = 41\nf = open("/home/user/open.txt", "w+")\nf.write("hello")\nf.flush()', { timeoutMs: CALL_MS * 3 }, CALL_MS * 3));
     counterPid = await startCounter(sbx, '/tmp/counter');
     await waitFor(async () => (await readCounter(sbx, '/tmp/counter').catch(() => 0)) > 2, 30_000, 'counter running');
   });
@@ -114,7 +116,7 @@ describe('pause and resume with memory', () => {
 describe('lifecycle and errors', () => {
   test("onTimeout 'pause' pauses at the end time; autoResume resumes it on traffic through the proxy", 180_000, async () => {
     // Long enough for the write below on a loaded machine: a pause in the middle of a request resets it.
-    const sbx = await createSandbox(stack, { metadata: { group, role: 'auto' }, timeoutMs: 20_000, lifecycle: { onTimeout: 'pause', autoResume: true } });
+    const sbx = await createSandbox(stack, { ...slowCreate, metadata: { group, role: 'auto' }, timeoutMs: 20_000, lifecycle: { onTimeout: 'pause', autoResume: true } });
     await withTimeout(sbx.files.write('/home/user/kept.txt', 'kept'), CALL_MS, 'write');
     const lifecycle = (await withTimeout(Sandbox.getInfo(sbx.sandboxId, { ...stack.sdk }), CALL_MS, 'getInfo')) as SandboxInfo & { lifecycle?: unknown };
     assert.equal(lifecycle.state, 'running');
@@ -130,7 +132,7 @@ describe('lifecycle and errors', () => {
   });
 
   test('kill of a paused sandbox removes it', 120_000, async () => {
-    const sbx = await createSandbox(stack, { metadata: { group, role: 'kill' } });
+    const sbx = await createSandbox(stack, { ...slowCreate, metadata: { group, role: 'kill' } });
     assert.equal(await withTimeout(sbx.pause(), CALL_MS, 'pause'), true);
     assert.equal(await withTimeout(Sandbox.kill(sbx.sandboxId, { ...stack.sdk }), CALL_MS, 'kill'), true);
     const err = await rejection(Sandbox.getInfo(sbx.sandboxId, { ...stack.sdk }), CALL_MS, 'getInfo after kill');
@@ -149,8 +151,8 @@ describe('lifecycle and errors', () => {
 
 describe('paused sandboxes survive a daemon SIGKILL', () => {
   test('one paused in memory and one on disk resume after the restart with files and processes', 300_000, async () => {
-    const inMemory = await createSandbox(stack, { metadata: { group, role: 'crash-memory' }, timeoutMs: 900_000 });
-    const onDiskSbx = await createSandbox(stack, { metadata: { group, role: 'crash-disk' }, timeoutMs: 900_000 });
+    const inMemory = await createSandbox(stack, { ...slowCreate, metadata: { group, role: 'crash-memory' }, timeoutMs: 900_000 });
+    const onDiskSbx = await createSandbox(stack, { ...slowCreate, metadata: { group, role: 'crash-disk' }, timeoutMs: 900_000 });
     const pids = new Map<string, number>();
     for (const sbx of [inMemory, onDiskSbx]) {
       await withTimeout(sbx.files.write('/home/user/before.txt', sbx.sandboxId), CALL_MS, 'write');
