@@ -1,4 +1,4 @@
-import { Sandbox } from '@e2b/code-interpreter';
+import { Sandbox } from 'e2b';
 import { startStack, type Stack } from '@sandboxd/e2e/stack';
 import { median, percentile, type BenchRow } from './stats.js';
 
@@ -6,8 +6,12 @@ import { median, percentile, type BenchRow } from './stats.js';
 const GRACE_SEC = 2;
 const RUNS = 5;
 
-/** Python state of the issue's goal: 100 MB of touched (non-zero) memory. */
-const STATE = 'big = bytearray(b"\\x01") * (100 * 2**20)\nx = 41';
+/**
+ * Python state of the issue's goal: a Python process holding 100 MB of touched (non-zero) memory
+ * (a process, not a code-interpreter kernel, so a slow kernel start does not decide the run).
+ */
+const STATE =
+  "nohup python3 -c 'import time\nbig = bytearray(b\"\\x01\") * (100 * 2**20)\nopen(\"/tmp/ready\", \"w\").write(str(len(big)))\ntime.sleep(10**6)' >/dev/null 2>&1 & echo $!";
 
 const time = async (fn: () => Promise<unknown>): Promise<number> => {
   const started = performance.now();
@@ -35,7 +39,7 @@ const stats = (name: string, values: number[], baselineName: string, baseline: n
 ];
 
 /**
- * Pause and resume of a code-interpreter sandbox holding 100 MB of Python state, from memory and
+ * Pause and resume of a sandbox holding 100 MB of Python state, from memory and
  * from disk, beside the cold create of the same run (its own daemon, grace period 2 s).
  */
 export async function benchPause(): Promise<BenchRow[]> {
@@ -50,7 +54,8 @@ export async function benchPause(): Promise<BenchRow[]> {
     const cold = median(creates);
     const sbx = await Sandbox.create({ ...stack.sdk, timeoutMs: 3_600_000 });
     try {
-      await sbx.runCode(STATE);
+      const pid = (await sbx.commands.run(STATE)).stdout.trim();
+      for (let i = 0; i < 600 && !(await sbx.files.exists('/tmp/ready')); i++) await new Promise((r) => setTimeout(r, 100));
       const pauses: number[] = [];
       const fromMemory: number[] = [];
       for (let i = 0; i < RUNS; i++) {
@@ -64,11 +69,11 @@ export async function benchPause(): Promise<BenchRow[]> {
         checkpoints.push(await checkpointed(stack, sbx.sandboxId, i + 1));
         fromDisk.push(await time(() => Sandbox.connect(sbx.sandboxId, { ...stack.sdk })));
       }
-      const check = await sbx.runCode('x + len(big) // 2**20');
-      if (check.text !== '141') throw new Error(`state lost across pause/resume: ${JSON.stringify(check.text)}`);
-      const baseline = 'cold `Sandbox.create` (code interpreter), median';
+      const alive = await sbx.commands.run(`kill -0 ${pid} && cat /tmp/ready`);
+      if (alive.stdout.trim() !== String(100 * 2 ** 20)) throw new Error(`state lost across pause/resume: ${JSON.stringify(alive.stdout)}`);
+      const baseline = 'cold `Sandbox.create` (base), median';
       return [
-        ...stats('create (cold), client', creates, baseline, cold),
+        ...stats('create (cold, base template), client', creates, baseline, cold),
         ...stats('pause (100 MB Python state), client', pauses, baseline, cold),
         ...stats('resume from memory (`Sandbox.connect`), client', fromMemory, baseline, cold),
         ...stats('checkpoint to disk (daemon, after the grace period)', checkpoints, baseline, cold),
