@@ -78,8 +78,7 @@ describe('pause and resume with memory', () => {
     assert.equal(assertNoError(await runCode(sbx, 'len(big)')).text, String(20 * 1024 * 1024));
     assert.equal((await run(sbx, `kill -0 ${counterPid} && echo alive`)).stdout, 'alive\n', `counter pid ${counterPid} gone`);
     const before = await readCounter(sbx, '/tmp/counter');
-    await sleep(1_000);
-    assert.ok((await readCounter(sbx, '/tmp/counter')) > before, 'the counter runs again after the resume');
+    await waitFor(async () => (await readCounter(sbx, '/tmp/counter')) > before, 15_000, 'the counter runs again after the resume');
   }
 
   test('pause → paused in info and list, pause again is false, counter stops; connect resumes from memory', 180_000, async () => {
@@ -171,8 +170,7 @@ describe('paused sandboxes survive a daemon SIGKILL', () => {
       assert.equal(await withTimeout(sbx.files.read('/home/user/before.txt'), CALL_MS, 'read'), sbx.sandboxId);
       assert.equal((await run(sbx, `kill -0 ${pids.get(sbx.sandboxId)} && echo alive`)).stdout, 'alive\n', `${sbx.sandboxId}: counter gone`);
       const first = await readCounter(sbx, '/tmp/c');
-      await sleep(1_000);
-      assert.ok((await readCounter(sbx, '/tmp/c')) > first, `${sbx.sandboxId}: counter runs`);
+      await waitFor(async () => (await readCounter(sbx, '/tmp/c')) > first, 15_000, `${sbx.sandboxId}: counter runs`);
       await withTimeout(sbx.kill(), CALL_MS, 'kill');
     }
   });
