@@ -107,7 +107,7 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   );
 
   app.delete('/sandboxes/:sandboxID', async (c) => {
-    visible(c, c.req.param('sandboxID'));
+    visibleInfo(c, c.req.param('sandboxID'));
     await sandboxes.kill(c.req.param('sandboxID'), { signal: c.req.raw.signal });
     return c.body(null, 204);
   });
