@@ -84,6 +84,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     repo: createSandboxRepo(db),
     logger,
     createTimeoutMs: config.createTimeoutMs,
+    pauseToDisk: config.pauseToDisk,
     pauseMemoryGraceMs: config.pauseMemoryGraceSec * 1000,
     pauseMinAvailableBytes: config.pauseMinAvailableMB * 2 ** 20,
   });

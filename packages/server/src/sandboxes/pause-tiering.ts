@@ -76,3 +76,10 @@ export function createPauseTiering(options: PauseTieringOptions): PauseTiering {
     },
   };
 }
+
+/** Tiering with the disk tier off: frozen sandboxes stay in memory until resumed or killed. */
+export const memoryOnlyTiering: PauseTiering = {
+  frozen: () => undefined,
+  forget: () => undefined,
+  stop: () => undefined,
+};

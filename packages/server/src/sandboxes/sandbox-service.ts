@@ -7,7 +7,7 @@ import type { KeyQuota } from '../auth/api-keys.js';
 import { checkCreateQuota } from '../auth/quota.js';
 import { linkSignals } from '../util/abort.js';
 import { newAccessToken, newSandboxId } from './ids.js';
-import { createPauseTiering } from './pause-tiering.js';
+import { createPauseTiering, memoryOnlyTiering } from './pause-tiering.js';
 import { createReaper } from './reaper.js';
 import type { EndReason, SandboxLifecycle, SandboxRecord } from './sandbox-record.js';
 
@@ -97,6 +97,8 @@ export interface SandboxServiceDeps {
   logger: Logger;
   createTimeoutMs: number;
   /** How long a paused sandbox stays frozen in memory before it goes to disk (default 60 s). */
+  /** Whether frozen sandboxes move to disk (default false: they stay frozen in memory). */
+  pauseToDisk?: boolean;
   pauseMemoryGraceMs?: number;
   /** Available host memory below which frozen sandboxes go to disk at once (default 1 GiB). */
   pauseMinAvailableBytes?: number;
@@ -137,11 +139,13 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     });
     return next;
   };
-  const tiering = createPauseTiering({
-    graceMs: deps.pauseMemoryGraceMs ?? 60_000,
-    minAvailableBytes: deps.pauseMinAvailableBytes ?? 2 ** 30,
-    toDisk: (sandboxId) => void toDisk(sandboxId),
-  });
+  const tiering = deps.pauseToDisk
+    ? createPauseTiering({
+        graceMs: deps.pauseMemoryGraceMs ?? 60_000,
+        minAvailableBytes: deps.pauseMinAvailableBytes ?? 2 ** 30,
+        toDisk: (sandboxId) => void toDisk(sandboxId),
+      })
+    : memoryOnlyTiering;
   const reaper = createReaper((sandboxId) => {
     const record = live.get(sandboxId);
     if (record === undefined) return;

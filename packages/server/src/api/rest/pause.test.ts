@@ -13,7 +13,7 @@ after(async () => {
   for (const r of runtimes) await r.close();
 });
 
-function setup(options: { graceMs?: number; now?: () => number } = {}) {
+function setup(options: { graceMs?: number; toDisk?: boolean; now?: () => number } = {}) {
   const runtime = new FakeRuntime();
   runtimes.push(runtime);
   const db = openDatabase(':memory:');
@@ -24,6 +24,7 @@ function setup(options: { graceMs?: number; now?: () => number } = {}) {
     repo,
     logger: silentLogger,
     createTimeoutMs: 5000,
+    pauseToDisk: options.toDisk ?? true,
     pauseMemoryGraceMs: options.graceMs ?? 60_000,
     pauseMinAvailableBytes: 0,
     ...(options.now ? { now: options.now } : {}),
@@ -104,6 +105,16 @@ describe('pause and resume (REST)', () => {
     assert.equal(sandboxes.pauseTier(id), 'disk');
     assert.equal((await call('POST', `/sandboxes/${id}/connect`, {})).status, 201);
     assert.deepEqual(runtime.pauseCalls, [`freeze:${id}`, `checkpoint:${id}`, `restore:${id}`]);
+  });
+
+  it('with the disk tier off (the default) a paused sandbox stays frozen in memory', async () => {
+    const { call, create, runtime, sandboxes } = setup({ graceMs: 30, toDisk: false });
+    const id = await create();
+    await call('POST', `/sandboxes/${id}/pause`);
+    await wait(200);
+    assert.equal(sandboxes.pauseTier(id), 'memory');
+    assert.equal((await call('POST', `/sandboxes/${id}/connect`, {})).status, 201);
+    assert.deepEqual(runtime.pauseCalls, [`freeze:${id}`, `thaw:${id}`]);
   });
 
   it('a refused checkpoint leaves it paused in memory, and resume still works', async () => {
