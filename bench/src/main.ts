@@ -1,5 +1,5 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel]
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|pause]
 // (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { startStack } from '@sandboxd/e2e/stack';
 import { benchCode } from './code-bench.js';
 import { benchCore } from './core-bench.js';
 import { benchKernelVariants } from './kernel-variants-bench.js';
+import { benchPause } from './pause-bench.js';
 import { toMarkdown } from './stats.js';
 
 function defaultTemplateRootfs(): string {
@@ -22,16 +23,22 @@ function defaultTemplateRootfs(): string {
   throw new Error(`no built "base" template under ${dir}: run ./sandboxd template build base`);
 }
 
-const stack = await startStack();
-try {
-  const only = process.argv[2];
-  const rootfs = defaultTemplateRootfs();
-  const rows = [
-    ...(only === undefined || only === 'core' ? await benchCore(stack, rootfs) : []),
-    ...(only === undefined || only === 'code' ? await benchCode(stack, rootfs) : []),
-    ...(only === undefined || only === 'kernel' ? await benchKernelVariants(stack) : []),
-  ];
-  process.stdout.write(`${toMarkdown(rows)}\n`);
-} finally {
-  await stack.stop();
+const only = process.argv[2];
+if (only === 'pause') {
+  // Its own daemon (a short grace period before the disk tier).
+  process.stdout.write(`${toMarkdown(await benchPause())}\n`);
+} else {
+  const stack = await startStack();
+  try {
+    const rootfs = defaultTemplateRootfs();
+    const rows = [
+      ...(only === undefined || only === 'core' ? await benchCore(stack, rootfs) : []),
+      ...(only === undefined || only === 'code' ? await benchCode(stack, rootfs) : []),
+      ...(only === undefined || only === 'kernel' ? await benchKernelVariants(stack) : []),
+    ];
+    process.stdout.write(`${toMarkdown(rows)}\n`);
+  } finally {
+    await stack.stop();
+  }
+  if (only === undefined) process.stdout.write(`${toMarkdown(await benchPause())}\n`);
 }

@@ -34,3 +34,11 @@ export function toMarkdown(rows: BenchRow[]): string {
   }
   return lines.join('\n');
 }
+
+/** The p-th percentile (0..100, nearest rank) of a list of numbers. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? 0;
+}

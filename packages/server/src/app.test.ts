@@ -282,11 +282,9 @@ describe('REST sandbox resource', () => {
     await assertError(await call('GET', '/v2/sandboxes/inotthere000000000000/logs'), 404);
   });
 
-  it('answers pause, resume, fork and snapshots with 501 in E2B shape, unknown routes with 404', async () => {
+  it('answers fork and snapshots with 501 in E2B shape, unknown routes with 404', async () => {
     const { call } = fresh();
     const { sandboxID } = await json(await call('POST', '/v2/sandboxes', { templateID: 'base' }));
-    await assertError(await call('POST', `/sandboxes/${sandboxID}/pause`, {}), 501, /pausing/);
-    await assertError(await call('POST', `/sandboxes/${sandboxID}/resume`, {}), 501);
     await assertError(await call('POST', `/sandboxes/${sandboxID}/fork`, {}), 501);
     await assertError(await call('POST', `/sandboxes/${sandboxID}/snapshots`, {}), 501);
     await assertError(await call('GET', '/snapshots'), 501);

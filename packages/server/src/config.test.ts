@@ -13,6 +13,14 @@ describe('loadConfig', () => {
     assert.equal(config.domain, 'sandboxd.local');
     assert.equal(config.defaultTimeoutSec, 300);
     assert.equal(config.maxTimeoutSec, 86400);
+    assert.equal(config.pauseToDisk, false);
+  });
+
+  it('turns the pause disk tier on with SANDBOXD_PAUSE_TO_DISK=1 or true, and refuses other values', () => {
+    assert.equal(loadConfig({ SANDBOXD_PAUSE_TO_DISK: '1' }).pauseToDisk, true);
+    assert.equal(loadConfig({ SANDBOXD_PAUSE_TO_DISK: 'true' }).pauseToDisk, true);
+    assert.equal(loadConfig({ SANDBOXD_PAUSE_TO_DISK: '0' }).pauseToDisk, false);
+    assert.throws(() => loadConfig({ SANDBOXD_PAUSE_TO_DISK: 'yes' }), /SANDBOXD_PAUSE_TO_DISK/);
   });
 
   it('reads SANDBOXD_* variables and lets flags override them', () => {

@@ -27,6 +27,16 @@ export interface Config {
   metricsPort: number | undefined;
   /** Address of the metrics listener; default `host`. */
   metricsHost: string | undefined;
+  /**
+   * Whether paused sandboxes move from memory to disk (after the grace period or under memory
+   * pressure). Off by default: runsc 20240729 can refuse a checkpoint, and a refused checkpoint
+   * loses the sandbox (docs/architecture.md); paused sandboxes then stay frozen in memory.
+   */
+  pauseToDisk: boolean;
+  /** How long a paused sandbox stays frozen in memory before it is checkpointed to disk, in seconds. */
+  pauseMemoryGraceSec: number;
+  /** Below this much available host memory (MiB), sandboxes frozen in memory go to disk at once. */
+  pauseMinAvailableMB: number;
 }
 
 /** Environment variable of every config key (flags use the key names themselves). */
@@ -42,6 +52,9 @@ export const CONFIG_ENV: Record<keyof Config, string> = {
   logLevel: 'SANDBOXD_LOG_LEVEL',
   metricsPort: 'SANDBOXD_METRICS_PORT',
   metricsHost: 'SANDBOXD_METRICS_HOST',
+  pauseToDisk: 'SANDBOXD_PAUSE_TO_DISK',
+  pauseMemoryGraceSec: 'SANDBOXD_PAUSE_MEMORY_GRACE_SEC',
+  pauseMinAvailableMB: 'SANDBOXD_PAUSE_MIN_AVAILABLE_MB',
 };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -65,6 +78,12 @@ const schema = z
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     metricsPort: int(0, 65535).optional(),
     metricsHost: z.string().min(1).optional(),
+    pauseToDisk: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('0')
+      .transform((v) => v === '1' || v === 'true'),
+    pauseMemoryGraceSec: int(0, 30 * 24 * 3600).default(60),
+    pauseMinAvailableMB: int(0, 1024 * 1024).default(1024),
   })
   .refine((c) => c.defaultTimeoutSec <= c.maxTimeoutSec, {
     message: 'must not exceed the maximum timeout (SANDBOXD_MAX_TIMEOUT)',

@@ -84,6 +84,9 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     repo: createSandboxRepo(db),
     logger,
     createTimeoutMs: config.createTimeoutMs,
+    pauseToDisk: config.pauseToDisk,
+    pauseMemoryGraceMs: config.pauseMemoryGraceSec * 1000,
+    pauseMinAvailableBytes: config.pauseMinAvailableMB * 2 ** 20,
   });
   const proxy = createSandboxProxy({ domain: config.domain, lookup: sandboxes, logger });
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
@@ -103,6 +106,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       usage.observe(record, { at: sample.at, memBytes: sample.memUsed, ...(reading.cpuNanos !== undefined ? { cpuNanos: reading.cpuNanos } : {}), ...(reading.egressBytes !== undefined ? { egressBytes: reading.egressBytes } : {}) });
     },
   });
+  // A paused sandbox's connections end as a killed one's do (a restore could not carry them).
+  sandboxes.onPause((record) => proxy.sandboxEnded(record.sandboxId, record.address));
   const prometheus = createDaemonMetrics({ sandboxes, samples: metrics });
   /** The open `GET /metrics` listener of `config.metricsPort`, when configured. */
   const metricsServer =

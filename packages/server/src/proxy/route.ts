@@ -13,6 +13,8 @@ export type Route =
 export interface RouteLookup {
   find(sandboxId: string): SandboxRecord | undefined;
   running(): SandboxRecord[];
+  /** A sandbox `find` does not know as running: resumed when it is paused with autoResume (else undefined). */
+  wake?(sandboxId: string): Promise<SandboxRecord | undefined>;
 }
 
 export interface RouteRequest {

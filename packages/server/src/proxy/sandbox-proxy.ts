@@ -50,18 +50,47 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
     };
   };
 
+  const serve = (req: IncomingMessage, res: ServerResponse, route: SandboxRoute): void => {
+    const failed = failure(route, req);
+    if (failed !== undefined) {
+      req.resume();
+      res.writeHead(failed.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(failed.body) });
+      res.end(failed.body);
+      return;
+    }
+    proxy.forward(req, res, targetOf(route as Extract<Route, { kind: 'sandbox' }>));
+  };
+  const serveUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, route: SandboxRoute): void => {
+    const failed = failure(route, req);
+    if (failed !== undefined) {
+      socket.end(
+        `HTTP/1.1 ${failed.status} ${failed.status === 400 ? 'Bad Request' : failed.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(failed.body)}\r\nconnection: close\r\n\r\n${failed.body}`,
+      );
+      return;
+    }
+    proxy.upgrade(req, socket, head, targetOf(route as Extract<Route, { kind: 'sandbox' }>));
+  };
+  /**
+   * Traffic for a sandbox that is not running: when it is paused with autoResume the exchange
+   * waits for the resume (the request body stays unread meanwhile), then goes on as usual.
+   */
+  const woken = async (route: SandboxRoute): Promise<SandboxRoute> => {
+    if (route.kind !== 'sandbox' || route.record !== undefined || lookup.wake === undefined) return route;
+    const record = await lookup.wake(route.sandboxId).catch((error: unknown) => {
+      logger.warn({ sandboxId: route.sandboxId, err: error }, 'resuming a paused sandbox for its traffic failed');
+      return undefined;
+    });
+    return { ...route, record };
+  };
+  const needsWake = (route: SandboxRoute): boolean => route.kind === 'sandbox' && route.record === undefined && lookup.wake !== undefined;
+
   return {
     streams,
     route: (req) => resolveRoute(req, domain, lookup),
     handle(req, res, route) {
-      const failed = failure(route, req);
-      if (failed !== undefined) {
-        req.resume();
-        res.writeHead(failed.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(failed.body) });
-        res.end(failed.body);
-        return;
-      }
-      proxy.forward(req, res, targetOf(route as Extract<Route, { kind: 'sandbox' }>));
+      if (needsWake(route)) void woken(route).then((ready) => serve(req, res, ready));
+      else serve(req, res, route);
     },
     upgrade(req, socket, head) {
       const route = resolveRoute(req, domain, lookup);
@@ -69,15 +98,8 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
         socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
         return;
       }
-      const failed = failure(route, req);
-      if (failed !== undefined) {
-        socket.end(
-          `HTTP/1.1 ${failed.status} ${failed.status === 400 ? 'Bad Request' : failed.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\ncontent-type: application/json\r\n` +
-            `content-length: ${Buffer.byteLength(failed.body)}\r\nconnection: close\r\n\r\n${failed.body}`,
-        );
-        return;
-      }
-      proxy.upgrade(req, socket, head, targetOf(route as Extract<Route, { kind: 'sandbox' }>));
+      if (needsWake(route)) void woken(route).then((ready) => serveUpgrade(req, socket, head, ready));
+      else serveUpgrade(req, socket, head, route);
     },
     sandboxEnded(sandboxId, address) {
       const n = streams.resetSandbox(sandboxId);

@@ -59,6 +59,18 @@ export interface RuntimeSandbox {
   address: string;
 }
 
+/**
+ * Where a paused sandbox's state is: `memory` (frozen, its memory still held; resumes in tens of
+ * ms) or `disk` (checkpointed to an image under SANDBOXD_HOME; holds no memory).
+ */
+export type PauseTier = 'memory' | 'disk';
+
+/** A sandbox the daemon knows, as handed to `reconcile`. */
+export interface KnownSandbox extends RuntimeSandbox {
+  /** The daemon recorded it paused: a frozen container or an image on disk is what it expects. */
+  paused?: boolean;
+}
+
 /** Point-in-time resource usage of one sandbox. */
 export interface RuntimeMetrics {
   cpuCount: number;
@@ -92,7 +104,29 @@ export interface SandboxRuntime {
    * At daemon start: keeps the listed sandboxes that are still alive and healthy, destroys
    * every other runtime leftover (containers, namespaces, veths, cgroups, firewall rules).
    */
-  reconcile(known: RuntimeSandbox[], options?: OperationOptions): Promise<{ alive: string[]; removed: string[] }>;
+  reconcile(
+    known: KnownSandbox[],
+    options?: OperationOptions,
+  ): Promise<{ alive: string[]; paused: Array<{ sandboxId: string; tier: PauseTier }>; removed: string[] }>;
+  /**
+   * Freezes a running sandbox in memory (every task stops, nothing is lost; its connections to the
+   * host stay open but see no answer). Idempotent on a frozen one.
+   */
+  freeze(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /** Lets a frozen sandbox run again. */
+  thaw(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /**
+   * Writes a frozen sandbox to disk and ends its container: the image is written beside the
+   * sandbox, then renamed into place, then the container goes. A failure (or a crash) at any
+   * step leaves it frozen in memory, never lost. Its network slot, firewall rules, writable layer
+   * and run directory stay.
+   */
+  checkpoint(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /**
+   * Starts a checkpointed sandbox again from its image (then deletes the image) and resolves once
+   * its agent answers. Its TCP connections from before are reset. On failure the image stays.
+   */
+  restore(sandboxId: string, options?: OperationOptions): Promise<void>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
   /**
    * Replaces the egress policy of a running sandbox, atomically: its traffic meets the old policy

@@ -1,7 +1,7 @@
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { SandboxRecord } from './sandbox-record.js';
 
-/** States a list request can ask for. Paused sandboxes are not supported, so they never match. */
+/** States a list request can ask for. */
 export type ListState = 'running' | 'paused';
 
 /** A parsed list request (`GET /v2/sandboxes`). */
@@ -122,7 +122,7 @@ function decodeCursor(token: string): Cursor {
 const compare = (a: Cursor, b: Cursor): number =>
   a.startedAt - b.startedAt || (a.sandboxId < b.sandboxId ? -1 : a.sandboxId > b.sandboxId ? 1 : 0);
 
-/** Filters, orders and pages the running sandboxes; `nextToken` is set when more remain. */
+/** Filters, orders and pages the running and paused sandboxes; `nextToken` is set when more remain. */
 export function applyListQuery(
   running: SandboxRecord[],
   query: ListQuery,
@@ -130,7 +130,7 @@ export function applyListQuery(
   const direction = query.order === 'asc' ? 1 : -1;
   const after = query.nextToken === undefined ? undefined : decodeCursor(query.nextToken);
   const matching = running
-    .filter((r) => query.states.includes('running') && r.state === 'running')
+    .filter((r) => (r.state === 'running' || r.state === 'paused') && query.states.includes(r.state))
     .filter((r) => Object.entries(query.metadata).every(([k, v]) => r.metadata[k] === v))
     .filter((r) => query.startedAfter === undefined || r.startedAt >= query.startedAfter)
     .filter((r) => query.template === undefined || r.templateId === query.template || r.templateAlias === query.template)

@@ -1,10 +1,21 @@
 import type { EgressPolicy, SandboxLimits } from '../runtime/sandbox-runtime.js';
 
 /**
- * Lifecycle of a sandbox as the daemon tracks it. Only `running` sandboxes are visible to the API
- * and reachable through the proxy; the terminal states are kept for the record.
+ * Lifecycle of a sandbox as the daemon tracks it. `running` sandboxes are visible to the API and
+ * reachable through the proxy; `paused` ones are listed and resumed by connect (or, with
+ * autoResume, by their traffic); the terminal states are kept for the record.
  */
-export type SandboxState = 'creating' | 'running' | 'killed' | 'expired' | 'failed' | 'gone' | 'died';
+export type SandboxState = 'creating' | 'running' | 'paused' | 'killed' | 'expired' | 'failed' | 'gone' | 'died';
+
+/** E2B's `lifecycle` of a sandbox (create body `autoPause` / `autoResume`). */
+export interface SandboxLifecycle {
+  /** What happens at the end time: the sandbox is killed, or paused (its memory kept). */
+  onTimeout: 'kill' | 'pause';
+  /** A paused sandbox resumes on its own when traffic for it reaches the proxy. */
+  autoResume: boolean;
+  /** The timeout a resume by traffic gives it, in seconds: the create request's, at least 300 (as E2B). */
+  timeoutSec: number;
+}
 
 /** Why a sandbox stopped being reachable. */
 export type EndReason = 'killed' | 'expired' | 'failed' | 'gone' | 'died';
@@ -42,6 +53,8 @@ export interface SandboxRecord {
   egress: EgressPolicy;
   /** How the sandbox's own ports are reached through the proxy (E2B's network ingress). */
   ingress?: SandboxIngress;
+  /** Absent on sandboxes created before it existed: killed at timeout, never resumed by traffic. */
+  lifecycle?: SandboxLifecycle;
   /** Unix milliseconds. */
   startedAt: number;
   /** Unix milliseconds at which the reaper kills the sandbox. */

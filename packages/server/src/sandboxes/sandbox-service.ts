@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
-import type { EgressPolicy, OperationOptions, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { EgressPolicy, OperationOptions, PauseTier, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import type { TemplateStore } from '../templates/template-store.js';
 import type { SandboxRepo } from '../store/sandbox-repo.js';
 import type { KeyQuota } from '../auth/api-keys.js';
 import { checkCreateQuota } from '../auth/quota.js';
 import { linkSignals } from '../util/abort.js';
 import { newAccessToken, newSandboxId } from './ids.js';
+import { createPauseTiering, memoryOnlyTiering } from './pause-tiering.js';
 import { createReaper } from './reaper.js';
-import type { EndReason, SandboxRecord } from './sandbox-record.js';
+import type { EndReason, SandboxLifecycle, SandboxRecord } from './sandbox-record.js';
 
 /** A validated create request. */
 export interface CreateSandboxInput {
@@ -27,6 +28,16 @@ export interface CreateSandboxInput {
   maskRequestHost?: string | null;
   /** The API key creating the sandbox: recorded as its owner; its quota is checked first. */
   owner?: { keyId: string; quota: KeyQuota };
+  /** E2B's `autoPause` (`lifecycle.onTimeout: 'pause'`). */
+  autoPause?: boolean;
+  /** E2B's `autoResume.enabled` (only with autoPause). */
+  autoResume?: boolean;
+}
+
+/** The outcome of connect/resume: the sandbox, and whether it was paused and is now resumed. */
+export interface ResumeResult {
+  record: SandboxRecord;
+  resumed: boolean;
 }
 
 /** Sandbox lifecycle: create, expiry, kill, and recovery of running sandboxes at start. */
@@ -41,6 +52,27 @@ export interface SandboxService {
   /** A running sandbox or undefined (the proxy's lookup). */
   find(sandboxId: string): SandboxRecord | undefined;
   running(): SandboxRecord[];
+  /** A running or paused sandbox (`GET /sandboxes/{id}`); throws SANDBOX_NOT_FOUND otherwise. */
+  info(sandboxId: string): SandboxRecord;
+  /** Running and paused sandboxes (the list route). */
+  listed(): SandboxRecord[];
+  /** Where a paused sandbox's state is; undefined when it is not paused. */
+  pauseTier(sandboxId: string): PauseTier | undefined;
+  /**
+   * Pauses a running sandbox: frozen in memory at once, checkpointed to disk after the grace
+   * period or under memory pressure. Its end time no longer applies. SANDBOX_ALREADY_PAUSED when
+   * paused, SANDBOX_NOT_FOUND when unknown.
+   */
+  pause(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /**
+   * Resumes a paused sandbox (from memory or from disk) with the end time now + timeout; a
+   * running one only has its end time extended (never shortened), as connect does.
+   */
+  resume(sandboxId: string, timeoutSec: number, options?: OperationOptions): Promise<ResumeResult>;
+  /** The proxy's lookup for a sandbox it has no running record of: resumes it when its lifecycle says autoResume. */
+  wake(sandboxId: string): Promise<SandboxRecord | undefined>;
+  /** Called synchronously when a sandbox is being paused (its connections are to be dropped). */
+  onPause(listener: (record: SandboxRecord) => void): () => void;
   kill(sandboxId: string, options?: OperationOptions): Promise<void>;
   /** Sets the end time to now + timeout (may shorten). */
   setTimeout(sandboxId: string, timeoutSec: number): SandboxRecord;
@@ -64,8 +96,22 @@ export interface SandboxServiceDeps {
   repo: SandboxRepo;
   logger: Logger;
   createTimeoutMs: number;
+  /** How long a paused sandbox stays frozen in memory before it goes to disk (default 60 s). */
+  /** Whether frozen sandboxes move to disk (default false: they stay frozen in memory). */
+  pauseToDisk?: boolean;
+  pauseMemoryGraceMs?: number;
+  /** Available host memory below which frozen sandboxes go to disk at once (default 1 GiB). */
+  pauseMinAvailableBytes?: number;
   now?: () => number;
 }
+
+/** How long a sandbox may run to close its connections before it is frozen, ms. */
+const SETTLE_MS = 100;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const alreadyPaused = (sandboxId: string) =>
+  new SandboxdError(ErrorCode.SANDBOX_ALREADY_PAUSED, `Error pausing sandbox - sandbox '${sandboxId}' is already paused`, { details: { sandboxId } });
 
 const notFound = (sandboxId: string) =>
   new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`, { details: { sandboxId } });
@@ -76,17 +122,146 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   const live = new Map<string, SandboxRecord>();
   /** Sandboxes being created (they count against their owner's quota). */
   const starting = new Map<string, SandboxRecord>();
+  /** Paused sandboxes and where their state is. */
+  const paused = new Map<string, { record: SandboxRecord; tier: PauseTier }>();
+  /** Sandboxes being frozen: out of the proxy's reach, still visible to info and list. */
+  const pausing = new Map<string, SandboxRecord>();
   const listeners = new Set<(record: SandboxRecord, reason: EndReason) => void>();
+  const pauseListeners = new Set<(record: SandboxRecord) => void>();
   const shutdown = new AbortController();
+  /** The tail of each sandbox's pause/resume/checkpoint transitions: one at a time, in call order. */
+  const transitions = new Map<string, Promise<unknown>>();
+  const serial = <T>(sandboxId: string, step: () => Promise<T>): Promise<T> => {
+    const next = (transitions.get(sandboxId) ?? Promise.resolve()).catch(() => undefined).then(step);
+    transitions.set(sandboxId, next);
+    void next.catch(() => undefined).finally(() => {
+      if (transitions.get(sandboxId) === next) transitions.delete(sandboxId);
+    });
+    return next;
+  };
+  const tiering = deps.pauseToDisk
+    ? createPauseTiering({
+        graceMs: deps.pauseMemoryGraceMs ?? 60_000,
+        minAvailableBytes: deps.pauseMinAvailableBytes ?? 2 ** 30,
+        toDisk: (sandboxId) => void toDisk(sandboxId),
+      })
+    : memoryOnlyTiering;
   const reaper = createReaper((sandboxId) => {
     const record = live.get(sandboxId);
     if (record === undefined) return;
+    if (record.lifecycle?.onTimeout === 'pause') {
+      pause(sandboxId).catch((error: unknown) => {
+        logger.error({ sandboxId, err: error }, 'pausing expired sandbox failed; killing it');
+        const still = live.get(sandboxId);
+        if (still) end(still, 'expired').catch(() => undefined);
+      });
+      return;
+    }
     end(record, 'expired').catch((error: unknown) => logger.error({ sandboxId, err: error }, 'destroying expired sandbox failed'));
   });
+
+  /**
+   * Checkpoints a sandbox frozen in memory; a failure (the runtime declines while the sandbox keeps
+   * a TCP connection to the host open) keeps it in memory and tries again after the grace period.
+   */
+  function toDisk(sandboxId: string): Promise<void> {
+    return serial(sandboxId, async () => {
+      const entry = paused.get(sandboxId);
+      if (entry === undefined || entry.tier !== 'memory') return;
+      const startedAt = now();
+      const op = { signal: shutdown.signal, timeoutMs: 120_000 };
+      try {
+        await runtime.checkpoint(sandboxId, op);
+      } catch (error) {
+        if (paused.get(sandboxId) === entry) tiering.frozen(sandboxId);
+        logger.warn({ sandboxId, err: error }, 'checkpoint to disk failed; the sandbox stays paused in memory (retried after the grace period)');
+        return;
+      }
+      entry.tier = 'disk';
+      logger.info({ sandboxId, ms: now() - startedAt }, 'paused sandbox checkpointed to disk');
+    });
+  }
+
+  async function pause(sandboxId: string, options?: OperationOptions): Promise<void> {
+    await serial(sandboxId, async () => {
+      if (paused.has(sandboxId)) throw alreadyPaused(sandboxId);
+      const record = get(sandboxId);
+      live.delete(sandboxId);
+      pausing.set(sandboxId, record);
+      reaper.disarm(sandboxId);
+      for (const listener of pauseListeners) {
+        try {
+          listener(record);
+        } catch (error) {
+          logger.error({ err: error }, 'sandbox pause listener failed');
+        }
+      }
+      // The sandbox's programs close the connections the proxy just dropped before they stop: a
+      // connection still open inside would make runsc refuse the checkpoint to disk.
+      await sleep(SETTLE_MS);
+      try {
+        await runtime.freeze(sandboxId, options);
+      } catch (error) {
+        pausing.delete(sandboxId);
+        live.set(sandboxId, record);
+        reaper.arm(sandboxId, record.endAt);
+        if (isSandboxdError(error) && error.code !== ErrorCode.INTERNAL) throw error;
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `pausing sandbox "${sandboxId}" failed: ${SandboxdError.from(error).message}`, { cause: error });
+      }
+      record.state = 'paused';
+      repo.update(record);
+      pausing.delete(sandboxId);
+      paused.set(sandboxId, { record, tier: 'memory' });
+      tiering.frozen(sandboxId);
+      logger.info({ sandboxId }, 'sandbox paused');
+    });
+  }
+
+  function resume(sandboxId: string, timeoutSec: number, options?: OperationOptions): Promise<ResumeResult> {
+    return serial(sandboxId, async () => {
+      const running = live.get(sandboxId);
+      if (running !== undefined) return { record: extend(running, timeoutSec), resumed: false };
+      const entry = paused.get(sandboxId);
+      if (entry === undefined) throw notFound(sandboxId);
+      const { record, tier } = entry;
+      tiering.forget(sandboxId);
+      const startedAt = now();
+      try {
+        if (tier === 'memory') await runtime.thaw(sandboxId, options);
+        else await runtime.restore(sandboxId, { signal: linkSignals([options?.signal, shutdown.signal]), timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs });
+      } catch (error) {
+        if (tier === 'memory') tiering.frozen(sandboxId);
+        if (isSandboxdError(error) && error.code !== ErrorCode.INTERNAL) throw error;
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `resuming sandbox "${sandboxId}" failed: ${SandboxdError.from(error).message}`, { cause: error });
+      }
+      paused.delete(sandboxId);
+      record.state = 'running';
+      record.endAt = now() + timeoutSec * 1000;
+      repo.update(record);
+      live.set(sandboxId, record);
+      reaper.arm(sandboxId, record.endAt);
+      logger.info({ sandboxId, tier, ms: now() - startedAt }, 'sandbox resumed');
+      return { record, resumed: true };
+    });
+  }
+
+  /** connect's rule: the end time moves to now + timeout when that is later. */
+  function extend(record: SandboxRecord, timeoutSec: number): SandboxRecord {
+    const endAt = now() + timeoutSec * 1000;
+    if (endAt > record.endAt) {
+      record.endAt = endAt;
+      repo.update(record);
+      reaper.arm(record.sandboxId, record.endAt);
+    }
+    return record;
+  }
 
   /** Makes the sandbox unreachable at once, then asks the runtime to remove it. */
   async function end(record: SandboxRecord, reason: EndReason, options?: OperationOptions): Promise<void> {
     live.delete(record.sandboxId);
+    pausing.delete(record.sandboxId);
+    paused.delete(record.sandboxId);
+    tiering.forget(record.sandboxId);
     reaper.disarm(record.sandboxId);
     record.state = reason;
     repo.update(record);
@@ -108,7 +283,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
 
   /** A sandbox whose gVisor processes exited on their own: gone from the API at once, then cleaned up. */
   const onRuntimeExit = (sandboxId: string): void => {
-    const record = live.get(sandboxId);
+    const frozen = paused.get(sandboxId);
+    const record = live.get(sandboxId) ?? (frozen?.tier === 'memory' ? frozen.record : undefined);
     if (record === undefined) return;
     const reason = runtime.exitReason(sandboxId, { timeoutMs: 5_000 }).catch((error: unknown) => SandboxdError.from(error).message);
     end(record, 'died').catch((error: unknown) => logger.error({ sandboxId, err: error }, 'cleaning up a dead sandbox failed'));
@@ -155,18 +331,33 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   return {
     async start(options) {
       unsubscribeExits ??= runtime.onExit(onRuntimeExit);
-      const known = repo.byState(['running', 'creating']);
-      const candidates = known.filter((r) => r.state === 'running' && r.address !== null);
-      const { alive } = await runtime.reconcile(
-        candidates.map((r) => ({ sandboxId: r.sandboxId, address: r.address ?? '' })),
+      const known = repo.byState(['running', 'creating', 'paused']);
+      const candidates = known.filter((r) => (r.state === 'running' || r.state === 'paused') && r.address !== null);
+      const found = await runtime.reconcile(
+        candidates.map((r) => ({ sandboxId: r.sandboxId, address: r.address ?? '', paused: r.state === 'paused' })),
         options,
       );
-      const aliveIds = new Set(alive);
+      const aliveIds = new Set(found.alive);
+      const tiers = new Map(found.paused.map((p) => [p.sandboxId, p.tier]));
       for (const record of known) {
-        if (record.state === 'running' && aliveIds.has(record.sandboxId)) {
+        const tier = tiers.get(record.sandboxId);
+        if (aliveIds.has(record.sandboxId)) {
+          // A crash between the freeze and its record leaves a running one recorded paused: running.
+          if (record.state !== 'running') {
+            record.state = 'running';
+            repo.update(record);
+          }
           live.set(record.sandboxId, record);
           reaper.arm(record.sandboxId, record.endAt);
           logger.info({ sandboxId: record.sandboxId }, 'adopted running sandbox');
+        } else if (tier !== undefined) {
+          if (record.state !== 'paused') {
+            record.state = 'paused';
+            repo.update(record);
+          }
+          paused.set(record.sandboxId, { record, tier });
+          if (tier === 'memory') tiering.frozen(record.sandboxId);
+          logger.info({ sandboxId: record.sandboxId, tier }, 'adopted paused sandbox');
         } else {
           record.state = 'gone';
           repo.update(record);
@@ -179,6 +370,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       unsubscribeExits?.();
       unsubscribeExits = undefined;
       reaper.stop();
+      tiering.stop();
       shutdown.abort(new SandboxdError(ErrorCode.CANCELED, 'the daemon is shutting down'));
     },
 
@@ -213,6 +405,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           maskRequestHost: input.maskRequestHost ?? null,
           loopbackSecret: newAccessToken(),
         },
+        lifecycle: lifecycleOf(input),
         startedAt,
         endAt: startedAt + input.timeoutSec * 1000,
         state: 'creating',
@@ -271,9 +464,37 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     get,
     find: (sandboxId) => live.get(sandboxId),
     running: () => [...live.values()],
+    info(sandboxId) {
+      const record = live.get(sandboxId) ?? pausing.get(sandboxId) ?? paused.get(sandboxId)?.record;
+      if (record === undefined) throw notFound(sandboxId);
+      return record;
+    },
+    listed: () => [...live.values(), ...pausing.values(), ...[...paused.values()].map((p) => p.record)],
+    pauseTier: (sandboxId) => paused.get(sandboxId)?.tier,
+    pause,
+    resume,
+
+    async wake(sandboxId) {
+      // Traffic that meets a pause under way waits for it, then resumes like any other.
+      if (pausing.has(sandboxId)) await transitions.get(sandboxId)?.catch(() => undefined);
+      const entry = paused.get(sandboxId);
+      if (entry === undefined) return live.get(sandboxId);
+      const lifecycle = entry.record.lifecycle;
+      if (lifecycle?.autoResume !== true) return undefined;
+      return (await resume(sandboxId, lifecycle.timeoutSec)).record;
+    },
+
+    onPause(listener) {
+      pauseListeners.add(listener);
+      return () => pauseListeners.delete(listener);
+    },
 
     async kill(sandboxId, options) {
-      await end(get(sandboxId), 'killed', options);
+      const record = live.get(sandboxId) ?? pausing.get(sandboxId) ?? paused.get(sandboxId)?.record;
+      if (record === undefined) throw notFound(sandboxId);
+      // A pause, resume or checkpoint under way finishes first; the kill then ends whatever it left.
+      await transitions.get(sandboxId)?.catch(() => undefined);
+      await end(record, 'killed', options);
     },
 
     setTimeout(sandboxId, timeoutSec) {
@@ -285,14 +506,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     },
 
     connect(sandboxId, timeoutSec) {
-      const record = get(sandboxId);
-      const endAt = now() + timeoutSec * 1000;
-      if (endAt > record.endAt) {
-        record.endAt = endAt;
-        repo.update(record);
-        reaper.arm(sandboxId, record.endAt);
-      }
-      return record;
+      return extend(get(sandboxId), timeoutSec);
     },
 
     async updateNetwork(sandboxId, egress, options) {
@@ -322,5 +536,18 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+  };
+}
+
+/** The least timeout a resume by traffic gives (E2B's `minimum-autoresume-timeout`: 300 s). */
+export const AUTO_RESUME_MIN_TIMEOUT_SEC = 300;
+
+/** The lifecycle a create request asks for. */
+function lifecycleOf(input: CreateSandboxInput): SandboxLifecycle {
+  const onTimeout = input.autoPause === true ? 'pause' : 'kill';
+  return {
+    onTimeout,
+    autoResume: onTimeout === 'pause' && input.autoResume === true,
+    timeoutSec: Math.max(input.timeoutSec, AUTO_RESUME_MIN_TIMEOUT_SEC),
   };
 }

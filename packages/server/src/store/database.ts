@@ -58,6 +58,7 @@ const migrations: string[] = [
      cpu_nanos INTEGER NOT NULL,
      egress_bytes INTEGER NOT NULL
    );`,
+  `ALTER TABLE sandboxes ADD COLUMN lifecycle TEXT;`,
 ];
 
 /**

@@ -23,6 +23,7 @@ interface Row {
   limits: string;
   egress: string;
   ingress: string;
+  lifecycle: string | null;
   started_at: number;
   end_at: number;
   state: SandboxState;
@@ -41,20 +42,21 @@ const fromRow = (row: Row): SandboxRecord => ({
   limits: JSON.parse(row.limits) as SandboxRecord['limits'],
   egress: JSON.parse(row.egress) as SandboxRecord['egress'],
   ingress: JSON.parse(row.ingress) as NonNullable<SandboxRecord['ingress']>,
+  ...(row.lifecycle ? { lifecycle: JSON.parse(row.lifecycle) as NonNullable<SandboxRecord['lifecycle']> } : {}),
   startedAt: row.started_at,
   endAt: row.end_at,
   state: row.state,
   ownerKeyId: row.owner_key_id,
 });
 
-const isTerminal = (state: SandboxState): boolean => state !== 'creating' && state !== 'running';
+const isTerminal = (state: SandboxState): boolean => state !== 'creating' && state !== 'running' && state !== 'paused';
 
 export function createSandboxRepo(db: Db): SandboxRepo {
   const insertStmt = db.prepare(
     `INSERT INTO sandboxes (id, template_id, template_alias, rootfs_path, metadata, env_vars, access_token,
-       address, limits, egress, ingress, started_at, end_at, state, owner_key_id)
+       address, limits, egress, ingress, lifecycle, started_at, end_at, state, owner_key_id)
      VALUES (@id, @template_id, @template_alias, @rootfs_path, @metadata, @env_vars, @access_token,
-       @address, @limits, @egress, @ingress, @started_at, @end_at, @state, @owner_key_id)`,
+       @address, @limits, @egress, @ingress, @lifecycle, @started_at, @end_at, @state, @owner_key_id)`,
   );
   const updateStmt = db.prepare(
     'UPDATE sandboxes SET address = ?, end_at = ?, state = ?, egress = ?, ended_at = ? WHERE id = ?',
@@ -74,6 +76,7 @@ export function createSandboxRepo(db: Db): SandboxRepo {
         limits: JSON.stringify(r.limits),
         egress: JSON.stringify(r.egress),
         ingress: JSON.stringify(r.ingress ?? { trafficAccessToken: null, maskRequestHost: null }),
+        lifecycle: r.lifecycle ? JSON.stringify(r.lifecycle) : null,
         started_at: r.startedAt,
         end_at: r.endAt,
         state: r.state,

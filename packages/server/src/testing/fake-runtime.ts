@@ -5,7 +5,9 @@ import { randomInt } from 'node:crypto';
 import { ENVD_PORT, ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type {
   EgressPolicy,
+  KnownSandbox,
   OperationOptions,
+  PauseTier,
   RuntimeMetrics,
   RuntimeSandbox,
   SandboxRuntime,
@@ -87,7 +89,13 @@ export const defaultFakeHandler: FakeHandler = (sandbox, port, req, res) => {
  */
 export class FakeRuntime implements SandboxRuntime {
   readonly sandboxes = new Map<string, FakeSandbox>();
-  readonly reconcileCalls: RuntimeSandbox[][] = [];
+  readonly reconcileCalls: KnownSandbox[][] = [];
+  /** Paused sandboxes and where their state is (the fake keeps listening: it has no freezer). */
+  readonly tiers = new Map<string, PauseTier>();
+  /** Every pause-related call, in order (`freeze:<id>`, `thaw:<id>`, `checkpoint:<id>`, `restore:<id>`). */
+  readonly pauseCalls: string[] = [];
+  /** When set, checkpoint() rejects with it (the sandbox stays frozen), as a refused runsc checkpoint does. */
+  failCheckpoint: Error | undefined;
   readonly options: FakeRuntimeOptions;
 
   constructor(options: FakeRuntimeOptions = {}) {
@@ -134,6 +142,7 @@ export class FakeRuntime implements SandboxRuntime {
     const sandbox = this.sandboxes.get(sandboxId);
     if (sandbox === undefined) return;
     this.sandboxes.delete(sandboxId);
+    this.tiers.delete(sandboxId);
     sandbox.destroyed = true;
     // Stop accepting; established connections stay open and silent (a black hole).
     for (const server of sandbox.servers) server.close();
@@ -142,13 +151,45 @@ export class FakeRuntime implements SandboxRuntime {
 
   private readonly graveyard: FakeSandbox[] = [];
 
-  async reconcile(known: RuntimeSandbox[]): Promise<{ alive: string[]; removed: string[] }> {
+  async reconcile(known: KnownSandbox[]): Promise<{ alive: string[]; paused: Array<{ sandboxId: string; tier: PauseTier }>; removed: string[] }> {
     this.reconcileCalls.push(known);
     const knownIds = new Set(known.map((k) => k.sandboxId));
-    const alive = known.filter((k) => this.sandboxes.get(k.sandboxId)?.address === k.address).map((k) => k.sandboxId);
+    const present = known.filter((k) => this.sandboxes.get(k.sandboxId)?.address === k.address);
+    const alive = present.filter((k) => !this.tiers.has(k.sandboxId)).map((k) => k.sandboxId);
+    const paused = present.flatMap((k) => {
+      const tier = this.tiers.get(k.sandboxId);
+      return tier === undefined ? [] : [{ sandboxId: k.sandboxId, tier }];
+    });
     const removed = [...this.sandboxes.keys()].filter((id) => !knownIds.has(id));
     for (const id of removed) await this.destroy(id);
-    return { alive, removed };
+    return { alive, paused, removed };
+  }
+
+  async freeze(sandboxId: string): Promise<void> {
+    this.require(sandboxId);
+    this.pauseCalls.push(`freeze:${sandboxId}`);
+    if (!this.tiers.has(sandboxId)) this.tiers.set(sandboxId, 'memory');
+  }
+
+  async thaw(sandboxId: string): Promise<void> {
+    this.require(sandboxId);
+    this.pauseCalls.push(`thaw:${sandboxId}`);
+    this.tiers.delete(sandboxId);
+  }
+
+  async checkpoint(sandboxId: string): Promise<void> {
+    this.require(sandboxId);
+    this.pauseCalls.push(`checkpoint:${sandboxId}`);
+    if (this.tiers.get(sandboxId) !== 'memory') throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
+    if (this.failCheckpoint !== undefined) throw this.failCheckpoint;
+    this.tiers.set(sandboxId, 'disk');
+  }
+
+  async restore(sandboxId: string): Promise<void> {
+    this.require(sandboxId);
+    this.pauseCalls.push(`restore:${sandboxId}`);
+    if (this.tiers.get(sandboxId) !== 'disk') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" has no image to restore`);
+    this.tiers.delete(sandboxId);
   }
 
   /** What `metrics()` answers for every sandbox; tests change it to see new values sampled. */

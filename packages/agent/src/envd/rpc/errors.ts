@@ -10,6 +10,8 @@ const CODE_MAP: Record<ErrorCode, Code> = {
   SANDBOX_NOT_FOUND: Code.NotFound,
   TEMPLATE_NOT_FOUND: Code.NotFound,
   CONFLICT: Code.AlreadyExists,
+  SANDBOX_ALREADY_PAUSED: Code.FailedPrecondition,
+  SANDBOX_NOT_PAUSED: Code.FailedPrecondition,
   PAYLOAD_TOO_LARGE: Code.ResourceExhausted,
   NOT_IMPLEMENTED: Code.Unimplemented,
   SANDBOX_UNREACHABLE: Code.Unavailable,

@@ -43,9 +43,8 @@ async function assertRejected(res: Response, pattern: RegExp): Promise<void> {
  * sandboxd does not implement, and the word the 400 must name.
  */
 const UNSUPPORTED: Array<[string, Record<string, unknown>, RegExp]> = [
-  ["lifecycle.onTimeout: 'pause'", { autoPause: true }, /autoPause: true \(lifecycle\.onTimeout: 'pause'\) is not supported/],
-  ["lifecycle.onTimeout: {action: 'pause', keepMemory: false}", { autoPause: true, autoPauseMemory: false }, /autoPause.*autoPauseMemory/],
-  ['lifecycle.autoResume: true', { autoPause: true, autoResume: { enabled: true } }, /autoResume \(lifecycle\.autoResume: true\) is not supported/],
+  ["lifecycle.onTimeout: {action: 'pause', keepMemory: false}", { autoPause: true, autoPauseMemory: false }, /autoPauseMemory: false .*filesystem-only pause\) is not supported/],
+  ['autoResume without autoPause', { autoResume: { enabled: true } }, /autoResume .*requires autoPause: true/],
   ['autoPauseMemory: false alone (E2B: only with autoPause)', { autoPauseMemory: false }, /autoPauseMemory: false/],
   ['volumeMounts', { volumeMounts: [{ name: 'vol', path: '/data' }] }, /volumeMounts \(persistent volumes\) is not supported/],
   ['mcp', { mcp: { 'exa': { apiKey: 'x' } } }, /mcp \(MCP gateway\) is not supported/],

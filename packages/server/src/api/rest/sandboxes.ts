@@ -9,7 +9,7 @@ import type { SandboxRecord } from '../../sandboxes/sandbox-record.js';
 import { assertVisible, principalOf } from './auth.js';
 import { readBody } from './http.js';
 import { filterLogEntries, toLogEntries } from './logs.js';
-import { connectSchema, networkUpdateSchema, newSandboxSchema, refreshRequestSchema, timeoutRequestSchema } from './schemas.js';
+import { connectSchema, networkUpdateSchema, newSandboxSchema, pauseRequestSchema, refreshRequestSchema, resumeRequestSchema, timeoutRequestSchema } from './schemas.js';
 import { toListedSandbox, toSandbox, toSandboxDetail } from './serialize.js';
 
 export interface SandboxRoutesOptions {
@@ -21,6 +21,9 @@ export interface SandboxRoutesOptions {
 
 /** Default timeout of connect when the body names none (E2B: 300 s). */
 const CONNECT_DEFAULT_TIMEOUT_SEC = 300;
+
+/** Timeout of the deprecated resume when the body names none (E2B's ResumedSandbox: 15 s). */
+const RESUME_DEFAULT_TIMEOUT_SEC = 15;
 
 /** Refresh duration when the body names none, and its floor (E2B: SandboxTimeoutDefault, 15 s). */
 const REFRESH_MIN_DURATION_SEC = 15;
@@ -39,10 +42,17 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
     assertVisible(c, id, record.ownerKeyId);
     return record;
   };
+  /** A running or paused sandbox the caller may see. */
+  const visibleInfo = (c: Context, id: string): SandboxRecord => {
+    const record = sandboxes.info(id);
+    assertVisible(c, id, record.ownerKeyId);
+    return record;
+  };
   const running = (c: Context): SandboxRecord[] => visibleTo(principalOf(c), sandboxes.running());
   const newSandbox = newSandboxSchema(opts.maxTimeoutSec);
   const timeoutRequest = timeoutRequestSchema(opts.maxTimeoutSec);
   const connectRequest = connectSchema(opts.maxTimeoutSec);
+  const resumeRequest = resumeRequestSchema(opts.maxTimeoutSec);
   const connectTimeout = Math.min(CONNECT_DEFAULT_TIMEOUT_SEC, opts.maxTimeoutSec);
 
   const create = (version: 1 | 2) =>
@@ -64,6 +74,8 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
           allowPublicTraffic: body.network?.allowPublicTraffic ?? true,
           maskRequestHost: body.network?.maskRequestHost ?? null,
           owner: { keyId: principal.keyId, quota: principal.quota },
+          autoPause: body.autoPause ?? false,
+          autoResume: body.autoResume?.enabled ?? false,
         },
         { signal: c.req.raw.signal },
       );
@@ -74,10 +86,10 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
 
   app.get('/v2/sandboxes', (c) => {
     const query = parseListQuery(new URL(c.req.url).searchParams);
-    const all = running(c);
+    const all = visibleTo(principalOf(c), sandboxes.listed());
     const { items, nextToken } = applyListQuery(all, query);
     if (nextToken !== undefined) c.header(Headers.nextToken, nextToken);
-    c.header('X-Total-Running', String(all.length));
+    c.header('X-Total-Running', String(all.filter((r) => r.state === 'running').length));
     return c.json(items.map(toListedSandbox), 200);
   });
 
@@ -91,11 +103,11 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
 
   // The access token only for keys that may use the sandbox (a read-only key gets the rest).
   app.get('/sandboxes/:sandboxID', (c) =>
-    c.json(toSandboxDetail(visible(c, c.req.param('sandboxID')), domain, hasScope(principalOf(c).scopes, 'sandboxes:use')), 200),
+    c.json(toSandboxDetail(visibleInfo(c, c.req.param('sandboxID')), domain, hasScope(principalOf(c).scopes, 'sandboxes:use')), 200),
   );
 
   app.delete('/sandboxes/:sandboxID', async (c) => {
-    visible(c, c.req.param('sandboxID'));
+    visibleInfo(c, c.req.param('sandboxID'));
     await sandboxes.kill(c.req.param('sandboxID'), { signal: c.req.raw.signal });
     return c.body(null, 204);
   });
@@ -122,13 +134,15 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
     return c.body(null, 204);
   });
 
+  // E2B: 200 with the sandbox when it was running (end time only extended), 201 when it was
+  // paused and is now resumed (end time now + timeout); 404 unknown.
   const connect = (path: string) =>
     app.post(path, async (c) => {
       const id = c.req.param('sandboxID') ?? '';
-      visible(c, id);
+      visibleInfo(c, id);
       const body = await readBody(c, connectRequest);
-      const record = sandboxes.connect(id, capTimeout(principalOf(c).quota, body.timeout ?? connectTimeout));
-      return c.json(toSandbox(record, domain, true), 200);
+      const { record, resumed } = await sandboxes.resume(id, capTimeout(principalOf(c).quota, body.timeout ?? connectTimeout), { signal: c.req.raw.signal });
+      return c.json(toSandbox(record, domain, true), resumed ? 201 : 200);
     });
   connect('/sandboxes/:sandboxID/connect');
   connect('/v2/sandboxes/:sandboxID/connect');
@@ -161,11 +175,29 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
     return c.json({ logs: filterLogEntries(toLogEntries(lines, record.startedAt), new URL(c.req.url).searchParams) }, 200);
   });
 
+  // E2B (sandbox_pause.go): 204 paused; 409 already paused; 404 unknown. The body is optional.
+  // Not the request's signal: a pause the client gave up on still completes (or fails) whole.
+  app.post('/sandboxes/:sandboxID/pause', async (c) => {
+    const id = c.req.param('sandboxID');
+    visibleInfo(c, id);
+    await readBody(c, pauseRequestSchema);
+    await sandboxes.pause(id);
+    return c.body(null, 204);
+  });
+
+  // Deprecated (E2B sandbox_resume.go): 201 + the sandbox when resumed; 409 when it is running.
+  app.post('/sandboxes/:sandboxID/resume', async (c) => {
+    const id = c.req.param('sandboxID');
+    const body = await readBody(c, resumeRequest);
+    const record = visibleInfo(c, id);
+    if (record.state === 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_PAUSED, `Sandbox ${id} is already running`, { details: { sandboxId: id } });
+    const { record: resumed } = await sandboxes.resume(id, capTimeout(principalOf(c).quota, body.timeout ?? Math.min(RESUME_DEFAULT_TIMEOUT_SEC, opts.maxTimeoutSec)));
+    return c.json(toSandbox(resumed, domain, true), 201);
+  });
+
   const notImplemented = (what: string) => () => {
     throw new SandboxdError(ErrorCode.NOT_IMPLEMENTED, `${what} is not supported by this sandboxd server yet`);
   };
-  app.post('/sandboxes/:sandboxID/pause', notImplemented('pausing sandboxes'));
-  app.post('/sandboxes/:sandboxID/resume', notImplemented('resuming sandboxes'));
   app.post('/sandboxes/:sandboxID/fork', notImplemented('forking sandboxes'));
   app.post('/sandboxes/:sandboxID/snapshots', notImplemented('sandbox snapshots'));
   app.get('/snapshots', notImplemented('sandbox snapshots'));

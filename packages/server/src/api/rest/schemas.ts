@@ -143,20 +143,14 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
     secure: z.boolean().nullish(),
     allow_internet_access: z.boolean().nullish(),
     // SDK: `lifecycle.onTimeout` → autoPause (false for 'kill', true for 'pause').
-    autoPause: z
-      .boolean({ message: 'autoPause must be a boolean' })
-      .nullish()
-      .refine((v) => v !== true, `autoPause: true (lifecycle.onTimeout: 'pause') ${NOT_SUPPORTED}: sandboxes are killed when they time out`),
-    // SDK: `lifecycle.onTimeout.keepMemory`; E2B rejects false without autoPause.
+    autoPause: z.boolean({ message: 'autoPause must be a boolean' }).nullish(),
+    // SDK: `lifecycle.onTimeout.keepMemory`: a pause here always keeps the memory.
     autoPauseMemory: z
       .boolean({ message: 'autoPauseMemory must be a boolean' })
       .nullish()
-      .refine((v) => v !== false, `autoPauseMemory: false (lifecycle.onTimeout.keepMemory) only applies to autoPause, which ${NOT_SUPPORTED}`),
+      .refine((v) => v !== false, `autoPauseMemory: false (lifecycle.onTimeout.keepMemory: false, a filesystem-only pause) ${NOT_SUPPORTED}: a pause keeps the memory`),
     // SDK: `lifecycle.autoResume`.
-    autoResume: z
-      .object({ enabled: z.boolean({ message: 'autoResume.enabled must be a boolean' }) })
-      .nullish()
-      .refine((v) => v?.enabled !== true, `autoResume (lifecycle.autoResume: true) ${NOT_SUPPORTED}: sandboxes are never paused`),
+    autoResume: z.object({ enabled: z.boolean({ message: 'autoResume.enabled must be a boolean' }) }).nullish(),
     mcp: unsupported('mcp (MCP gateway)'),
     iam: z
       .object({ tokens: unsupportedUnlessEmpty('iam.tokens', 'map', 'workload identity tokens') })
@@ -174,6 +168,10 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
         httpsPorts: unsupportedUnlessEmpty('network.httpsPorts', 'list', 'HTTPS to sandbox ports'),
       })
       .nullish(),
+  })
+  .refine((b) => b.autoResume?.enabled !== true || b.autoPause === true, {
+    message: 'autoResume (lifecycle.autoResume: true) requires autoPause: true (lifecycle.onTimeout: \'pause\')',
+    path: ['autoResume'],
   });
 
 /**
@@ -208,8 +206,23 @@ export const refreshRequestSchema = z.object({
 
 /**
  * `POST /(v2/)sandboxes/{id}/connect`: `timeout` 0..max (the SDK omits it when no timeoutMs is
- * given: the route's default applies). `memory` only chooses how a paused sandbox resumes; no
- * sandbox here is ever paused, so it changes nothing.
+ * given: the route's default applies). `memory` chooses how a paused sandbox resumes in E2B
+ * (false: reboot); a pause here always keeps the memory, so a paused sandbox resumes with it.
  */
 export const connectSchema = (maxTimeoutSec: number) =>
   z.object({ timeout: timeoutSeconds(maxTimeoutSec).optional(), memory: z.boolean({ message: 'memory must be a boolean' }).nullish() });
+
+/**
+ * `POST /sandboxes/{id}/pause` (E2B's SandboxPauseRequest, body optional): `memory: false` asks
+ * for a filesystem-only pause, which is refused (a pause here always keeps the memory).
+ */
+export const pauseRequestSchema = z.object({
+  memory: z
+    .boolean({ message: 'memory must be a boolean' })
+    .nullish()
+    .refine((v) => v !== false, `memory: false (keepMemory: false, a filesystem-only pause) ${NOT_SUPPORTED}: a pause keeps the memory`),
+});
+
+/** `POST /sandboxes/{id}/resume` (deprecated; E2B's ResumedSandbox): `timeout` 0..max, `autoPause` ignored. */
+export const resumeRequestSchema = (maxTimeoutSec: number) =>
+  z.object({ timeout: timeoutSeconds(maxTimeoutSec).optional(), autoPause: z.boolean().nullish() });

@@ -31,7 +31,7 @@ export function toListedSandbox(r: SandboxRecord) {
     cpuCount: r.limits.cpuCount,
     memoryMB: r.limits.memoryMB,
     diskSizeMB: r.limits.diskSizeMB,
-    state: 'running' as const,
+    state: r.state === 'paused' ? ('paused' as const) : ('running' as const),
     metadata: r.metadata,
   };
 }
@@ -49,6 +49,6 @@ export function toSandboxDetail(r: SandboxRecord, domain: string, withToken = tr
       allowPublicTraffic: (r.ingress?.trafficAccessToken ?? null) === null,
       ...(r.ingress?.maskRequestHost ? { maskRequestHost: r.ingress.maskRequestHost } : {}),
     },
-    lifecycle: { autoResume: false, onTimeout: 'kill' as const },
+    lifecycle: { autoResume: r.lifecycle?.autoResume ?? false, onTimeout: r.lifecycle?.onTimeout ?? ('kill' as const) },
   };
 }

@@ -2,10 +2,16 @@ import { request } from 'node:http';
 import { ENVD_PORT, ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { OperationOptions } from '../sandbox-runtime.js';
 
-/** One `GET /health` to the agent; true on 2xx. */
+/**
+ * One `GET /health` to the agent; true on 2xx. The probe closes the connection itself once the
+ * answer is in: a close by the agent (`connection: close`) would leave a TIME_WAIT connection in
+ * the sandbox's netstack for a minute, and runsc refuses to checkpoint a sandbox holding one.
+ */
 export function probeAgent(address: string, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: address, port: ENVD_PORT, path: '/health', method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+    const headers = { connection: 'keep-alive' };
+    const req = request({ host: address, port: ENVD_PORT, path: '/health', method: 'GET', agent: false, headers, timeout: timeoutMs }, (res) => {
+      res.on('end', () => req.destroy());
       res.resume();
       resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300);
     });

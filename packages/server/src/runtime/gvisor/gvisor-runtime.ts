@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import { access, readdir, rmdir } from 'node:fs/promises';
+import { access, readdir, rm, rmdir } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { EgressPolicy, OperationOptions, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
+import type { EgressPolicy, KnownSandbox, OperationOptions, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
+import { parseOpenConnections, type OpenConnection } from './open-connections.js';
+import { commitImage, discardImages, hasImage, imagePaths, preparePartialImage, summariseCheckpointError } from './pause-image.js';
 import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
 import { createSlotClaims } from './slot-claims.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
@@ -24,7 +26,7 @@ import { readCgroupUsage } from './cgroup-usage.js';
 import { ensureSandboxesParentShares } from './cpu-shares.js';
 import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
-import { createSandboxNetwork, destroySandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
+import { createSandboxNetwork, destroySandboxNetwork, readdressSandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { runscExec } from './sandbox-exec.js';
 import { layerTmpDir, layerUpperDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { waitSettled } from '../../util/settle.js';
@@ -104,7 +106,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   /** Watches the sandbox's gVisor process (the sentry); false when it is not running. */
   const watchSandbox = async (sandboxId: string, op: OperationOptions = {}): Promise<boolean> => {
     const container = (await runscOf(sandboxId).list(op).catch(() => [])).find((c) => c.id === sandboxId);
-    const identity = container && container.status === 'running' && container.pid > 0 ? await processIdentity(container.pid) : undefined;
+    const live = container !== undefined && (container.status === 'running' || container.status === 'paused') && container.pid > 0;
+    const identity = live ? await processIdentity(container.pid) : undefined;
     if (!identity) return false;
     exits.watch(sandboxId, identity);
     return true;
@@ -175,6 +178,38 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     return `container ${container?.status ?? 'gone'}; agent log: ${log.trim() || '(empty)'}`;
   }
 
+  async function containerStatus(sandboxId: string, op: OperationOptions = {}): Promise<string | undefined> {
+    return (await runscOf(sandboxId).list(op).catch(() => [])).find((c) => c.id === sandboxId)?.status;
+  }
+
+  /**
+   * runsc refuses to checkpoint a sandbox with a TCP connection to the host open inside, and the
+   * refusal leaves the sandbox unable to run again: the frozen sandbox runs for a moment (no
+   * traffic reaches a paused one) until its programs have closed such connections, then is frozen
+   * again. Connections it keeps open mean no checkpoint: it stays frozen in memory, unharmed.
+   */
+  async function settleConnections(sandboxId: string, op: OperationOptions): Promise<void> {
+    const runsc = runscOf(sandboxId);
+    await runsc.resume(sandboxId, op);
+    let open: OpenConnection[] = [];
+    try {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        open = parseOpenConnections(await runsc.readFile(sandboxId, '/proc/net/tcp', op));
+        if (open.length === 0) return;
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    } finally {
+      await runsc.pause(sandboxId, op);
+    }
+    const list = open.map((c) => `${c.local}↔${c.remote} (state ${c.state})`).join(', ');
+    throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" keeps TCP connections open (${list}); it stays paused in memory`);
+  }
+
+  /** Drops a partial image (a crash or a refusal mid-checkpoint); the complete one stays. */
+  async function rmImagePartial(dir: string): Promise<void> {
+    await rm(imagePaths(dir).partial, { recursive: true, force: true }).catch(() => undefined);
+  }
+
   const runtime: SandboxRuntime = {
     async create(spec: SandboxSpec, op: OperationOptions = {}): Promise<RuntimeSandbox> {
       const slot = claims.claim();
@@ -242,29 +277,44 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       pendingTeardowns.set(sandboxId, cleanup);
     },
 
-    async reconcile(known: RuntimeSandbox[], op: OperationOptions = {}) {
+    async reconcile(known: KnownSandbox[], op: OperationOptions = {}) {
       await Promise.all(pendingTeardowns.values());
       await ensureBaseRuleset(facts, op);
       await ensureUsageTable(op).catch((error: unknown) => options.onBackgroundError?.('(egress counters)', error));
       const containers = await listContainers(op);
       const records = await readRecords(sandboxesDir);
       const alive: string[] = [];
+      const paused: Array<{ sandboxId: string; tier: PauseTier }> = [];
       const removed: string[] = [];
       const keep = new Set<number>();
+      const adopt = async (sandboxId: string, slot: number, egress: EgressPolicy): Promise<void> => {
+        claims.adopt(slot);
+        rememberNames(slotAddresses(slot), egress);
+        sandboxAt.set(slotAddresses(slot).sandboxAddress, sandboxId);
+        await allowSandboxEgress(slotAddresses(slot), egress, { ...op, redirect });
+        await linkEgressCounter(slotAddresses(slot), false, op).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error));
+        keep.add(slot);
+      };
       for (const sandbox of known) {
         const record = records.find((r) => r.sandboxId === sandbox.sandboxId);
-        const running = containers.some((c) => c.id === sandbox.sandboxId && c.status === 'running');
-        if (record && running && claims.mayClean(record.slot) && (await probeAgent(sandbox.address, 2_000)) && (await watchSandbox(sandbox.sandboxId, op))) {
-          claims.adopt(record.slot);
-          rememberNames(slotAddresses(record.slot), record.egress);
-          sandboxAt.set(slotAddresses(record.slot).sandboxAddress, sandbox.sandboxId);
-          await allowSandboxEgress(slotAddresses(record.slot), record.egress, { ...op, redirect });
-          await linkEgressCounter(slotAddresses(record.slot), false, op).catch((error: unknown) => options.onBackgroundError?.(sandbox.sandboxId, error));
-          keep.add(record.slot);
+        if (!record || !claims.mayClean(record.slot)) continue;
+        const status = containers.find((c) => c.id === sandbox.sandboxId)?.status;
+        const dir = sandboxPaths(sandboxesDir, sandbox.sandboxId).dir;
+        if (status === 'paused' && (await watchSandbox(sandbox.sandboxId, op))) {
+          // Frozen (paused, or a crash mid-pause or mid-checkpoint): the memory is the truth.
+          await rmImagePartial(dir);
+          await adopt(sandbox.sandboxId, record.slot, record.egress);
+          paused.push({ sandboxId: sandbox.sandboxId, tier: 'memory' });
+        } else if (status === 'running' && (await probeAgent(sandbox.address, 2_000)) && (await watchSandbox(sandbox.sandboxId, op))) {
+          await adopt(sandbox.sandboxId, record.slot, record.egress);
           alive.push(sandbox.sandboxId);
+        } else if (status === undefined && sandbox.paused === true && (await hasImage(dir))) {
+          await rmImagePartial(dir);
+          await adopt(sandbox.sandboxId, record.slot, record.egress);
+          paused.push({ sandboxId: sandbox.sandboxId, tier: 'disk' });
         }
       }
-      const aliveIds = new Set(alive);
+      const aliveIds = new Set([...alive, ...paused.map((p) => p.sandboxId)]);
       const leftovers = new Set([...containers.map((c) => c.id), ...records.map((r) => r.sandboxId), ...known.map((k) => k.sandboxId)]);
       for (const id of leftovers) {
         if (aliveIds.has(id)) continue;
@@ -286,7 +336,72 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       for (const slot of claims.owned()) if (!keep.has(slot)) claims.release(slot);
       // A cgroup with processes in it cannot be removed, so another daemon's live ones survive this.
       for (const id of await listCgroupLeftovers()) if (!aliveIds.has(id)) await removeCgroups(id);
-      return { alive, removed };
+      return { alive, paused, removed };
+    },
+
+    async freeze(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      const status = await containerStatus(sandboxId, op);
+      if (status === 'paused') return;
+      if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
+      await runscOf(sandboxId).pause(sandboxId, op);
+    },
+
+    async thaw(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      await runscOf(sandboxId).resume(sandboxId, op);
+    },
+
+    async checkpoint(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      if ((await containerStatus(sandboxId, op)) !== 'paused') {
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
+      }
+      await settleConnections(sandboxId, op);
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      const partial = await preparePartialImage(paths.dir);
+      try {
+        // A paused sandbox stays paused (and whole) through runsc checkpoint, refused or not.
+        await runscOf(sandboxId).checkpoint(sandboxId, partial, op);
+      } catch (error) {
+        await rmImagePartial(paths.dir);
+        const message = summariseCheckpointError(SandboxdError.from(error).message);
+        // No cause: runsc's own message is a goroutine dump of several kB.
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `checkpointing sandbox "${sandboxId}" failed; it stays paused in memory: ${message}`);
+      }
+      await commitImage(paths.dir);
+      // From here the image is the truth: the frozen container goes (its memory with it).
+      exits.unwatch(sandboxId);
+      await runscOf(sandboxId).remove(sandboxId, op);
+      lastCpuSample.delete(sandboxId);
+    },
+
+    async restore(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      const record = await readRecord(sandboxesDir, sandboxId);
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      if (!record || !(await hasImage(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" has no image to restore`);
+      const net = slotAddresses(record.slot);
+      const runsc = runscOf(sandboxId);
+      try {
+        await runsc.remove(sandboxId, op);
+        await readdressSandboxNetwork(net, op);
+        const consoleLog = await openAgentLog(paths.logDir, op);
+        try {
+          await runsc.restore(sandboxId, paths.bundleDir, imagePaths(paths.dir).image, consoleLog.fd, async () => {
+            await consoleLog.close();
+            await consoleLog.drained(2_000);
+            return consoleTail(sandboxId, 1500);
+          }, op);
+        } finally {
+          await consoleLog.close();
+        }
+        await waitForAgent(net.sandboxAddress, () => deathReason(sandboxId), { signal: op.signal, timeoutMs: options.startTimeoutMs ?? 60_000 });
+        if (!(await watchSandbox(sandboxId, op))) {
+          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while restoring: ${(await deathReason(sandboxId)) ?? 'gone'}`);
+        }
+      } catch (error) {
+        exits.unwatch(sandboxId);
+        await runsc.remove(sandboxId, {}).catch(() => undefined);
+        throw SandboxdError.from(error);
+      }
+      void discardImages(paths.dir).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error));
     },
 
     async metrics(sandboxId: string): Promise<RuntimeMetrics> {

@@ -26,6 +26,48 @@ export interface RunscStats {
 // mount namespace for the commands that touch the network.
 const HIDE_PROC_SYS_NET = 'mount -t tmpfs tmpfs /proc/sys/net && exec runsc "$@"';
 
+// Flags of every command that boots a sandbox (create, restore).
+const BOOT_FLAGS = [
+  '--network=sandbox',
+  // The root is the host overlay of the sandbox's disk (writable-layer.ts): no gVisor overlay.
+  '--overlay2=none',
+  // A checkpoint resets the sandbox's TCP connections to the host instead of refusing to save them.
+  '--net-disconnect-ok',
+];
+
+/** Runs a booting runsc command in a private mount namespace, the sandbox's console on `consoleFd`. */
+function spawnWithConsole(
+  what: string,
+  runscArgs: string[],
+  id: string,
+  consoleFd: number,
+  consoleTail: () => Promise<string>,
+  op: OperationOptions,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET, 'runsc', ...runscArgs], {
+      stdio: ['ignore', consoleFd, consoleFd],
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), op.timeoutMs ?? 60_000);
+    const onAbort = (): void => void child.kill('SIGKILL');
+    op.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      op.signal?.removeEventListener('abort', onAbort);
+      if (code === 0) resolve();
+      else {
+        void consoleTail()
+          .catch(() => '')
+          .then((log) => {
+            const tail = log.slice(-1500).trim();
+            reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `runsc ${what} ${id} failed (exit ${code})${tail ? `: ${tail}` : ''}`));
+          });
+      }
+    });
+  });
+}
+
 /** Thin wrapper over the runsc CLI, on the systrap platform with gVisor's own netstack. */
 export function createRunsc(options: RunscOptions) {
   // SANDBOXD_RUNSC_DEBUG_DIR: runsc's own debug logs (one set per command) go there.
@@ -38,39 +80,45 @@ export function createRunsc(options: RunscOptions) {
      * `runsc create` with /proc/sys/net hidden; the container's stdout/stderr are `consoleFd`. On
      * failure, `consoleTail` (what runsc and the sandbox printed) goes into the error.
      */
+    /**
+     * `runsc create` with /proc/sys/net hidden; the container's stdout/stderr are `consoleFd`. On
+     * failure, `consoleTail` (what runsc and the sandbox printed) goes into the error.
+     */
     async create(id: string, bundleDir: string, consoleFd: number, consoleTail: () => Promise<string>, op: OperationOptions = {}): Promise<void> {
-      const runscArgs = [
-        ...global,
-        '--network=sandbox',
-        // The root is the host overlay of the sandbox's disk (writable-layer.ts): no gVisor overlay.
-        '--overlay2=none',
-        'create',
-        '--bundle',
-        bundleDir,
-        id,
-      ];
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', HIDE_PROC_SYS_NET, 'runsc', ...runscArgs], {
-          stdio: ['ignore', consoleFd, consoleFd],
-        });
-        const timer = setTimeout(() => child.kill('SIGKILL'), op.timeoutMs ?? 60_000);
-        const onAbort = (): void => void child.kill('SIGKILL');
-        op.signal?.addEventListener('abort', onAbort, { once: true });
-        child.on('error', reject);
-        child.on('close', (code) => {
-          clearTimeout(timer);
-          op.signal?.removeEventListener('abort', onAbort);
-          if (code === 0) resolve();
-          else {
-            void consoleTail()
-              .catch(() => '')
-              .then((log) => {
-                const tail = log.slice(-1500).trim();
-                reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `runsc create ${id} failed (exit ${code})${tail ? `: ${tail}` : ''}`));
-              });
-          }
-        });
-      });
+      await spawnWithConsole('create', [...global, ...BOOT_FLAGS, 'create', '--bundle', bundleDir, id], id, consoleFd, consoleTail, op);
+    },
+
+    /**
+     * `runsc restore --detach`: a new sandbox from the image in `imageDir`, running when it
+     * resolves (the same boot flags as create; the image's own network state is reset).
+     */
+    async restore(id: string, bundleDir: string, imageDir: string, consoleFd: number, consoleTail: () => Promise<string>, op: OperationOptions = {}): Promise<void> {
+      const args = [...global, ...BOOT_FLAGS, 'restore', '--detach', `--image-path=${imageDir}`, '--bundle', bundleDir, id];
+      await spawnWithConsole('restore', args, id, consoleFd, consoleTail, op);
+    },
+
+    /** `runsc pause`: every task of the sandbox stops (cgroup freezer semantics); memory stays. */
+    async pause(id: string, op: OperationOptions = {}): Promise<void> {
+      await run(['pause', id], op);
+    },
+
+    /** A file inside a running sandbox, read by a process `runsc exec` starts there (no network involved). */
+    async readFile(id: string, path: string, op: OperationOptions = {}): Promise<string> {
+      return (await run(['exec', id, 'cat', path], op)).stdout;
+    },
+
+    /** `runsc resume` of a paused sandbox. */
+    async resume(id: string, op: OperationOptions = {}): Promise<void> {
+      await run(['resume', id], op);
+    },
+
+    /**
+     * `runsc checkpoint`: the sandbox's memory and kernel state go to `imageDir` (uncompressed:
+     * faster both ways, and the pages file can be sparse), then the sandbox is gone. Run it on a
+     * paused sandbox: a refused checkpoint then leaves it paused (a running one dies).
+     */
+    async checkpoint(id: string, imageDir: string, op: OperationOptions = {}): Promise<void> {
+      await run(['checkpoint', '--compression=none', `--image-path=${imageDir}`, id], op);
     },
 
     /** `runsc start`, which sets the sandbox's network up, so it needs the same hidden /proc/sys/net. */

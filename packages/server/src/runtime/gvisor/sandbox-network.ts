@@ -23,6 +23,18 @@ export async function createSandboxNetwork(net: SlotAddresses, options: Operatio
   await runCommand('ethtool', ['-K', net.hostIface, 'tx', 'off'], options);
 }
 
+/**
+ * Gives the sandbox end of the veth its address and default route again. gVisor's netstack takes
+ * them over (and off the interface) when a sandbox boots, and a restore boots a new sandbox from
+ * the namespace as it finds it. Idempotent.
+ */
+export async function readdressSandboxNetwork(net: SlotAddresses, options: OperationOptions = {}): Promise<void> {
+  const ip = (...args: string[]): Promise<unknown> => runCommand('ip', args, options);
+  await ip('-n', net.netns, 'addr', 'replace', `${net.sandboxAddress}/30`, 'dev', net.sandboxIface);
+  await ip('-n', net.netns, 'link', 'set', net.sandboxIface, 'up');
+  await ip('-n', net.netns, 'route', 'replace', 'default', 'via', net.hostAddress);
+}
+
 /** Removes the namespace and the veth pair. Idempotent. */
 export async function destroySandboxNetwork(net: SlotAddresses, options: OperationOptions = {}): Promise<void> {
   await runCommand('ip', ['link', 'del', net.hostIface], { ...options, okExitCodes: [0, 1] });
