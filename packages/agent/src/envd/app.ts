@@ -58,6 +58,11 @@ export function createEnvdApp(deps: EnvdDeps, options: EnvdAppOptions): Hono<Env
       logger.warn('request without a valid access token', { method: c.req.method, path: c.req.path });
       throw new SandboxdError(ErrorCode.UNAUTHENTICATED, UNAUTHORIZED_MESSAGE);
     }
+    // A target only Node's parser accepted (`GET //[::1`): answered as envd's 400, not a 404.
+    const target = c.env?.incoming?.url;
+    if (target !== undefined && !URL.canParse(target, 'http://agent')) {
+      throw new SandboxdError(ErrorCode.BAD_REQUEST, `invalid request URL: ${JSON.stringify(target)}`);
+    }
     await next();
   });
 
