@@ -4,5 +4,5 @@ import { SandboxdError } from '@sandboxd/protocol';
 
 export function errorResponse(c: Context, error: unknown): Response {
   const e = SandboxdError.from(error);
-  return c.text(e.message, e.status as 400);
+  return c.body(e.message, e.status as 400, { 'content-type': 'text/plain; charset=utf-8' });
 }
