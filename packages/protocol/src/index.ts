@@ -2,7 +2,7 @@
 export { ENVD_PORT, CODE_INTERPRETER_PORT, ENVD_VERSION } from './ports.js';
 export { Headers } from './headers.js';
 export { SANDBOX_DEFAULT_PATH } from './paths.js';
-export { ErrorCode, errorStatus, SandboxdError, isSandboxdError, toE2bErrorBody } from './errors.js';
+export { ErrorCode, errorStatus, errorMeaning, SandboxdError, isSandboxdError, toE2bErrorBody } from './errors.js';
 export type { E2bErrorBody } from './errors.js';
 export { fileSignature, signatureMatches } from './file-signature.js';
 export type { FileOperation, FileSignatureInput } from './file-signature.js';
@@ -20,3 +20,4 @@ export {
 export type { ProcessEvent, ProcessConfig, StartRequest, ProcessSelector, ProcessInput } from './gen/process/process_pb.js';
 export { Filesystem, FileType, EventType, EntryInfoSchema, FilesystemEventSchema } from './gen/filesystem/filesystem_pb.js';
 export type { EntryInfo, FilesystemEvent } from './gen/filesystem/filesystem_pb.js';
+export { renderErrorsDoc } from './errors-doc.js';
