@@ -21,3 +21,5 @@ export type { ProcessEvent, ProcessConfig, StartRequest, ProcessSelector, Proces
 export { Filesystem, FileType, EventType, EntryInfoSchema, FilesystemEventSchema } from './gen/filesystem/filesystem_pb.js';
 export type { EntryInfo, FilesystemEvent } from './gen/filesystem/filesystem_pb.js';
 export { renderErrorsDoc } from './errors-doc.js';
+export { deadline, linkSignals, timeoutSignal, throwIfAborted } from './abort.js';
+export type { OperationOptions } from './abort.js';

@@ -243,7 +243,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
             },
           },
           {
-            signal: linkSignals([options?.signal, shutdown.signal]),
+            signal: linkSignals(options?.signal, shutdown.signal),
             timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs,
           },
         );
