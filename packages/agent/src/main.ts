@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       config: config.agent,
       path: config.path,
       lang: config.lang,
+      kernelDebug: config.kernelDebug,
       ...(memoryGuard ? { oomKillOf: (pid: number) => memoryGuard.killOf(pid) } : {}),
     });
     const server = await listen({ fetch: code.app.fetch, host: config.host, port: config.codePort, keepAliveMs: 640_000, headersTimeoutMs: 650_000 });

@@ -25,6 +25,8 @@ export interface ContextOptions {
   /** How long an interrupted cell may take to stop before the kernel is restarted. */
   interruptGraceMs?: number;
   oomKillOf?: (pid: number) => OomKill | undefined;
+  /** Mirror kernels' stdout/stderr to the agent's stderr. */
+  kernelDebug?: boolean;
 }
 
 /** Output queued per execution before the kernel's iopub channel is paused (the HTTP edge adds its socket buffer). */
@@ -67,8 +69,8 @@ export class Context {
   }
 
   private boot(): Promise<Kernel> {
-    const { spec, cwd, env, user, runtimeDir, language } = this.options;
-    const started = Kernel.start({ spec, cwd, env, user, runtimeDir });
+    const { spec, cwd, env, user, runtimeDir, language, kernelDebug } = this.options;
+    const started = Kernel.start({ spec, cwd, env, user, runtimeDir, debug: kernelDebug === true });
     started.then(
       (kernel) => {
         void kernel.exited.then((exit) => this.onExit(kernel, exit));

@@ -14,6 +14,8 @@ export interface ContextsOptions {
   runtimeDir: string;
   /** Tells whether the sandbox's memory guard killed a process (to name out-of-memory deaths). */
   oomKillOf?: (pid: number) => OomKill | undefined;
+  /** Mirror kernels' stdout/stderr to the agent's stderr. */
+  kernelDebug?: boolean;
 }
 
 export class Contexts {

@@ -25,6 +25,8 @@ export interface CodeInterpreterOptions {
   /** PATH and LANG of the agent: the base of every kernel's environment. */
   path: string;
   lang: string;
+  /** Mirror kernels' stdout/stderr to the agent's stderr. */
+  kernelDebug?: boolean;
   /** The sandbox's memory guard, to report kernels it killed as out-of-memory deaths. */
   oomKillOf?: (pid: number) => OomKill | undefined;
 }
@@ -58,6 +60,7 @@ export async function createCodeInterpreter(options: CodeInterpreterOptions): Pr
     user,
     env: kernelEnv(user, config.envVars, options),
     runtimeDir,
+    kernelDebug: options.kernelDebug === true,
     ...(options.oomKillOf ? { oomKillOf: options.oomKillOf } : {}),
   });
   // Both default kernels boot in parallel: at once for code-interpreter sandboxes, else on first use.
