@@ -7,7 +7,7 @@ export interface Logger {
 }
 
 /** An Error as JSON: name, message, code, stack and (recursively, a few levels) its cause. */
-export function serializeError(error: Error, depth = 0): Record<string, unknown> {
+function serializeError(error: Error, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = { name: error.name, message: error.message };
   const code = (error as { code?: unknown }).code;
   if (code !== undefined) out['code'] = code;

@@ -129,12 +129,12 @@ export class Context {
       try {
         kernel = await this.currentKernel();
       } catch (error) {
-        stream.push(failure('KernelStartFailed', `The kernel of context ${this.id} could not be started: ${String(error)}`));
-        stream.push({ type: 'end_of_execution' });
+        void stream.push(failure('KernelStartFailed', `The kernel of context ${this.id} could not be started: ${String(error)}`));
+        void stream.push({ type: 'end_of_execution' });
         return;
       }
       if (this.notice) {
-        stream.push({ type: 'stderr', text: this.notice, timestamp: new Date().toISOString() });
+        void stream.push({ type: 'stderr', text: this.notice, timestamp: new Date().toISOString() });
         this.notice = undefined;
       }
       const names = Object.keys(envVars);
@@ -147,8 +147,8 @@ export class Context {
       if (names.length > 0 && end !== 'died' && kernel.alive) {
         await this.silent(kernel, restoreEnvCode(this.options.language, names, this.options.env));
       }
-      stream.push(meter.stop(wallTimeMs));
-      stream.push({ type: 'end_of_execution' });
+      void stream.push(meter.stop(wallTimeMs));
+      void stream.push({ type: 'end_of_execution' });
     } finally {
       this.running = false;
       release();
@@ -169,7 +169,7 @@ export class Context {
     if (first === 'done') return 'completed';
     if (first !== 'aborted') {
       cell.detach();
-      stream.push(this.deathError(kernel, first));
+      void stream.push(this.deathError(kernel, first));
       return 'died';
     }
     await kernel.interrupt().catch(() => undefined);
@@ -178,12 +178,12 @@ export class Context {
     if (second === 'done') return 'interrupted';
     cell.detach();
     if (second !== 'timeout') {
-      stream.push(this.deathError(kernel, second));
+      void stream.push(this.deathError(kernel, second));
       return 'died';
     }
     const message = `The execution did not stop after an interrupt, so context ${this.id} was restarted and its state was lost`;
     this.notice = `sandboxd: ${message}\n`;
-    stream.push(failure('ContextRestarted', message));
+    void stream.push(failure('ContextRestarted', message));
     await this.replaceKernel(kernel, 'interrupt-failed');
     return 'died';
   }

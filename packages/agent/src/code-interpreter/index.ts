@@ -38,7 +38,7 @@ export interface CodeInterpreter {
 }
 
 /** Environment kernels start with: a login-like base plus the sandbox's env vars. */
-export function kernelEnv(user: UserInfo, envVars: Record<string, string>, base: { path: string; lang: string }): Record<string, string> {
+function kernelEnv(user: UserInfo, envVars: Record<string, string>, base: { path: string; lang: string }): Record<string, string> {
   return {
     PATH: base.path,
     HOME: user.home,
