@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { AGENT_CONFIG_PATH, CODE_INTERPRETER_PORT, ENVD_PORT, SANDBOX_DEFAULT_PATH, parseAgentConfig } from '@sandboxd/protocol';
 import type { AgentConfig } from '@sandboxd/protocol';
 
@@ -24,30 +24,28 @@ export interface AgentRuntimeConfig {
   kernelDebug: boolean;
 }
 
-const port = <Off extends string = never>(name: string, fallback: number, off?: Off) =>
-  z
-    .string()
-    .optional()
-    .transform((text, ctx): number | Off => {
-      if (text === undefined || text === '') return fallback;
-      if (off !== undefined && text === off) return off;
-      const n = Number(text);
-      if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
-      ctx.addIssue({ code: 'custom', message: `${name} must be a port number, got '${text}'` });
-      return z.NEVER;
-    });
+/** A port number from the environment: `fallback` when unset or empty, `off` when it says so. */
+function portSetting(name: string, text: string | undefined, fallback: number): number;
+function portSetting(name: string, text: string | undefined, fallback: number, off: 'off'): number | 'off';
+function portSetting(name: string, text: string | undefined, fallback: number, off?: 'off'): number | 'off' {
+  if (text === undefined || text === '') return fallback;
+  if (off !== undefined && text === off) return off;
+  const n = Number(text);
+  if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
+  throw new Error(`${name} must be a port number, got '${text}'`);
+}
 
 /** The agent's environment variables (tests and the dev entry set them; a sandbox sets none). */
 const AgentEnvSchema = z.object({
-  SANDBOXD_AGENT_CONFIG: z.string().optional(),
-  SANDBOXD_AGENT_HOST: z.string().optional(),
-  SANDBOXD_AGENT_ENVD_PORT: port('SANDBOXD_AGENT_ENVD_PORT', ENVD_PORT),
-  SANDBOXD_AGENT_CODE_PORT: port('SANDBOXD_AGENT_CODE_PORT', CODE_INTERPRETER_PORT, 'off'),
-  SANDBOXD_AGENT_SUDO_SOCKET: z.string().optional(),
-  SANDBOXD_AGENT_MEMORY_GUARD: z.string().optional(),
-  SANDBOXD_KERNEL_DEBUG: z.string().optional(),
-  PATH: z.string().optional(),
-  LANG: z.string().optional(),
+  SANDBOXD_AGENT_CONFIG: z.optional(z.string()),
+  SANDBOXD_AGENT_HOST: z.optional(z.string()),
+  SANDBOXD_AGENT_ENVD_PORT: z.optional(z.string()),
+  SANDBOXD_AGENT_CODE_PORT: z.optional(z.string()),
+  SANDBOXD_AGENT_SUDO_SOCKET: z.optional(z.string()),
+  SANDBOXD_AGENT_MEMORY_GUARD: z.optional(z.string()),
+  SANDBOXD_KERNEL_DEBUG: z.optional(z.string()),
+  PATH: z.optional(z.string()),
+  LANG: z.optional(z.string()),
 });
 
 /** Reads the agent's settings from `env` and the sandbox's config from the file it names. */
@@ -61,8 +59,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv): Promise<AgentRuntimeCo
     agent,
     configPath,
     host: e.SANDBOXD_AGENT_HOST || '0.0.0.0',
-    envdPort: e.SANDBOXD_AGENT_ENVD_PORT,
-    codePort: e.SANDBOXD_AGENT_CODE_PORT,
+    envdPort: portSetting('SANDBOXD_AGENT_ENVD_PORT', e.SANDBOXD_AGENT_ENVD_PORT, ENVD_PORT),
+    codePort: portSetting('SANDBOXD_AGENT_CODE_PORT', e.SANDBOXD_AGENT_CODE_PORT, CODE_INTERPRETER_PORT, 'off'),
     sudoSocket: e.SANDBOXD_AGENT_SUDO_SOCKET || undefined,
     memoryGuard: e.SANDBOXD_AGENT_MEMORY_GUARD !== 'off',
     path: e.PATH || SANDBOX_DEFAULT_PATH,

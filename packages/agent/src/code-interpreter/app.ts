@@ -13,7 +13,7 @@ import { tokenMatches } from '../envd/token.js';
 import { errorResponse } from './http-errors.js';
 import { normalizeLanguage } from './languages.js';
 import { withKeepalive } from './ndjson.js';
-import { CreateContextBody, ExecuteBody, parseBody } from './schemas.js';
+import { CreateContextBody, ExecuteBody, executeRequest, parseBody, type ExecuteRequest } from './schemas.js';
 
 /** One code context as the app sees it (a Jupyter kernel behind it). */
 export interface CodeContext {
@@ -70,7 +70,7 @@ export function createCodeInterpreterApp(deps: CodeInterpreterAppDeps): Hono {
   app.get('/health', (c) => c.json('OK'));
 
   app.post('/execute', async (c) => {
-    const request = parseBody(ExecuteBody, await c.req.text());
+    const request = executeRequest(parseBody(ExecuteBody, await c.req.text()));
     if (request.context_id && request.language) {
       throw new SandboxdError(ErrorCode.BAD_REQUEST, 'Only one of context_id or language can be provided');
     }
@@ -87,7 +87,7 @@ export function createCodeInterpreterApp(deps: CodeInterpreterAppDeps): Hono {
   app.get('/contexts', (c) => c.json(contexts.list()));
   app.post('/contexts', async (c) => {
     const body = parseBody(CreateContextBody, await c.req.text());
-    const context = await contexts.create(body.language, body.cwd);
+    const context = await contexts.create(body.language ?? undefined, body.cwd ?? undefined);
     return c.json(context.info());
   });
   app.delete('/contexts/:id', async (c) => {
@@ -118,7 +118,7 @@ const encoder = new TextEncoder();
  */
 function executionStream(
   execute: CodeContext['execute'],
-  request: ExecuteBody,
+  request: ExecuteRequest,
   clientSignal: AbortSignal,
   shutdown: AbortSignal,
 ): ReadableStream<Uint8Array> {
