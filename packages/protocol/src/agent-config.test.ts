@@ -12,6 +12,9 @@ describe('AgentConfigSchema', () => {
     assert.equal('loopbackSecret' in parseAgentConfig({ loopbackSecret: '' }), false);
     assert.equal(parseAgentConfig({ pidsLimit: 64 }).pidsLimit, 64);
     assert.equal('pidsLimit' in parseAgentConfig({ pidsLimit: null }), false);
+    assert.deepEqual(parseAgentConfig({ defaultWorkdir: '/app', startCmd: 'run' }).defaultWorkdir, '/app');
+    assert.equal(parseAgentConfig({ startCmd: 'run' }).startCmd, 'run');
+    assert.equal('defaultWorkdir' in parseAgentConfig({ defaultWorkdir: '' }), false);
   });
 
   it('rejects malformed values, naming the source and the field', () => {
