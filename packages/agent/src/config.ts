@@ -1,84 +1,70 @@
 import { readFile } from 'node:fs/promises';
-import { AGENT_CONFIG_PATH, ENVD_PORT } from '@sandboxd/protocol';
+import * as z from 'zod/mini';
+import { AGENT_CONFIG_PATH, CODE_INTERPRETER_PORT, ENVD_PORT, SANDBOX_DEFAULT_PATH, parseAgentConfig } from '@sandboxd/protocol';
 import type { AgentConfig } from '@sandboxd/protocol';
 
-/** Everything the agent needs to run, read once at start-up and passed down. */
+/** Everything the agent needs to run, read once at start-up (by main.ts alone) and passed down. */
 export interface AgentRuntimeConfig {
   agent: AgentConfig;
-  /** Address the envd-compatible API binds to. */
+  configPath: string;
+  /** Address both APIs bind to. */
   host: string;
   /** Port of the envd-compatible API (0 picks a free port). */
   envdPort: number;
-  configPath: string;
+  /** Port of the code interpreter; 'off' does not start it. */
+  codePort: number | 'off';
+  /** Socket of the sudo broker: a path, 'off', or undefined for the broker's default. */
+  sudoSocket: string | undefined;
+  /** The sandbox's own out-of-memory killer (off for tests on a host). */
+  memoryGuard: boolean;
+  /** PATH and LANG the agent was started with: the base of every process it spawns. */
+  path: string;
+  lang: string;
+  /** Mirror kernels' stdout/stderr to the agent's stderr. */
+  kernelDebug: boolean;
 }
 
-/**
- * Reads the sandbox's agent config. `SANDBOXD_AGENT_CONFIG` overrides the path,
- * `SANDBOXD_AGENT_HOST` / `SANDBOXD_AGENT_ENVD_PORT` the listen address (tests use them).
- */
+/** A port number from the environment: `fallback` when unset or empty, `off` when it says so. */
+function portSetting(name: string, text: string | undefined, fallback: number): number;
+function portSetting(name: string, text: string | undefined, fallback: number, off: 'off'): number | 'off';
+function portSetting(name: string, text: string | undefined, fallback: number, off?: 'off'): number | 'off' {
+  if (text === undefined || text === '') return fallback;
+  if (off !== undefined && text === off) return off;
+  const n = Number(text);
+  if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
+  throw new Error(`${name} must be a port number, got '${text}'`);
+}
+
+/** The agent's environment variables (tests and the dev entry set them; a sandbox sets none). */
+const AgentEnvSchema = z.object({
+  SANDBOXD_AGENT_CONFIG: z.optional(z.string()),
+  SANDBOXD_AGENT_HOST: z.optional(z.string()),
+  SANDBOXD_AGENT_ENVD_PORT: z.optional(z.string()),
+  SANDBOXD_AGENT_CODE_PORT: z.optional(z.string()),
+  SANDBOXD_AGENT_SUDO_SOCKET: z.optional(z.string()),
+  SANDBOXD_AGENT_MEMORY_GUARD: z.optional(z.string()),
+  SANDBOXD_KERNEL_DEBUG: z.optional(z.string()),
+  PATH: z.optional(z.string()),
+  LANG: z.optional(z.string()),
+});
+
+/** Reads the agent's settings from `env` and the sandbox's config from the file it names. */
 export async function loadConfig(env: NodeJS.ProcessEnv): Promise<AgentRuntimeConfig> {
-  const configPath = env['SANDBOXD_AGENT_CONFIG'] || AGENT_CONFIG_PATH;
-  const raw = await readFile(configPath, 'utf8');
-  const agent = parseAgentConfig(JSON.parse(raw) as unknown, configPath);
-  const portText = env['SANDBOXD_AGENT_ENVD_PORT'];
-  const envdPort = portText === undefined || portText === '' ? ENVD_PORT : Number(portText);
-  if (!Number.isInteger(envdPort) || envdPort < 0 || envdPort > 65535) {
-    throw new Error(`SANDBOXD_AGENT_ENVD_PORT must be a port number, got '${portText}'`);
-  }
-  return { agent, host: env['SANDBOXD_AGENT_HOST'] || '0.0.0.0', envdPort, configPath };
-}
-
-/** Validates the JSON shape of an AgentConfig; missing optional parts get safe defaults. */
-export function parseAgentConfig(value: unknown, source = 'agent config'): AgentConfig {
-  if (typeof value !== 'object' || value === null) throw new Error(`${source}: expected a JSON object`);
-  const v = value as Record<string, unknown>;
-  const str = (key: string, fallback?: string): string => {
-    const x = v[key];
-    if (typeof x === 'string') return x;
-    if (x === undefined && fallback !== undefined) return fallback;
-    throw new Error(`${source}: '${key}' must be a string`);
-  };
-  const token = v['accessToken'];
-  if (token !== null && token !== undefined && typeof token !== 'string') {
-    throw new Error(`${source}: 'accessToken' must be a string or null`);
-  }
-  const envVars: Record<string, string> = {};
-  const rawEnv = v['envVars'];
-  if (rawEnv !== undefined && rawEnv !== null) {
-    if (typeof rawEnv !== 'object') throw new Error(`${source}: 'envVars' must be an object`);
-    for (const [k, val] of Object.entries(rawEnv as Record<string, unknown>)) {
-      if (typeof val !== 'string') throw new Error(`${source}: envVars.${k} must be a string`);
-      envVars[k] = val;
-    }
-  }
+  const parsed = AgentEnvSchema.safeParse(env);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
+  const e = parsed.data;
+  const configPath = e.SANDBOXD_AGENT_CONFIG || AGENT_CONFIG_PATH;
+  const agent = parseAgentConfig(JSON.parse(await readFile(configPath, 'utf8')) as unknown, configPath);
   return {
-    sandboxId: str('sandboxId', ''),
-    templateId: str('templateId', ''),
-    accessToken: typeof token === 'string' && token !== '' ? token : null,
-    envVars,
-    defaultUser: str('defaultUser', 'user'),
-    ...optionalString(v['defaultWorkdir'], 'defaultWorkdir', source),
-    ...optionalString(v['startCmd'], 'startCmd', source),
-    bootKernels: v['bootKernels'] !== false,
-    ...pidsLimitOf(v['pidsLimit'], source),
-    ...loopbackSecretOf(v['loopbackSecret'], source),
+    agent,
+    configPath,
+    host: e.SANDBOXD_AGENT_HOST || '0.0.0.0',
+    envdPort: portSetting('SANDBOXD_AGENT_ENVD_PORT', e.SANDBOXD_AGENT_ENVD_PORT, ENVD_PORT),
+    codePort: portSetting('SANDBOXD_AGENT_CODE_PORT', e.SANDBOXD_AGENT_CODE_PORT, CODE_INTERPRETER_PORT, 'off'),
+    sudoSocket: e.SANDBOXD_AGENT_SUDO_SOCKET || undefined,
+    memoryGuard: e.SANDBOXD_AGENT_MEMORY_GUARD !== 'off',
+    path: e.PATH || SANDBOX_DEFAULT_PATH,
+    lang: e.LANG || 'C.UTF-8',
+    kernelDebug: Boolean(e.SANDBOXD_KERNEL_DEBUG),
   };
-}
-
-function optionalString<K extends 'defaultWorkdir' | 'startCmd'>(value: unknown, key: K, source: string): Partial<Record<K, string>> {
-  if (value === undefined || value === null || value === '') return {};
-  if (typeof value !== 'string') throw new Error(`${source}: '${key}' must be a string`);
-  return { [key]: value } as Partial<Record<K, string>>;
-}
-
-function pidsLimitOf(value: unknown, source: string): { pidsLimit?: number } {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error(`${source}: 'pidsLimit' must be a positive integer`);
-  return { pidsLimit: value };
-}
-
-function loopbackSecretOf(value: unknown, source: string): { loopbackSecret?: string } {
-  if (value === undefined || value === null || value === '') return {};
-  if (typeof value !== 'string') throw new Error(`${source}: 'loopbackSecret' must be a string`);
-  return { loopbackSecret: value };
 }

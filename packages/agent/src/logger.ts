@@ -6,6 +6,17 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+/** An Error as JSON: name, message, code, stack and (recursively, a few levels) its cause. */
+function serializeError(error: Error, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: error.name, message: error.message };
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) out['code'] = code;
+  if (error.stack) out['stack'] = error.stack;
+  const cause = error.cause;
+  if (cause !== undefined && depth < 4) out['cause'] = cause instanceof Error ? serializeError(cause, depth + 1) : String(cause);
+  return out;
+}
+
 export function createLogger(
   base: Record<string, unknown> = {},
   write: (line: string) => void = (line) => process.stdout.write(line),
@@ -13,7 +24,7 @@ export function createLogger(
   const emit = (level: string, msg: string, fields?: Record<string, unknown>): void => {
     const record: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...base, ...fields };
     for (const [k, v] of Object.entries(record)) {
-      if (v instanceof Error) record[k] = { name: v.name, message: v.message };
+      if (v instanceof Error) record[k] = serializeError(v);
     }
     write(`${JSON.stringify(record)}\n`);
   };

@@ -1,79 +1,98 @@
 #!/usr/bin/env node
-// Entry point of the in-sandbox agent: reads the sandbox's config, starts the memory guard, the
-// code interpreter and the sudo broker, then the envd-compatible API; SIGTERM/SIGINT shut
-// everything down through one abort signal.
-import { CODE_INTERPRETER_PORT } from '@sandboxd/protocol';
-import { startCodeInterpreter } from './code-interpreter/index.js';
+// Entry point of the in-sandbox agent, and the only module that touches the process environment,
+// sockets and signals: reads the config, starts the memory guard, the code interpreter and the
+// sudo broker, then serves the envd-compatible API; SIGTERM/SIGINT shut everything down.
+import { answerClientError } from './envd/client-error.js';
+import { createEnvd } from './envd/envd.js';
+import { errorResponse } from './envd/http-errors.js';
+import { installSafetyNet } from './envd/safety-net.js';
+import { createCodeInterpreter } from './code-interpreter/index.js';
 import { loadConfig } from './config.js';
-import { startEnvdServer } from './envd/server.js';
 import { createLogger } from './logger.js';
 import { applyPidsLimit } from './limits/pids-limit.js';
 import { startMemoryGuard } from './memory/memory-guard.js';
+import { listen } from './serve.js';
 import { startSudoBroker } from './sudo/index.js';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+
+/** How long in-flight envd requests get to finish on shutdown before connections are cut. */
+const SHUTDOWN_GRACE_MS = 3_000;
 
 async function main(): Promise<void> {
   const config = await loadConfig(process.env);
   const logger = createLogger({ component: 'agent', sandboxId: config.agent.sandboxId });
   const shutdown = new AbortController();
-
-  const servers: Array<{ close(): Promise<void> }> = [];
+  const closers: Array<() => Promise<void> | void> = [];
 
   // Before anything else forks: the sandbox's task limit, where fork meets it as EAGAIN.
   if (config.agent.pidsLimit !== undefined) {
     await applyPidsLimit(config.agent.pidsLimit).catch((err: unknown) => logger.error('cannot set the sandbox pids limit', { err }));
   }
 
-  // SANDBOXD_AGENT_MEMORY_GUARD=off disables the sandbox's own out-of-memory killer (tests on a host).
-  const memoryGuard =
-    process.env['SANDBOXD_AGENT_MEMORY_GUARD'] === 'off'
-      ? undefined
-      : startMemoryGuard({ onKill: (kill) => logger.warn('out of memory: killed the largest process', { ...kill }) });
-  shutdown.signal.addEventListener('abort', () => memoryGuard?.close(), { once: true });
-  // SANDBOXD_AGENT_CODE_PORT / SANDBOXD_AGENT_SUDO_SOCKET: a port or socket path, or `off`.
-  const codePortSetting = process.env['SANDBOXD_AGENT_CODE_PORT'] ?? String(CODE_INTERPRETER_PORT);
-  if (codePortSetting !== 'off') {
-    const code = await startCodeInterpreter({
-      host: config.host,
-      port: Number(codePortSetting),
+  const memoryGuard = config.memoryGuard
+    ? startMemoryGuard({ onKill: (kill) => logger.warn('out of memory: killed the largest process', { ...kill }) })
+    : undefined;
+  if (memoryGuard) closers.push(() => memoryGuard.close());
+
+  if (config.codePort !== 'off') {
+    const code = await createCodeInterpreter({
       config: config.agent,
-      signal: shutdown.signal,
+      path: config.path,
+      lang: config.lang,
+      kernelDebug: config.kernelDebug,
       ...(memoryGuard ? { oomKillOf: (pid: number) => memoryGuard.killOf(pid) } : {}),
     });
-    servers.push(code);
-    logger.info('listening', { server: 'code-interpreter', port: Number(codePortSetting) });
+    const server = await listen({ fetch: code.app.fetch, host: config.host, port: config.codePort, keepAliveMs: 640_000, headersTimeoutMs: 650_000 });
+    // Executions are interrupted and their connections cut at once; then the kernels go.
+    closers.push(async () => {
+      await Promise.all([server.close(0), code.close()]);
+    });
+    logger.info('listening', { server: 'code-interpreter', port: server.port });
   }
 
   // gVisor does not honour setuid bits: `sudo` inside the sandbox asks this root broker instead.
   // A failure here must not take the agent down; sudo then says the broker is unreachable.
-  const sudoSocket = process.env['SANDBOXD_AGENT_SUDO_SOCKET'];
-  if (sudoSocket !== 'off') {
+  if (config.sudoSocket !== 'off') {
     const sudoBroker = await startSudoBroker({
-      ...(sudoSocket ? { socketPath: sudoSocket } : {}),
+      ...(config.sudoSocket ? { socketPath: config.sudoSocket } : {}),
       signal: shutdown.signal,
       logger: logger.child({ server: 'sudo' }),
     }).catch((err: unknown) => {
       logger.error('sudo broker failed to start', { err });
       return undefined;
     });
-    if (sudoBroker) servers.push(sudoBroker);
+    if (sudoBroker) closers.push(() => sudoBroker.close());
   }
 
   // envd opens last: the daemon takes its /health as "the sandbox is ready", so every other
   // service must already be listening by then.
-  const envd = await startEnvdServer({
-    config: config.agent,
-    logger: logger.child({ server: 'envd' }),
+  const envdLogger = logger.child({ server: 'envd' });
+  installSafetyNet(envdLogger);
+  const envd = await createEnvd({ config: config.agent, logger: envdLogger, path: config.path });
+  const server = await listen({
+    fetch: envd.app.fetch,
     host: config.host,
     port: config.envdPort,
-    signal: shutdown.signal,
+    keepAliveMs: 650_000,
+    headersTimeoutMs: 60_000,
+    onConnect: envd.onConnect,
+    onClientError: answerClientError,
+    onRequestError: (err) => errorResponse(new SandboxdError(ErrorCode.BAD_REQUEST, `invalid request URL: ${err instanceof Error ? err.message : String(err)}`)),
+    // A write after end or a reset socket must not surface as an unlistened 'error' event.
+    onResponseError: (req, err) => envdLogger.warn('response stream error', { method: req.method, url: req.url, err: err.message }),
   });
-  servers.push(envd);
-  logger.info('listening', { server: 'envd', port: envd.port, url: envd.url });
+  closers.push(async () => {
+    envd.close();
+    await server.close(SHUTDOWN_GRACE_MS);
+  });
+  // A template's start command (E2B's setStartCmd) runs as the default user once the API is up.
+  await envd.startTemplateCommand();
+  logger.info('listening', { server: 'envd', port: server.port, url: server.url });
 
   const stop = (signal: NodeJS.Signals): void => {
     logger.info('shutting down', { signal });
     shutdown.abort(new Error(`received ${signal}`));
-    Promise.all(servers.map((s) => s.close())).then(
+    Promise.all(closers.map(async (close) => close())).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error('shutdown failed', { err });

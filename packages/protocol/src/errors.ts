@@ -15,14 +15,17 @@ export const ErrorCode = {
   SANDBOX_ALREADY_PAUSED: 'SANDBOX_ALREADY_PAUSED',
   /** Resume (deprecated route) of a sandbox that is running (E2B: 409). */
   SANDBOX_NOT_PAUSED: 'SANDBOX_NOT_PAUSED',
+  FAILED_PRECONDITION: 'FAILED_PRECONDITION',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
   SANDBOX_UNREACHABLE: 'SANDBOX_UNREACHABLE',
   RUNTIME_FAILURE: 'RUNTIME_FAILURE',
   RESOURCE_EXHAUSTED: 'RESOURCE_EXHAUSTED',
+  INSUFFICIENT_STORAGE: 'INSUFFICIENT_STORAGE',
   TIMEOUT: 'TIMEOUT',
   CANCELED: 'CANCELED',
   INTERNAL: 'INTERNAL',
+  UNKNOWN: 'UNKNOWN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -37,14 +40,41 @@ export const errorStatus: Record<ErrorCode, number> = {
   CONFLICT: 409,
   SANDBOX_ALREADY_PAUSED: 409,
   SANDBOX_NOT_PAUSED: 409,
+  FAILED_PRECONDITION: 412,
   PAYLOAD_TOO_LARGE: 413,
   NOT_IMPLEMENTED: 501,
   SANDBOX_UNREACHABLE: 502,
   RUNTIME_FAILURE: 500,
   RESOURCE_EXHAUSTED: 429,
+  INSUFFICIENT_STORAGE: 507,
   TIMEOUT: 504,
   CANCELED: 499,
   INTERNAL: 500,
+  UNKNOWN: 500,
+};
+
+/** What each code means, for whoever meets it (docs/errors.md is generated from this table). */
+export const errorMeaning: Record<ErrorCode, string> = {
+  BAD_REQUEST: 'The request is malformed or names something invalid; the message names the field or value.',
+  UNAUTHENTICATED: 'A missing or wrong API key, access token, signature or user.',
+  FORBIDDEN: 'Authenticated, but not allowed (a traffic token, a file permission).',
+  NOT_FOUND: 'The route, file, process, context or watcher does not exist.',
+  SANDBOX_NOT_FOUND: 'No running sandbox with that id (killed, expired or never created).',
+  TEMPLATE_NOT_FOUND: 'No template with that id or alias.',
+  CONFLICT: 'It exists already (a directory, a sandbox id) or the state does not allow the change.',
+  FAILED_PRECONDITION: 'The operation does not fit the current state (input before start, a symlink loop).',
+  SANDBOX_ALREADY_PAUSED: 'Pause of a sandbox that is paused already (E2B: 409; the SDK reports false).',
+  SANDBOX_NOT_PAUSED: 'Resume (the deprecated route) of a sandbox that is running (E2B: 409).',
+  PAYLOAD_TOO_LARGE: 'The request body is over the limit.',
+  NOT_IMPLEMENTED: 'A route or variant sandboxd does not implement (an unknown selector, signal or event).',
+  SANDBOX_UNREACHABLE: 'The sandbox (or the agent in it) does not answer, or is shutting down.',
+  RUNTIME_FAILURE: 'The sandbox runtime (gVisor, network, disk) failed; see the daemon log.',
+  RESOURCE_EXHAUSTED: 'A limit is reached (sandboxes, processes, memory, rate).',
+  INSUFFICIENT_STORAGE: "The sandbox's disk (or its inodes) is full.",
+  TIMEOUT: 'The deadline (timeoutMs, Connect-Timeout-Ms, request timeout) passed first.',
+  CANCELED: 'The caller aborted (its signal, a closed connection).',
+  INTERNAL: 'A bug or an unexpected failure; see the log.',
+  UNKNOWN: "A failure envd reports without a code of its own (kept for the SDKs' sake).",
 };
 
 /** Base error of sandboxd: a stable `code`, a message that names what to change, and a cause. */

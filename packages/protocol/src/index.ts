@@ -1,13 +1,14 @@
 // User API: the contracts every sandboxd component speaks.
 export { ENVD_PORT, CODE_INTERPRETER_PORT, ENVD_VERSION } from './ports.js';
 export { Headers } from './headers.js';
-export { ErrorCode, errorStatus, SandboxdError, isSandboxdError, toE2bErrorBody } from './errors.js';
+export { SANDBOX_DEFAULT_PATH } from './paths.js';
+export { ErrorCode, errorStatus, errorMeaning, SandboxdError, isSandboxdError, toE2bErrorBody } from './errors.js';
 export type { E2bErrorBody } from './errors.js';
 export { fileSignature, signatureMatches } from './file-signature.js';
 export type { FileOperation, FileSignatureInput } from './file-signature.js';
 export { LoopbackForward, parseLoopbackTarget } from './loopback-forward.js';
-export { AGENT_CONFIG_PATH } from './agent-config.js';
-export type { AgentConfig } from './agent-config.js';
+export { AGENT_CONFIG_PATH, AgentConfigSchema, parseAgentConfig } from './agent-config.js';
+export type { AgentConfig, AgentConfigInput } from './agent-config.js';
 export type { ExecutionRequest, ContextInfo, ChartInfo, ResultLine, UsageLine, ExecutionLine } from './code-interpreter.js';
 // Integrator API: generated message and service descriptors of the agent's Connect services.
 export {
@@ -19,3 +20,6 @@ export {
 export type { ProcessEvent, ProcessConfig, StartRequest, ProcessSelector, ProcessInput } from './gen/process/process_pb.js';
 export { Filesystem, FileType, EventType, EntryInfoSchema, FilesystemEventSchema } from './gen/filesystem/filesystem_pb.js';
 export type { EntryInfo, FilesystemEvent } from './gen/filesystem/filesystem_pb.js';
+export { renderErrorsDoc } from './errors-doc.js';
+export { deadline, linkSignals, timeoutSignal, throwIfAborted } from './abort.js';
+export type { OperationOptions } from './abort.js';

@@ -20,7 +20,7 @@ const handler: FakeHandler = (sandbox, port, req, res) => {
   if (path === '/stream') {
     res.writeHead(200, { 'content-type': 'application/connect+json' });
     res.write('first\n');
-    new Promise<void>((resolve) => (releaseStream = resolve)).then(() => res.end('second\n'));
+    void new Promise<void>((resolve) => (releaseStream = resolve)).then(() => res.end('second\n'));
     return;
   }
   if (path === '/hang') {
@@ -117,7 +117,7 @@ describe('daemon over real sockets', () => {
     assert.deepEqual([echo.sandboxId, echo.port], [sbx.sandboxID, USER_PORT]);
 
     const socket = await withTimeout(
-      new Promise<import('node:net').Socket>((resolve, reject) => {
+      new Promise<net.Socket>((resolve, reject) => {
         const req = http.request(`${stack.url}/ws`, { headers: { host, connection: 'Upgrade', upgrade: 'websocket' }, agent: false });
         req.on('upgrade', (up, s) => (up.statusCode === 101 ? resolve(s) : reject(new Error(String(up.statusCode)))));
         req.on('response', (r) => reject(new Error(`no upgrade: ${r.statusCode}`)));

@@ -24,6 +24,7 @@ import { createSandboxRepo } from './store/sandbox-repo.js';
 import { isExecution } from './usage/executions.js';
 import { createUsageMeter } from './usage/usage-meter.js';
 import { createUsageStore } from './usage/usage-store.js';
+import { malformedRequest, shuttingDown } from './util/e2b-error-bodies.js';
 
 const urlOf = (address: AddressInfo): string =>
   `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -132,7 +133,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   /** Every accepted connection, with the requests in flight on it (upgraded ones included). */
   const connections = new Map<Socket, Set<IncomingMessage>>();
   let closing = false;
-  const shuttingDownBody = JSON.stringify({ code: 503, message: 'the daemon is shutting down' });
+  const shuttingDownBody = shuttingDown().body;
 
   const server = http.createServer(
     { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: 60_000, requestTimeout: 0, noDelay: true },
@@ -167,7 +168,10 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       } catch (error) {
         // Nothing a client sends may take the daemon down.
         logger.warn({ err: error, url: req.url }, 'request handling failed');
-        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 400, message: 'malformed request' }));
+        if (!res.headersSent) {
+          const failed = malformedRequest();
+          res.writeHead(failed.status, { 'content-type': 'application/json' }).end(failed.body);
+        }
         else res.destroy();
       }
     },

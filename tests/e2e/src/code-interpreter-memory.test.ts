@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { CodeSandbox, assertNoError, createCodeSandbox, describeExecution, runCode } from './code-helpers.js';
+import type { CodeSandbox} from './code-helpers.js';
+import { assertNoError, createCodeSandbox, describeExecution, runCode } from './code-helpers.js';
 import { RUN_ID, e2eTest } from './helpers.js';
 import { startStack, type Stack } from './stack.js';
 

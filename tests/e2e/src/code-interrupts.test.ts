@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { Sandbox, TimeoutError, type Execution } from '@e2b/code-interpreter';
-import { CodeSandbox, assertNoError, createCodeSandbox, describeExecution, runCode } from './code-helpers.js';
+import type { CodeSandbox} from './code-helpers.js';
+import { assertNoError, createCodeSandbox, describeExecution, runCode } from './code-helpers.js';
 import { CALL_MS, RUN_ID, e2eTest, rejection, sleep, waitFor, withSandbox } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe } from 'node:test';
-import { CodeSandbox, assertNoError, createCodeSandbox, describeExecution, runCode } from './code-helpers.js';
+import type { CodeSandbox} from './code-helpers.js';
+import { assertNoError, createCodeSandbox, describeExecution, runCode } from './code-helpers.js';
 import { CALL_MS, RUN_ID, e2eTest } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 

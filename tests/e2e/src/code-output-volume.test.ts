@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import type { OutputMessage } from '@e2b/code-interpreter';
-import { CodeSandbox, assertNoError, createCodeSandbox, runCode } from './code-helpers.js';
+import type { CodeSandbox} from './code-helpers.js';
+import { assertNoError, createCodeSandbox, runCode } from './code-helpers.js';
 import { RUN_ID, e2eTest, sleep } from './helpers.js';
 import { startStack, type Stack } from './stack.js';
 

@@ -48,7 +48,7 @@ async function waitText(selector: string, pattern: RegExp, label: string): Promi
   try {
     await waitFor(async () => pattern.test((last = await textOf(selector))), UI_MS, label);
   } catch (err) {
-    throw new Error(`${(err as Error).message}: ${selector} should match ${pattern}, it shows ${JSON.stringify(last.slice(-400))}`);
+    throw new Error(`${(err as Error).message}: ${selector} should match ${pattern}, it shows ${JSON.stringify(last.slice(-400))}`, { cause: err });
   }
 }
 

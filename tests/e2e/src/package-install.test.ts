@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { CommandExitError, type CommandResult, type Sandbox } from 'e2b';
-import { CodeSandbox, assertNoError, createCodeSandbox, runCode } from './code-helpers.js';
+import type { CodeSandbox} from './code-helpers.js';
+import { assertNoError, createCodeSandbox, runCode } from './code-helpers.js';
 import { CALL_MS, RUN_ID, createSandbox, e2eTest, run, waitFor } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 

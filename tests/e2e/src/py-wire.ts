@@ -84,6 +84,7 @@ export function pyMetadataFilter(metadata: Record<string, string>): string {
 
 /** The HTML5 form escaping httpx applies to multipart parameter values. */
 const formParam = (name: string, value: string): string =>
+  // eslint-disable-next-line no-control-regex -- the control characters are what httpx escapes
   `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '%22').replace(/[\x00-\x1a\x1c-\x1f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)}"`;
 
 /** `mimetypes.guess_type` for the few suffixes the tests use; httpx falls back to octet-stream. */

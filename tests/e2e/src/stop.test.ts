@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Sandbox, type CommandHandle } from 'e2b';
-import { CodeSandbox, createCodeSandbox } from './code-helpers.js';
+import type { CodeSandbox} from './code-helpers.js';
+import { createCodeSandbox } from './code-helpers.js';
 import { CALL_MS, RUN_ID, createSandbox, e2eTest, run, waitFor } from './helpers.js';
 import { pinnedNode, startStack, withTimeout, type Stack } from './stack.js';
 

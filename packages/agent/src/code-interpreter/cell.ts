@@ -53,11 +53,11 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
       const status = String(reply?.content.status ?? 'ok');
       if (status === 'error' && !error) {
         error = errorLine(reply!.content);
-        emit(error);
+        void emit(error);
       }
       if (status === 'abort' && !error) {
         error = { type: 'error', name: 'ExecutionAborted', value: 'Execution was aborted', traceback: '' };
-        emit(error);
+        void emit(error);
       }
       detach();
       resolve({ status: status === 'error' || status === 'abort' ? status : 'ok', error });

@@ -7,7 +7,7 @@
 /** Largest UTF-8 size of the text of one stdout/stderr line of `/execute`. */
 export const MAX_CHUNK_BYTES = 64 * 1024;
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[^\p{ASCII}]/u;
 
 function utf8Length(text: string): number {
   return NON_ASCII.test(text) ? Buffer.byteLength(text, 'utf8') : text.length;

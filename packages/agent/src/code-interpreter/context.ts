@@ -25,6 +25,8 @@ export interface ContextOptions {
   /** How long an interrupted cell may take to stop before the kernel is restarted. */
   interruptGraceMs?: number;
   oomKillOf?: (pid: number) => OomKill | undefined;
+  /** Mirror kernels' stdout/stderr to the agent's stderr. */
+  kernelDebug?: boolean;
 }
 
 /** Output queued per execution before the kernel's iopub channel is paused (the HTTP edge adds its socket buffer). */
@@ -67,8 +69,8 @@ export class Context {
   }
 
   private boot(): Promise<Kernel> {
-    const { spec, cwd, env, user, runtimeDir, language } = this.options;
-    const started = Kernel.start({ spec, cwd, env, user, runtimeDir });
+    const { spec, cwd, env, user, runtimeDir, language, kernelDebug } = this.options;
+    const started = Kernel.start({ spec, cwd, env, user, runtimeDir, debug: kernelDebug === true });
     started.then(
       (kernel) => {
         void kernel.exited.then((exit) => this.onExit(kernel, exit));
@@ -127,12 +129,12 @@ export class Context {
       try {
         kernel = await this.currentKernel();
       } catch (error) {
-        stream.push(failure('KernelStartFailed', `The kernel of context ${this.id} could not be started: ${String(error)}`));
-        stream.push({ type: 'end_of_execution' });
+        void stream.push(failure('KernelStartFailed', `The kernel of context ${this.id} could not be started: ${String(error)}`));
+        void stream.push({ type: 'end_of_execution' });
         return;
       }
       if (this.notice) {
-        stream.push({ type: 'stderr', text: this.notice, timestamp: new Date().toISOString() });
+        void stream.push({ type: 'stderr', text: this.notice, timestamp: new Date().toISOString() });
         this.notice = undefined;
       }
       const names = Object.keys(envVars);
@@ -145,8 +147,8 @@ export class Context {
       if (names.length > 0 && end !== 'died' && kernel.alive) {
         await this.silent(kernel, restoreEnvCode(this.options.language, names, this.options.env));
       }
-      stream.push(meter.stop(wallTimeMs));
-      stream.push({ type: 'end_of_execution' });
+      void stream.push(meter.stop(wallTimeMs));
+      void stream.push({ type: 'end_of_execution' });
     } finally {
       this.running = false;
       release();
@@ -167,7 +169,7 @@ export class Context {
     if (first === 'done') return 'completed';
     if (first !== 'aborted') {
       cell.detach();
-      stream.push(this.deathError(kernel, first));
+      void stream.push(this.deathError(kernel, first));
       return 'died';
     }
     await kernel.interrupt().catch(() => undefined);
@@ -176,12 +178,12 @@ export class Context {
     if (second === 'done') return 'interrupted';
     cell.detach();
     if (second !== 'timeout') {
-      stream.push(this.deathError(kernel, second));
+      void stream.push(this.deathError(kernel, second));
       return 'died';
     }
     const message = `The execution did not stop after an interrupt, so context ${this.id} was restarted and its state was lost`;
     this.notice = `sandboxd: ${message}\n`;
-    stream.push(failure('ContextRestarted', message));
+    void stream.push(failure('ContextRestarted', message));
     await this.replaceKernel(kernel, 'interrupt-failed');
     return 'died';
   }

@@ -2,6 +2,7 @@
 import type { OomKill } from '../memory/memory-guard.js';
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { ContextInfo } from '@sandboxd/protocol';
 import { Context } from './context.js';
 import { kernelSpecFor, normalizeLanguage } from './languages.js';
@@ -13,11 +14,8 @@ export interface ContextsOptions {
   runtimeDir: string;
   /** Tells whether the sandbox's memory guard killed a process (to name out-of-memory deaths). */
   oomKillOf?: (pid: number) => OomKill | undefined;
-}
-
-/** A request the caller got wrong (400), as opposed to a failure to start a kernel (500). */
-export class UnsupportedLanguageError extends Error {
-  override readonly name = 'UnsupportedLanguageError';
+  /** Mirror kernels' stdout/stderr to the agent's stderr. */
+  kernelDebug?: boolean;
 }
 
 export class Contexts {
@@ -74,7 +72,7 @@ export class Contexts {
 
   private add(language: string, cwd: string): Context {
     const spec = kernelSpecFor(language);
-    if (spec === undefined) throw new UnsupportedLanguageError(`Unsupported language: ${language}`);
+    if (spec === undefined) throw new SandboxdError(ErrorCode.BAD_REQUEST, `Unsupported language: ${language}`);
     const context = new Context({ id: randomUUID(), language, cwd, spec, ...this.options });
     this.byId.set(context.id, context);
     return context;

@@ -13,7 +13,7 @@ describe('NDJSON framing', () => {
     const lines = new PushStream<ExecutionLine>();
     setTimeout(() => lines.push({ type: 'stdout', text: 'x', timestamp: 't' }), 35);
     setTimeout(() => {
-      lines.push({ type: 'end_of_execution' });
+      void lines.push({ type: 'end_of_execution' });
       lines.end();
     }, 40);
     const frames: string[] = [];

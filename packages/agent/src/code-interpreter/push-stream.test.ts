@@ -17,9 +17,9 @@ describe('PushStream', () => {
     const stream = new PushStream<number>();
     const iterator = stream[Symbol.asyncIterator]();
     const first = iterator.next();
-    stream.push(1);
-    stream.push(2);
-    stream.push(3);
+    void stream.push(1);
+    void stream.push(2);
+    void stream.push(3);
     stream.end();
     assert.deepEqual(await first, { value: 1, done: false });
     assert.deepEqual(await take(iterator, 10), [2, 3]);
@@ -66,7 +66,7 @@ describe('PushStream', () => {
 
   it('drops the queue and releases a waiting producer when the consumer leaves', async () => {
     const stream = new PushStream<string>({ highWaterMark: 2, sizeOf: () => 1 });
-    stream.push('a');
+    void stream.push('a');
     const wait = stream.push('b');
     assert.ok(wait instanceof Promise);
     const iterator = stream[Symbol.asyncIterator]();

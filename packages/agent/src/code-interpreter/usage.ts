@@ -49,7 +49,7 @@ function readStats(pids: Iterable<number>): Map<number, ProcStat> {
 /** The pid and all its live descendants, with their stats (one pass over /proc). */
 function readTree(root: number): Map<number, ProcStat> {
   const all = new Map<number, ProcStat>();
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {

@@ -10,12 +10,13 @@ const req = (method: string, headers: Record<string, string> = {}) => ({ method,
 
 describe('access rules', () => {
   it('gates everything but /health and /files behind the token', () => {
-    assert.equal(passesTokenGate(req('GET'), '/envs', null), true);
-    assert.equal(passesTokenGate(req('GET'), '/envs', 't'), false);
-    assert.equal(passesTokenGate(req('GET', { 'x-access-token': 't' }), '/envs', 't'), true);
-    assert.equal(passesTokenGate(req('GET'), '/health', 't'), true);
-    assert.equal(passesTokenGate(req('POST'), '/files', 't'), true);
-    assert.equal(passesTokenGate(req('POST'), '/health', 't'), false);
+    assert.equal(passesTokenGate('GET', '/envs', undefined, null), true);
+    assert.equal(passesTokenGate('GET', '/envs', undefined, 't'), false);
+    assert.equal(passesTokenGate('GET', '/envs', 't', 't'), true);
+    assert.equal(passesTokenGate('GET', '/envs', 'tt', 't'), false);
+    assert.equal(passesTokenGate('GET', '/health', undefined, 't'), true);
+    assert.equal(passesTokenGate('POST', '/files', undefined, 't'), true);
+    assert.equal(passesTokenGate('POST', '/health', undefined, 't'), false);
   });
 
   it('checks /files signatures, usernames and expirations', () => {

@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Headers, signatureMatches } from '@sandboxd/protocol';
 import type { FileOperation } from '@sandboxd/protocol';
+import { tokenMatches } from './token.js';
 
 /** Routes envd serves without X-Access-Token (/files checks its own token-or-signature rule). */
 const TOKEN_EXEMPT = new Set(['GET /health', 'GET /files', 'POST /files', 'POST /init']);
@@ -9,23 +9,16 @@ const TOKEN_EXEMPT = new Set(['GET /health', 'GET /files', 'POST /files', 'POST 
 export const UNAUTHORIZED_MESSAGE =
   'unauthorized access, please provide a valid access token or method signing if supported';
 
-function tokenEquals(presented: string, token: string): boolean {
-  const a = Buffer.from(presented);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 function headerToken(req: IncomingMessage): string | undefined {
   const v = req.headers[Headers.accessToken];
   return Array.isArray(v) ? v[0] : v;
 }
 
 /** Whether a request may pass envd's access-token gate (every route but the exempt ones). */
-export function passesTokenGate(req: IncomingMessage, pathname: string, token: string | null): boolean {
+export function passesTokenGate(method: string, pathname: string, presented: string | undefined, token: string | null): boolean {
   if (token === null) return true;
-  const presented = headerToken(req);
-  if (presented !== undefined && tokenEquals(presented, token)) return true;
-  return TOKEN_EXEMPT.has(`${req.method ?? 'GET'} ${pathname}`);
+  if (presented !== undefined && tokenMatches(presented, token)) return true;
+  return TOKEN_EXEMPT.has(`${method} ${pathname}`);
 }
 
 /**
@@ -43,7 +36,7 @@ export function fileAccessError(
   if (token === null) return undefined;
   const presented = headerToken(req);
   if (presented !== undefined && presented !== '') {
-    return tokenEquals(presented, token) ? undefined : 'access token present in header but does not match';
+    return tokenMatches(presented, token) ? undefined : 'access token present in header but does not match';
   }
   const signature = query.get('signature');
   if (signature === null) return 'missing signature query parameter';

@@ -130,7 +130,7 @@ export async function watchDirectory(
       const timer = setTimeout(() => {
         queue = queue.then(() => flushRemoval(full, EventType.REMOVE));
       }, RENAME_WINDOW_MS);
-      pendingRemovals.get(full)?.timer && clearTimeout(pendingRemovals.get(full)?.timer);
+      clearTimeout(pendingRemovals.get(full)?.timer);
       pendingRemovals.set(full, { ino: before.ino, timer });
       return;
     }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { cookieAllowed } from './cookies.js';
 import { sandboxConnection } from './sandbox-dial.js';
 import type { StreamRegistry } from './stream-registry.js';
+import { portNotOpen } from '../util/e2b-error-bodies.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -56,11 +57,6 @@ class SandboxPortAgent extends http.Agent {
     if (target === undefined || callback === undefined) return super.createConnection(options, callback);
     return sandboxConnection(target, {}, callback);
   }
-}
-
-/** E2B's body for an unknown, killed or expired sandbox (the SDK's isRunning() relies on the 502). */
-export function sandboxNotFoundBody(sandboxId: string): string {
-  return JSON.stringify({ sandboxId, message: 'The sandbox was not found', code: 502 });
 }
 
 /** Closes a client connection abruptly (TCP RST), so clients see a reset and not a clean end. */
@@ -164,15 +160,9 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
         return;
       }
       logger.debug({ sandboxId: target.sandboxId, port: target.port, err: error }, 'upstream request failed');
-      res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          sandboxId: target.sandboxId,
-          message: 'The sandbox is running but port is not open',
-          port: target.port,
-          code: 502,
-        }),
-      );
+      const failed = portNotOpen(target.sandboxId, target.port);
+      res.writeHead(failed.status, { 'content-type': 'application/json' });
+      res.end(failed.body);
     });
     res.on('close', () => {
       untrack();
@@ -219,7 +209,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
     });
     upstream.on('error', () => {
       if (upstreamSocket === undefined && socket.writable) {
-        const body = JSON.stringify({ sandboxId: target.sandboxId, message: 'The sandbox is running but port is not open', port: target.port, code: 502 });
+        const { body } = portNotOpen(target.sandboxId, target.port);
         socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       } else resetSocket(socket);
     });

@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Route, RouteLookup } from './route.js';
 import { resolveRoute } from './route.js';
-import { createNodeProxy, sandboxNotFoundBody } from './node-proxy.js';
+import { createNodeProxy } from './node-proxy.js';
+import { routeError, sandboxNotFound } from '../util/e2b-error-bodies.js';
 import { createStreamRegistry } from './stream-registry.js';
 import { ENVD_PORT } from '@sandboxd/protocol';
 import { TRAFFIC_TOKEN_HEADER, trafficTokenFailure } from './traffic-token.js';
@@ -34,8 +35,8 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
   const proxy = createNodeProxy(streams, logger);
 
   const failure = (route: SandboxRoute, req: IncomingMessage): { status: number; body: string } | undefined => {
-    if (route.kind === 'error') return { status: route.status, body: JSON.stringify({ code: route.status, message: route.message }) };
-    if (route.record === undefined || route.record.address === null) return { status: 502, body: sandboxNotFoundBody(route.sandboxId) };
+    if (route.kind === 'error') return routeError(route.status, route.message);
+    if (route.record === undefined || route.record.address === null) return sandboxNotFound(route.sandboxId);
     return trafficTokenFailure(route.record, route.port, req.headers[TRAFFIC_TOKEN_HEADER]);
   };
   const targetOf = (route: Extract<Route, { kind: 'sandbox' }>) => {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ENVD_PORT } from '@sandboxd/protocol';
 import type { SandboxRecord } from '../sandboxes/sandbox-record.js';
+import { trafficDenied } from '../util/e2b-error-bodies.js';
 
 /** The header E2B's proxy reads a sandbox's traffic access token from. */
 export const TRAFFIC_TOKEN_HEADER = 'e2b-traffic-access-token';
@@ -20,7 +21,7 @@ export function trafficTokenFailure(
   const token = record.ingress?.trafficAccessToken ?? null;
   if (token === null || port === ENVD_PORT) return undefined;
   const value = Array.isArray(presented) ? presented[0] : presented;
-  const deny = (message: string) => ({ status: 403, body: JSON.stringify({ sandboxId: record.sandboxId, message, code: 403 }) });
+  const deny = (message: string) => trafficDenied(record.sandboxId, message);
   if (value === undefined || value === '') {
     return deny(`Sandbox is secured with traffic access token. Token header '${TRAFFIC_TOKEN_HEADER}' is missing`);
   }

@@ -1,10 +1,8 @@
 import type { AgentConfig } from '@sandboxd/protocol';
 
-/** Options every async runtime operation takes. */
-export interface OperationOptions {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
+/** Options every async operation takes (defined in protocol, beside `deadline`). */
+export type { OperationOptions } from '@sandboxd/protocol';
+import type { OperationOptions } from '@sandboxd/protocol';
 
 /** Resource limits of one sandbox. */
 export interface SandboxLimits {

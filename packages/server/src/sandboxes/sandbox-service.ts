@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 import type { EgressPolicy, OperationOptions, PauseTier, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import type { TemplateStore } from '../templates/template-store.js';
-import type { SandboxRepo } from '../store/sandbox-repo.js';
+import type { SandboxRepo } from './sandbox-repo.js';
 import type { KeyQuota } from '../auth/api-keys.js';
 import { checkCreateQuota } from '../auth/quota.js';
 import { linkSignals } from '../util/abort.js';
@@ -436,7 +436,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
             },
           },
           {
-            signal: linkSignals([options?.signal, shutdown.signal]),
+            signal: linkSignals(options?.signal, shutdown.signal),
             timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs,
           },
         );

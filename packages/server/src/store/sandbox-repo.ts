@@ -1,15 +1,8 @@
 import type { Db } from './database.js';
 import type { SandboxRecord, SandboxState } from '../sandboxes/sandbox-record.js';
+import type { SandboxRepo } from '../sandboxes/sandbox-repo.js';
 
-/** Persistence of sandbox records; the in-memory registry is the read path while running. */
-export interface SandboxRepo {
-  insert(record: SandboxRecord): void;
-  /** Writes the mutable fields (address, endAt, state, egress). */
-  update(record: SandboxRecord): void;
-  /** Records in any of the given states. */
-  byState(states: SandboxState[]): SandboxRecord[];
-  get(sandboxId: string): SandboxRecord | undefined;
-}
+export type { SandboxRepo };
 
 interface Row {
   id: string;

@@ -4,6 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
@@ -183,7 +184,7 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       await mkdir(uploadsDir, { recursive: true });
       const partial = join(uploadsDir, `${hash}.tar.partial-${randomBytes(4).toString('hex')}`);
       try {
-        await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream), createWriteStream(partial));
+        await pipeline(Readable.fromWeb(body as WebReadableStream), createWriteStream(partial));
         await rename(partial, join(uploadsDir, `${hash}.tar`));
       } catch (error) {
         await rm(partial, { force: true });

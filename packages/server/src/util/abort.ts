@@ -1,7 +1,3 @@
-/**
- * One signal that aborts, with the first reason, when any of the given signals aborts
- * (client disconnect ∪ shutdown); deadlines travel separately as `timeoutMs`.
- */
-export function linkSignals(signals: (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
-}
+// The one helper for linking signals and turning `timeoutMs` into a deadline lives in protocol
+// (the agent uses it too).
+export { deadline, linkSignals, throwIfAborted } from '@sandboxd/protocol';

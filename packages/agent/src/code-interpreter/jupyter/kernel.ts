@@ -19,6 +19,8 @@ export interface KernelStartOptions extends WaitOptions {
   user: UserInfo;
   /** Writable directory for connection files. */
   runtimeDir: string;
+  /** Mirror the kernel's stdout/stderr to the agent's stderr. */
+  debug?: boolean;
 }
 
 export interface KernelExit {
@@ -40,6 +42,7 @@ export class Kernel {
     readonly client: KernelClient,
     private readonly child: ChildProcess,
     private readonly connectionFile: string,
+    debug: boolean,
   ) {
     // A client that reads output slower than the kernel prints it: the kernel's process group is
     // stopped until the client catches up, so memory stays bounded and nothing is dropped.
@@ -58,10 +61,10 @@ export class Kernel {
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL);
-      if (process.env.SANDBOXD_KERNEL_DEBUG) process.stderr.write(chunk);
+      if (debug) process.stderr.write(chunk);
     });
     child.stdout?.on('data', (chunk: Buffer) => {
-      if (process.env.SANDBOXD_KERNEL_DEBUG) process.stderr.write(chunk);
+      if (debug) process.stderr.write(chunk);
     });
   }
 
@@ -108,7 +111,7 @@ export class Kernel {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     placeUserTask(child.pid);
-    const kernel = new Kernel(spec, new KernelClient(info), child, file);
+    const kernel = new Kernel(spec, new KernelClient(info), child, file, options.debug === true);
     // Its ZeroMQ ports are the agent's: never forwarded from the daemon's proxy.
     if (info.transport === 'tcp') {
       const release = holdAgentPorts([info.shell_port, info.iopub_port, info.stdin_port, info.control_port, info.hb_port]);

@@ -10,7 +10,7 @@ import { createGzip } from 'node:zlib';
 import type { EnvdDeps } from '../deps.js';
 import { contentTypeOf } from './content-type.js';
 import { authorizeFileRequest, resolveFilePath } from './file-user.js';
-import { HttpError } from './reply.js';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 
 /** True when Accept-Encoding admits gzip (q > 0). */
 export function acceptsGzip(header: string | undefined): boolean {
@@ -79,11 +79,11 @@ async function openForDownload(path: string): Promise<FileHandle> {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new HttpError(404, `path '${path}' does not exist`);
-    if (e.code === 'EISDIR') throw new HttpError(400, `path '${path}' is a directory`);
-    if (e.code === 'ENXIO') throw new HttpError(400, `path '${path}' is not a regular file`);
-    if (e.code === 'EACCES' || e.code === 'EPERM') throw new HttpError(403, `error opening file '${path}': ${e.message}`);
-    throw new HttpError(500, `error checking if path exists '${path}': ${e.message}`);
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new SandboxdError(ErrorCode.NOT_FOUND, `path '${path}' does not exist`);
+    if (e.code === 'EISDIR') throw new SandboxdError(ErrorCode.BAD_REQUEST, `path '${path}' is a directory`);
+    if (e.code === 'ENXIO') throw new SandboxdError(ErrorCode.BAD_REQUEST, `path '${path}' is not a regular file`);
+    if (e.code === 'EACCES' || e.code === 'EPERM') throw new SandboxdError(ErrorCode.FORBIDDEN, `error opening file '${path}': ${e.message}`);
+    throw new SandboxdError(ErrorCode.INTERNAL, `error checking if path exists '${path}': ${e.message}`);
   }
   return handle;
 }
@@ -95,8 +95,8 @@ export async function handleDownload(req: IncomingMessage, res: ServerResponse, 
   const handle = await openForDownload(path);
   try {
     const st = await handle.stat();
-    if (st.isDirectory()) throw new HttpError(400, `path '${path}' is a directory`);
-    if (st.isFIFO() || st.isSocket()) throw new HttpError(400, `path '${path}' is not a regular file`);
+    if (st.isDirectory()) throw new SandboxdError(ErrorCode.BAD_REQUEST, `path '${path}' is a directory`);
+    if (st.isFIFO() || st.isSocket()) throw new SandboxdError(ErrorCode.BAD_REQUEST, `path '${path}' is not a regular file`);
     const size = st.size;
     const headers: Record<string, string | number> = {
       'Content-Type': await contentTypeOf(path, handle),

@@ -11,7 +11,7 @@ import { validateMetadata } from '../../files/metadata.js';
 import type { UserInfo } from '../../users/user-db.js';
 import type { EnvdDeps } from '../deps.js';
 import { authorizeFileRequest, resolveFilePath } from './file-user.js';
-import { HttpError } from './reply.js';
+import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 
 /** One element of the 200 response of POST /files. */
 export interface UploadedEntry {
@@ -42,13 +42,13 @@ const isZlibError = (err: unknown): boolean => {
 const requestBroken = (req: IncomingMessage): boolean => req.destroyed && !req.complete;
 
 /** Maps a failure while reading the (possibly decompressed) body or writing the file. */
-function bodyError(req: IncomingMessage, err: unknown, writing: string): HttpError {
-  if (err instanceof HttpError) return err;
+function bodyError(req: IncomingMessage, err: unknown, writing: string): SandboxdError {
+  if (isSandboxdError(err)) return err;
   const e = err as NodeJS.ErrnoException;
-  if (isZlibError(e)) return new HttpError(400, `error decompressing request body: ${e.message}`);
-  if (requestBroken(req)) return new HttpError(400, `error reading request body: ${e.message}`);
-  if (e.code === 'ENOSPC') return new HttpError(507, `not enough disk space available: ${e.message}`);
-  return new HttpError(500, `${writing}: ${e.message}`);
+  if (isZlibError(e)) return new SandboxdError(ErrorCode.BAD_REQUEST, `error decompressing request body: ${e.message}`);
+  if (requestBroken(req)) return new SandboxdError(ErrorCode.BAD_REQUEST, `error reading request body: ${e.message}`);
+  if (e.code === 'ENOSPC') return new SandboxdError(ErrorCode.INSUFFICIENT_STORAGE, `not enough disk space available: ${e.message}`);
+  return new SandboxdError(ErrorCode.INTERNAL, `${writing}: ${e.message}`);
 }
 
 /** Drops a body nobody will read: unpiped, decompressor destroyed, request drained. */
@@ -73,33 +73,33 @@ async function writeUpload(
     await ensureDirs(dirname(path), user.uid, user.gid);
   } catch (err) {
     source.resume();
-    throw new HttpError(500, `error ensuring directories: ${(err as Error).message}`);
+    throw new SandboxdError(ErrorCode.INTERNAL, `error ensuring directories: ${(err as Error).message}`);
   }
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isDirectory()) {
     source.resume();
-    throw new HttpError(400, `path is a directory: ${path}`);
+    throw new SandboxdError(ErrorCode.BAD_REQUEST, `path is a directory: ${path}`);
   }
   if (existing && (existing.isFIFO() || existing.isSocket())) {
     // Opening a FIFO without a reader blocks a libuv thread for good: four of them freeze all file I/O.
     source.resume();
-    throw new HttpError(400, `path is not a regular file: ${path}`);
+    throw new SandboxdError(ErrorCode.BAD_REQUEST, `path is not a regular file: ${path}`);
   }
   let handle;
   try {
     // O_NONBLOCK: a FIFO created after the stat above fails with ENXIO instead of blocking.
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NONBLOCK, 0o666);
     const st = await handle.stat();
-    if (st.isFIFO() || st.isSocket()) throw new HttpError(400, `path is not a regular file: ${path}`);
+    if (st.isFIFO() || st.isSocket()) throw new SandboxdError(ErrorCode.BAD_REQUEST, `path is not a regular file: ${path}`);
     await handle.chown(user.uid, user.gid);
   } catch (err) {
     source.resume();
     await handle?.close().catch(() => undefined);
-    if (err instanceof HttpError) throw err;
+    if (isSandboxdError(err)) throw err;
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENXIO') throw new HttpError(400, `path is not a regular file: ${path}`);
-    if (e.code === 'ENOSPC') throw new HttpError(507, `not enough inodes available: ${e.message}`);
-    throw new HttpError(500, `error opening file: ${e.message}`);
+    if (e.code === 'ENXIO') throw new SandboxdError(ErrorCode.BAD_REQUEST, `path is not a regular file: ${path}`);
+    if (e.code === 'ENOSPC') throw new SandboxdError(ErrorCode.INSUFFICIENT_STORAGE, `not enough inodes available: ${e.message}`);
+    throw new SandboxdError(ErrorCode.INTERNAL, `error opening file: ${e.message}`);
   }
   try {
     await pipeline(source, handle.createWriteStream());
@@ -113,7 +113,7 @@ async function writeUpload(
     try {
       await deps.metadata.replace(path, metadata);
     } catch (err) {
-      throw new HttpError(500, `error writing metadata: ${(err as Error).message}`);
+      throw new SandboxdError(ErrorCode.INTERNAL, `error writing metadata: ${(err as Error).message}`);
     }
   }
   return { path, name: basename(path), type: 'file', ...(hasMetadata ? { metadata } : {}) };
@@ -127,19 +127,19 @@ export async function handleUpload(req: IncomingMessage, query: URLSearchParams,
   const user = authorizeFileRequest(req, query, deps, 'write');
   const metadata = metadataFromHeaders(req.headers);
   const invalid = validateMetadata(metadata);
-  if (invalid) throw new HttpError(400, `invalid metadata: ${invalid}`);
+  if (invalid) throw new SandboxdError(ErrorCode.BAD_REQUEST, `invalid metadata: ${invalid}`);
 
   const encoding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity' && encoding !== 'gzip') {
-    throw new HttpError(400, `error decompressing request body: unsupported Content-Encoding: ${encoding}`);
+    throw new SandboxdError(ErrorCode.BAD_REQUEST, `error decompressing request body: unsupported Content-Encoding: ${encoding}`);
   }
   const contentType = req.headers['content-type'] ?? '';
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   const queryPath = query.get('path');
   if (mediaType === 'application/octet-stream') {
-    if (queryPath === null) throw new HttpError(400, 'path query parameter is required for raw body upload');
+    if (queryPath === null) throw new SandboxdError(ErrorCode.BAD_REQUEST, 'path query parameter is required for raw body upload');
   } else if (!mediaType.startsWith('multipart/')) {
-    throw new HttpError(400, `unsupported content type: ${contentType}, expected multipart/form-data or application/octet-stream`);
+    throw new SandboxdError(ErrorCode.BAD_REQUEST, `unsupported content type: ${contentType}, expected multipart/form-data or application/octet-stream`);
   }
   const rawPath = queryPath === null ? undefined : resolveFilePath(queryPath, user);
   let parser: BusboyInstance | undefined;
@@ -154,7 +154,7 @@ export async function handleUpload(req: IncomingMessage, query: URLSearchParams,
       });
     } catch (err) {
       // Missing or malformed boundary: the client's fault.
-      throw new HttpError(400, `error parsing multipart form: ${(err as Error).message}`);
+      throw new SandboxdError(ErrorCode.BAD_REQUEST, `error parsing multipart form: ${(err as Error).message}`);
     }
   }
 
@@ -190,7 +190,7 @@ async function uploadMultipart(
   deps: EnvdDeps,
 ): Promise<UploadedEntry[]> {
   const results: UploadedEntry[] = [];
-  let failure: HttpError | undefined;
+  let failure: SandboxdError | undefined;
   let chain: Promise<void> = Promise.resolve();
   // File streams not yet ended: a parser torn down by a failing body leaves them open for good.
   const unfinished = new Set<Readable>();
@@ -211,14 +211,14 @@ async function uploadMultipart(
       }
       try {
         if (queryPath === undefined && filename === undefined) {
-          throw new HttpError(400, 'error getting multipart custom part file name: filename not found in Content-Disposition header');
+          throw new SandboxdError(ErrorCode.BAD_REQUEST, 'error getting multipart custom part file name: filename not found in Content-Disposition header');
         }
         const path = queryPath ?? resolveFilePath(filename ?? '', user);
         if (results.some((r) => r.path === path)) {
           const others = results.filter((r) => r.path !== path).map((r) => r.path);
           let msg = `you cannot upload multiple files to the same path '${path}' in one upload request, only the first specified file was uploaded`;
           if (others.length > 1) msg += `, also the following files were uploaded: ${others.join(', ')}`;
-          throw new HttpError(400, msg);
+          throw new SandboxdError(ErrorCode.BAD_REQUEST, msg);
         }
         results.push(await writeUpload(req, path, stream, user, metadata, deps));
       } catch (err) {
@@ -231,9 +231,9 @@ async function uploadMultipart(
     await pipeline(body, parser);
   } catch (err) {
     failure ??=
-      isZlibError(err) || requestBroken(req) || err instanceof HttpError
+      isZlibError(err) || requestBroken(req) || isSandboxdError(err)
         ? bodyError(req, err, 'error reading form')
-        : new HttpError(400, `error parsing multipart form: ${(err as Error).message}`);
+        : new SandboxdError(ErrorCode.BAD_REQUEST, `error parsing multipart form: ${(err as Error).message}`);
     for (const stream of unfinished) stream.destroy(err as Error);
   }
   await chain;

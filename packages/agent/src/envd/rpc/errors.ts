@@ -12,14 +12,17 @@ const CODE_MAP: Record<ErrorCode, Code> = {
   CONFLICT: Code.AlreadyExists,
   SANDBOX_ALREADY_PAUSED: Code.FailedPrecondition,
   SANDBOX_NOT_PAUSED: Code.FailedPrecondition,
+  FAILED_PRECONDITION: Code.FailedPrecondition,
   PAYLOAD_TOO_LARGE: Code.ResourceExhausted,
   NOT_IMPLEMENTED: Code.Unimplemented,
   SANDBOX_UNREACHABLE: Code.Unavailable,
   RUNTIME_FAILURE: Code.Internal,
   RESOURCE_EXHAUSTED: Code.ResourceExhausted,
+  INSUFFICIENT_STORAGE: Code.ResourceExhausted,
   TIMEOUT: Code.DeadlineExceeded,
   CANCELED: Code.Canceled,
   INTERNAL: Code.Internal,
+  UNKNOWN: Code.Unknown,
 };
 
 /** The one translation of agent errors into Connect errors (envd's codes). */

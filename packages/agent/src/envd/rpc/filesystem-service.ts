@@ -1,9 +1,8 @@
 import { rename, realpath, rm, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Code, ConnectError } from '@connectrpc/connect';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { EventType } from '@sandboxd/protocol';
+import { ErrorCode, EventType, SandboxdError } from '@sandboxd/protocol';
 import type { EntryInfoSchema, Filesystem, FilesystemEventSchema } from '@sandboxd/protocol';
 import { EventChannel } from '../../lib/event-channel.js';
 import { describeEntry, entryInfo } from '../../files/entry-info.js';
@@ -48,11 +47,11 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
   const user = (ctx: HandlerContext): UserInfo =>
     requestUser(ctx.requestHeader.get('authorization'), deps.users, deps.config.defaultUser);
   const resolve = (path: string, u: UserInfo): string => {
-    if (path.includes('\0')) throw new ConnectError('invalid path: contains a NUL byte', Code.InvalidArgument);
+    if (path.includes('\0')) throw new SandboxdError(ErrorCode.BAD_REQUEST, 'invalid path: contains a NUL byte');
     try {
       return resolveUserPath(path, u);
     } catch (err) {
-      if (err instanceof PathResolveError) throw new ConnectError(err.message, Code.InvalidArgument);
+      if (err instanceof PathResolveError) throw new SandboxdError(ErrorCode.BAD_REQUEST, err.message);
       throw err;
     }
   };
@@ -60,8 +59,8 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
     try {
       return toEntryMessage(await entryInfo(path, deps));
     } catch (err) {
-      if (errnoOf(err) === 'ENOENT') throw new ConnectError(`file not found: ${(err as Error).message}`, Code.NotFound);
-      throw new ConnectError(`error getting file info: ${(err as Error).message}`, Code.Internal);
+      if (errnoOf(err) === 'ENOENT') throw new SandboxdError(ErrorCode.NOT_FOUND, `file not found: ${(err as Error).message}`);
+      throw new SandboxdError(ErrorCode.INTERNAL, `error getting file info: ${(err as Error).message}`);
     }
   };
 
@@ -69,14 +68,14 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
   const watchTarget = async (ctx: HandlerContext, path: string, allowNetworkMounts: boolean): Promise<string> => {
     const dir = resolve(path, user(ctx));
     const st = await stat(dir).catch((err: unknown) => {
-      if (errnoOf(err) === 'ENOENT') throw new ConnectError(`path ${dir} not found`, Code.NotFound);
-      throw new ConnectError(`error statting path ${dir}: ${(err as Error).message}`, Code.Internal);
+      if (errnoOf(err) === 'ENOENT') throw new SandboxdError(ErrorCode.NOT_FOUND, `path ${dir} not found`);
+      throw new SandboxdError(ErrorCode.INTERNAL, `error statting path ${dir}: ${(err as Error).message}`);
     });
-    if (!st.isDirectory()) throw new ConnectError(`path ${dir} not a directory`, Code.InvalidArgument);
+    if (!st.isDirectory()) throw new SandboxdError(ErrorCode.BAD_REQUEST, `path ${dir} not a directory`);
     if (!allowNetworkMounts) {
       const fs = await statfs(dir).catch(() => undefined);
       if (fs && NETWORK_FS.has(fs.type)) {
-        throw new ConnectError(`cannot watch path on network filesystem: ${dir}`, Code.InvalidArgument);
+        throw new SandboxdError(ErrorCode.BAD_REQUEST, `cannot watch path on network filesystem: ${dir}`);
       }
     }
     return dir;
@@ -101,10 +100,10 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
         const dir = resolve(req.path, u);
         const st = await stat(dir).catch((err: unknown) => {
           if (errnoOf(err) === 'ENOENT') return undefined;
-          throw new ConnectError(`error getting file info: ${(err as Error).message}`, Code.Internal);
+          throw new SandboxdError(ErrorCode.INTERNAL, `error getting file info: ${(err as Error).message}`);
         });
-        if (st?.isDirectory()) throw new ConnectError(`directory already exists: ${dir}`, Code.AlreadyExists);
-        if (st) throw new ConnectError(`path already exists but it is not a directory: ${dir}`, Code.InvalidArgument);
+        if (st?.isDirectory()) throw new SandboxdError(ErrorCode.CONFLICT, `directory already exists: ${dir}`);
+        if (st) throw new SandboxdError(ErrorCode.BAD_REQUEST, `path already exists but it is not a directory: ${dir}`);
         await ensureDirs(dir, u.uid, u.gid);
         return { entry: await entryOrNotFound(dir) };
       }),
@@ -118,8 +117,8 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
         try {
           await rename(source, destination);
         } catch (err) {
-          if (errnoOf(err) === 'ENOENT') throw new ConnectError(`source file not found: ${(err as Error).message}`, Code.NotFound);
-          throw new ConnectError(`error renaming: ${(err as Error).message}`, Code.Internal);
+          if (errnoOf(err) === 'ENOENT') throw new SandboxdError(ErrorCode.NOT_FOUND, `source file not found: ${(err as Error).message}`);
+          throw new SandboxdError(ErrorCode.INTERNAL, `error renaming: ${(err as Error).message}`);
         }
         return { entry: await entryOrNotFound(destination) };
       }),
@@ -129,17 +128,17 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
         const depth = req.depth === 0 ? 1 : req.depth;
         const requested = resolve(req.path, user(ctx));
         const resolved = await realpath(requested).catch((err: unknown) => {
-          if (errnoOf(err) === 'ENOENT') throw new ConnectError(`path not found: ${(err as Error).message}`, Code.NotFound);
-          if (errnoOf(err) === 'ELOOP') throw new ConnectError(`cyclic symlink or chain >255 links at "${requested}"`, Code.FailedPrecondition);
-          throw new ConnectError(`error resolving symlink: ${(err as Error).message}`, Code.Internal);
+          if (errnoOf(err) === 'ENOENT') throw new SandboxdError(ErrorCode.NOT_FOUND, `path not found: ${(err as Error).message}`);
+          if (errnoOf(err) === 'ELOOP') throw new SandboxdError(ErrorCode.FAILED_PRECONDITION, `cyclic symlink or chain >255 links at "${requested}"`);
+          throw new SandboxdError(ErrorCode.INTERNAL, `error resolving symlink: ${(err as Error).message}`);
         });
         const st = await stat(resolved);
-        if (!st.isDirectory()) throw new ConnectError(`path is not a directory: ${requested}`, Code.InvalidArgument);
+        if (!st.isDirectory()) throw new SandboxdError(ErrorCode.BAD_REQUEST, `path is not a directory: ${requested}`);
         try {
           const entries = await listDir(requested, resolved, depth, deps);
           return { entries: entries.map(toEntryMessage) };
         } catch (err) {
-          throw new ConnectError(`error reading directory ${resolved}: ${(err as Error).message}`, Code.Internal);
+          throw new SandboxdError(ErrorCode.INTERNAL, `error reading directory ${resolved}: ${(err as Error).message}`);
         }
       }),
 
@@ -149,7 +148,7 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
         try {
           await rm(path, { recursive: true, force: true });
         } catch (err) {
-          throw new ConnectError(`error removing file or directory: ${(err as Error).message}`, Code.Internal);
+          throw new SandboxdError(ErrorCode.INTERNAL, `error removing file or directory: ${(err as Error).message}`);
         }
         return {};
       }),
@@ -159,7 +158,7 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
       const channel = new EventChannel<DirChange | Error>();
       const watcher = await rpc(() =>
         watchDirectory(dir, req.recursive, (c) => channel.push(c), (err) => channel.push(err)).catch((err: unknown) => {
-          throw new ConnectError(`error adding path ${dir} to watcher: ${(err as Error).message}`, Code.Internal);
+          throw new SandboxdError(ErrorCode.INTERNAL, `error adding path ${dir} to watcher: ${(err as Error).message}`);
         }),
       );
       const idleMs = keepaliveMs(ctx);
@@ -172,7 +171,7 @@ export function createFilesystemService(deps: EnvdDeps): ServiceImpl<typeof File
             yield { event: { case: 'keepalive', value: {} } };
             continue;
           }
-          if (r.item instanceof Error) throw new ConnectError(`watcher error: ${r.item.message}`, Code.Internal);
+          if (r.item instanceof Error) throw new SandboxdError(ErrorCode.INTERNAL, `watcher error: ${r.item.message}`);
           yield { event: { case: 'filesystem', value: await toFsEvent(r.item, req.includeEntry) } };
         }
       } catch (err) {

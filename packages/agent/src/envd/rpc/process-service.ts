@@ -1,7 +1,6 @@
-import { Code, ConnectError } from '@connectrpc/connect';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { Signal } from '@sandboxd/protocol';
+import { ErrorCode, SandboxdError, Signal } from '@sandboxd/protocol';
 import type { Process, ProcessEventSchema, ProcessSelector } from '@sandboxd/protocol';
 import type { ManagedProcess, ProcessSubscription } from '../../process/managed-process.js';
 import type { Selector } from '../../process/process-manager.js';
@@ -19,7 +18,7 @@ function toSelector(sel: ProcessSelector | undefined): Selector {
     case 'tag':
       return { tag: sel.selector.value };
     default:
-      throw new ConnectError('invalid input type: process selector is empty', Code.Unimplemented);
+      throw new SandboxdError(ErrorCode.NOT_IMPLEMENTED, 'invalid input type: process selector is empty');
   }
 }
 
@@ -44,7 +43,7 @@ async function* pump(proc: ManagedProcess, sub: ProcessSubscription, ctx: Handle
         continue;
       }
       if (proc.timedOut) {
-        throw new ConnectError('process was killed: the request timeout (Connect-Timeout-Ms) elapsed', Code.DeadlineExceeded);
+        throw new SandboxdError(ErrorCode.TIMEOUT, 'process was killed: the request timeout (Connect-Timeout-Ms) elapsed');
       }
       yield { event: { case: 'end', value: { ...item.exit } } };
       return;
@@ -91,7 +90,7 @@ export function createProcessService(deps: EnvdDeps): ServiceImpl<typeof Process
       const { proc, sub } = await rpc(async () => {
         const u = user(ctx);
         const cfg = req.process;
-        if (!cfg) throw new ConnectError('process config is required', Code.InvalidArgument);
+        if (!cfg) throw new SandboxdError(ErrorCode.BAD_REQUEST, 'process config is required');
         const size = req.pty?.size;
         const started = await deps.processes.start(
           { cmd: cfg.cmd, args: cfg.args, envs: cfg.envs, cwd: cfg.cwd || deps.config.defaultWorkdir, tag: req.tag },
@@ -121,51 +120,53 @@ export function createProcessService(deps: EnvdDeps): ServiceImpl<typeof Process
           try {
             proc.resize(size.cols, size.rows);
           } catch (err) {
-            throw new ConnectError(`error resizing tty: ${(err as Error).message}`, Code.Internal);
+            throw new SandboxdError(ErrorCode.INTERNAL, `error resizing tty: ${(err as Error).message}`);
           }
         }
         return {};
       }),
 
-    async streamInput(requests) {
-      let proc: ManagedProcess | undefined;
-      for await (const req of requests) {
-        const ev = req.event;
-        if (ev.case === 'start') proc = await rpc(() => deps.processes.get(toSelector(ev.value.process)));
-        else if (ev.case === 'data') {
-          if (!proc) throw new ConnectError('input before start event', Code.FailedPrecondition);
-          await writeInput(proc, ev.value.input);
-        } else if (ev.case !== 'keepalive') {
-          throw new ConnectError('invalid event type', Code.Unimplemented);
+    streamInput: (requests) =>
+      rpc(async () => {
+        let proc: ManagedProcess | undefined;
+        for await (const req of requests) {
+          const ev = req.event;
+          if (ev.case === 'start') proc = deps.processes.get(toSelector(ev.value.process));
+          else if (ev.case === 'data') {
+            if (!proc) throw new SandboxdError(ErrorCode.FAILED_PRECONDITION, 'input before start event');
+            await writeInput(proc, ev.value.input);
+          } else if (ev.case !== 'keepalive') {
+            throw new SandboxdError(ErrorCode.NOT_IMPLEMENTED, 'invalid event type');
+          }
         }
-      }
-      return {};
-    },
+        return {};
+      }),
 
-    async sendInput(req) {
-      const proc = await rpc(() => deps.processes.get(toSelector(req.process)));
-      await writeInput(proc, req.input);
-      return {};
-    },
+    sendInput: (req) =>
+      rpc(async () => {
+        await writeInput(deps.processes.get(toSelector(req.process)), req.input);
+        return {};
+      }),
 
     sendSignal: (req) =>
       rpc(() => {
         const proc = deps.processes.get(toSelector(req.process));
         if (req.signal === Signal.SIGKILL) proc.signal('SIGKILL');
         else if (req.signal === Signal.SIGTERM) proc.signal('SIGTERM');
-        else throw new ConnectError(`invalid signal: ${req.signal}`, Code.Unimplemented);
+        else throw new SandboxdError(ErrorCode.NOT_IMPLEMENTED, `invalid signal: ${req.signal}`);
         return {};
       }),
 
-    async closeStdin(req) {
-      const proc = await rpc(() => deps.processes.get(toSelector(req.process)));
-      try {
-        await proc.closeStdin();
-      } catch (err) {
-        throw new ConnectError(`error closing stdin: ${(err as Error).message}`, Code.Unknown);
-      }
-      return {};
-    },
+    closeStdin: (req) =>
+      rpc(async () => {
+        const proc = deps.processes.get(toSelector(req.process));
+        try {
+          await proc.closeStdin();
+        } catch (err) {
+          throw new SandboxdError(ErrorCode.UNKNOWN, `error closing stdin: ${(err as Error).message}`);
+        }
+        return {};
+      }),
   };
 }
 
@@ -174,23 +175,17 @@ async function writeInput(
   input: { input: { case: 'stdin' | 'pty'; value: Uint8Array } | { case: undefined; value?: undefined } } | undefined,
 ): Promise<void> {
   const which = input?.input;
-  if (!which || which.case === undefined) throw new ConnectError('invalid input type', Code.Unimplemented);
+  if (!which || which.case === undefined) throw new SandboxdError(ErrorCode.NOT_IMPLEMENTED, 'invalid input type');
   if (which.case === 'stdin' && proc.isPty) {
-    throw new ConnectError(
-      'error writing to stdin: tty assigned to process — input should be written to the pty, not the stdin',
-      Code.Internal,
-    );
+    throw new SandboxdError(ErrorCode.INTERNAL, 'error writing to stdin: tty assigned to process — input should be written to the pty, not the stdin');
   }
   if (which.case === 'pty' && !proc.isPty) {
-    throw new ConnectError(
-      'error writing to tty: tty not assigned to process — input should be written to the stdin, not the tty',
-      Code.Internal,
-    );
+    throw new SandboxdError(ErrorCode.INTERNAL, 'error writing to tty: tty not assigned to process — input should be written to the stdin, not the tty');
   }
   try {
     await proc.write(which.value);
   } catch (err) {
     const what = which.case === 'pty' ? 'tty' : 'stdin';
-    throw new ConnectError(`error writing to ${what}: ${(err as Error).message}`, Code.Internal);
+    throw new SandboxdError(ErrorCode.INTERNAL, `error writing to ${what}: ${(err as Error).message}`);
   }
 }

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { ErrorCode, Headers, SandboxdError } from '@sandboxd/protocol';
 import type { SandboxService } from '../../sandboxes/sandbox-service.js';
-import { applyListQuery, parseListQuery, parseMetadataFilter } from '../../sandboxes/list-query.js';
+import { applyListQuery } from '../../sandboxes/list-query.js';
+import { parseListQuery, parseMetadataFilter } from './list-params.js';
 import { capTimeout } from '../../auth/quota.js';
 import { visibleTo } from '../../auth/ownership.js';
 import { hasScope } from '../../auth/scopes.js';

@@ -163,7 +163,7 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
         maskRequestHost: z
           .string({ message: 'network.maskRequestHost must be a string' })
           .max(253, 'network.maskRequestHost must be a host name of at most 253 characters')
-          .regex(/^[A-Za-z0-9.${}:\-]+$/, 'network.maskRequestHost must be a host name (optionally with ${PORT} and a :port)')
+          .regex(/^[A-Za-z0-9.${}:-]+$/, 'network.maskRequestHost must be a host name (optionally with ${PORT} and a :port)')
           .nullish(),
         httpsPorts: unsupportedUnlessEmpty('network.httpsPorts', 'list', 'HTTPS to sandbox ports'),
       })

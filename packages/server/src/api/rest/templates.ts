@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import type { Context } from 'hono';
 import { ENVD_VERSION, ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { TemplateBuildService } from '../../templates/build-service.js';
 import type { TemplateInfo } from '../../templates/template-store.js';
@@ -37,7 +38,7 @@ function toTemplate(t: TemplateInfo, buildId: string) {
 export function templateRoutes(builds: TemplateBuildService): Hono {
   const app = new Hono();
 
-  const request = async (c: import('hono').Context) => {
+  const request = async (c: Context) => {
     const body = await readBody(c, templateRequestSchema);
     return builds.request({
       name: (body.name ?? body.alias) as string,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { access, readdir, rm, rmdir } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import { ErrorCode, SandboxdError, deadline } from '@sandboxd/protocol';
 import type { EgressPolicy, KnownSandbox, OperationOptions, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
 import { parseOpenConnections, type OpenConnection } from './open-connections.js';
 import { commitImage, discardImages, hasImage, imagePaths, preparePartialImage, summariseCheckpointError } from './pause-image.js';
@@ -211,7 +211,10 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   }
 
   const runtime: SandboxRuntime = {
-    async create(spec: SandboxSpec, op: OperationOptions = {}): Promise<RuntimeSandbox> {
+    async create(spec: SandboxSpec, options_: OperationOptions = {}): Promise<RuntimeSandbox> {
+      // One deadline for the whole creation: every step gets the same signal, none a timeout of its own.
+      const { signal, dispose } = deadline(options_, `creating sandbox ${spec.sandboxId}`);
+      const op: OperationOptions = signal ? { signal } : {};
       const slot = claims.claim();
       const net = slotAddresses(slot);
       const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
@@ -252,7 +255,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         }
         await runsc.start(spec.sandboxId, op);
         await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
-          signal: op.signal,
+          ...op,
           timeoutMs: options.startTimeoutMs ?? 60_000,
         });
         if (!(await watchSandbox(spec.sandboxId, op))) {
@@ -261,7 +264,10 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         return { sandboxId: spec.sandboxId, address: net.sandboxAddress };
       } catch (error) {
         await teardown(spec.sandboxId, slot, {}).catch(() => undefined);
-        throw SandboxdError.from(error);
+        // A step that saw the deadline's abort may report it as its own failure: the deadline wins.
+        throw SandboxdError.from(signal?.aborted ? signal.reason : error);
+      } finally {
+        dispose();
       }
     },
 

@@ -1,5 +1,6 @@
 import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseAgentConfig } from '@sandboxd/protocol';
 import type { AgentConfig } from '@sandboxd/protocol';
 import type { EgressPolicy } from '../sandbox-runtime.js';
 import { RUN_DIR_CA_BUNDLE, RUN_DIR_HOST_CAS } from '../sandbox-trust-paths.js';
@@ -44,8 +45,9 @@ export async function writeSandboxFiles(
   await mkdir(paths.bundleDir, { recursive: true, mode: 0o700 });
   await mkdir(paths.runDir, { recursive: true, mode: 0o755 });
   await writeFile(join(paths.bundleDir, 'config.json'), JSON.stringify(ociSpec, null, 2));
-  // agent.json holds the access token: readable by root inside the sandbox only.
-  await writeFile(join(paths.runDir, 'agent.json'), JSON.stringify(agentConfig), { mode: 0o600 });
+  // agent.json holds the access token: readable by root inside the sandbox only. Written through
+  // the schema the agent reads it with, so a config the agent would refuse never leaves the daemon.
+  await writeFile(join(paths.runDir, 'agent.json'), JSON.stringify(parseAgentConfig(agentConfig)), { mode: 0o600 });
   await writeFile(join(paths.runDir, 'resolv.conf'), resolvConf);
   await writeFile(join(paths.runDir, 'hostname'), `${record.sandboxId}\n`);
   // Every user inside reads the CA bundles, whatever the daemon's umask.

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SandboxRecord } from './sandbox-record.js';
-import { applyListQuery, parseListQuery, parseMetadataFilter, parseStartedAfter, parseStates } from './list-query.js';
+import type { SandboxRecord } from '../../sandboxes/sandbox-record.js';
+import { applyListQuery } from '../../sandboxes/list-query.js';
+import { parseListQuery, parseMetadataFilter, parseStartedAfter, parseStates } from './list-params.js';
 
 /** The JS SDK: encodeURIComponent per key/value, URLSearchParams, then the query serializer. */
 function jsSdkQuery(metadata: Record<string, string>): URLSearchParams {

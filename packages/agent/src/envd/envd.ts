@@ -1,0 +1,97 @@
+/**
+ * envd, built from the sandbox's config: its deps (users, file metadata, watchers, processes), the
+ * Hono app of `app.ts` and the loopback forwarder for HTTP CONNECT. No sockets: `main.ts` serves it.
+ */
+import { access, constants } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Hono } from 'hono';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import type { AgentConfig } from '@sandboxd/protocol';
+import { createXattrMetadataStore } from '../files/metadata.js';
+import { WatcherRegistry } from '../files/watcher-registry.js';
+import type { Logger } from '../logger.js';
+import { ProcessManager } from '../process/process-manager.js';
+import { createUserDb } from '../users/user-db.js';
+import { createEnvdApp, type EnvdEnv } from './app.js';
+import type { EnvdDeps } from './deps.js';
+import { createLoopbackForwarder } from './loopback-forward.js';
+import { toConnectError } from './rpc/errors.js';
+
+export interface EnvdOptions {
+  config: AgentConfig;
+  logger: Logger;
+  /** PATH of the agent: the base of every process it spawns. */
+  path: string;
+  /** Directory holding passwd/group (tests). */
+  etcDir?: string;
+}
+
+export interface Envd {
+  app: Hono<EnvdEnv>;
+  /** The server's 'connect' listener: the daemon's route to servers bound to the sandbox's loopback. */
+  onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Runs the template's start command (E2B's setStartCmd), if any, as the default user; call once the API listens. */
+  startTemplateCommand(): Promise<void>;
+  /** Ends in-flight streams (unavailable), stops watchers and loopback forwards, signals processes. */
+  close(): void;
+}
+
+async function findSetpriv(): Promise<string | undefined> {
+  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) {
+    if (await access(p, constants.X_OK).then(() => true, () => false)) return p;
+  }
+  return undefined;
+}
+
+async function runStartCommand(deps: EnvdDeps, command: string): Promise<void> {
+  const user = deps.users.lookup(deps.config.defaultUser);
+  if (!user) {
+    deps.logger.error('start command not run: the default user does not exist', { user: deps.config.defaultUser });
+    return;
+  }
+  try {
+    const proc = await deps.processes.start({ cmd: '/bin/sh', args: ['-c', command], envs: {}, cwd: deps.config.defaultWorkdir, tag: 'start-cmd' }, user, { stdin: false });
+    deps.logger.info('start command started', { pid: proc.pid });
+  } catch (err) {
+    deps.logger.error('start command failed to start', { err });
+  }
+}
+
+export async function createEnvd(options: EnvdOptions): Promise<Envd> {
+  const { config, logger } = options;
+  const deps: EnvdDeps = {
+    config,
+    logger,
+    users: createUserDb(options.etcDir),
+    metadata: createXattrMetadataStore(logger),
+    watchers: new WatcherRegistry(),
+    processes: new ProcessManager({
+      logger,
+      spawn: {
+        path: options.path,
+        sandboxEnv: config.envVars,
+        agentUid: process.getuid?.() ?? 0,
+        setprivPath: await findSetpriv(),
+      },
+    }),
+  };
+  const shutdown = new AbortController();
+  const app = createEnvdApp(deps, { shutdown: shutdown.signal });
+  const loopback = createLoopbackForwarder({ secret: config.loopbackSecret, logger: logger.child({ route: 'loopback-forward' }) });
+  let closed = false;
+  return {
+    app,
+    onConnect: loopback.onConnect,
+    startTemplateCommand: () => (config.startCmd ? runStartCommand(deps, config.startCmd) : Promise.resolve()),
+    close() {
+      if (closed) return;
+      closed = true;
+      // A Connect error already: Connect ends the in-flight streams with exactly this code.
+      shutdown.abort(toConnectError(new SandboxdError(ErrorCode.SANDBOX_UNREACHABLE, 'agent is shutting down')));
+      deps.watchers.closeAll();
+      deps.processes.signalAll('SIGTERM');
+      loopback.closeAll();
+    },
+  };
+}
