@@ -228,7 +228,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       const startedAt = now();
       try {
         if (tier === 'memory') await runtime.thaw(sandboxId, options);
-        else await runtime.restore(sandboxId, { signal: linkSignals([options?.signal, shutdown.signal]), timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs });
+        else await runtime.restore(sandboxId, { signal: linkSignals(options?.signal, shutdown.signal), timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs });
       } catch (error) {
         if (tier === 'memory') tiering.frozen(sandboxId);
         if (isSandboxdError(error) && error.code !== ErrorCode.INTERNAL) throw error;
