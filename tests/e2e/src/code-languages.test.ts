@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe } from 'node:test';
-import type { CodeSandbox} from './code-helpers.js';
+import type { CodeSandbox } from './code-helpers.js';
 import { assertNoError, createCodeSandbox, describeExecution, runCode } from './code-helpers.js';
-import { CALL_MS, RUN_ID, e2eTest } from './helpers.js';
+import { CALL_MS, RUN_ID, e2eTest, rejection } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
 let stack: Stack;
@@ -54,6 +54,15 @@ describe('javascript', () => {
     assert.equal(assertNoError(await runCode(sbx, '1 + 1', { language: 'js' })).text, '2');
   });
 
+  test('require works as on Node: builtins, and a package installed in the context cwd', 120_000, async () => {
+    assert.equal(assertNoError(await runCode(sbx, 'require("fs").existsSync("/tmp")', { language: 'js' })).text, 'true');
+    await sbx.files.write('/tmp/jsreq/node_modules/localpkg/package.json', JSON.stringify({ name: 'localpkg', version: '1.0.0', main: 'index.js' }));
+    await sbx.files.write('/tmp/jsreq/node_modules/localpkg/index.js', 'module.exports = { answer: 42, kind: typeof module };');
+    const ctx = await withTimeout(sbx.createCodeContext({ language: 'js', cwd: '/tmp/jsreq' }), CALL_MS * 2, 'createCodeContext js');
+    const execution = assertNoError(await runCode(sbx, 'const pkg = require("localpkg");\n`${pkg.answer} ${pkg.kind}`', { context: ctx }));
+    assert.equal(execution.text, '42 object');
+  });
+
   test('a javascript context honours its cwd and the sandbox env vars', 120_000, async () => {
     assert.equal(assertNoError(await runCode(sbx, 'process.cwd()', { language: 'js' })).text, '/home/user');
     const ctx = await withTimeout(sbx.createCodeContext({ language: 'js', cwd: '/tmp' }), CALL_MS * 2, 'createCodeContext js');
@@ -79,6 +88,70 @@ describe('typescript', () => {
       await runCode(sbx, 'import { createHash } from "node:crypto";\nconst h: string = createHash("sha256").update("abc").digest("hex");\nh', { language: 'ts' }),
     );
     assert.equal(hashed.text, ABC_SHA256);
+  });
+});
+
+describe('r', () => {
+  test('R runs with state kept between cells; the value prints as R prints it', 180_000, async () => {
+    assertNoError(await runCode(sbx, 'x <- 41', { language: 'r' }, 180_000));
+    assert.equal(assertNoError(await runCode(sbx, 'x + 1', { language: 'r' })).text?.trim(), '[1] 42');
+  });
+
+  test('R sees the sandbox env vars, per-run envs (then restored) and its cwd', 120_000, async () => {
+    assert.equal(assertNoError(await runCode(sbx, 'Sys.getenv("LANG_TEST_VAR")', { language: 'r' })).text?.trim(), '[1] "lang-env"');
+    const perRun = assertNoError(await runCode(sbx, 'Sys.getenv("FOO")', { language: 'r', envs: { FOO: 'b"a\\r' } }));
+    assert.equal(perRun.text?.trim(), '[1] "b\\"a\\\\r"');
+    assert.equal(assertNoError(await runCode(sbx, 'Sys.getenv("FOO", unset = "default")', { language: 'r' })).text?.trim(), '[1] "default"');
+    assert.equal(assertNoError(await runCode(sbx, 'getwd()', { language: 'r' })).text?.trim(), '[1] "/home/user"');
+    const ctx = await withTimeout(sbx.createCodeContext({ language: 'r', cwd: '/tmp' }), CALL_MS * 3, 'createCodeContext r');
+    assert.equal(ctx.language, 'r');
+    assert.equal(assertNoError(await runCode(sbx, 'getwd()', { context: ctx })).text?.trim(), '[1] "/tmp"');
+  });
+
+  test('an R error gives execution.error and printed output streams to stdout', 120_000, async () => {
+    const printed = assertNoError(await runCode(sbx, 'cat("hello\\n")', { language: 'r' }));
+    assert.equal(printed.logs.stdout.join(''), 'hello\n');
+    const failed = await runCode(sbx, 'stop("boom")', { language: 'r' });
+    assert.ok(failed.error, describeExecution(failed));
+    assert.match(failed.error.value, /boom/);
+  });
+});
+
+describe('java', () => {
+  test('Java runs with state kept between cells; a String value is shown as its text', 240_000, async () => {
+    assertNoError(await runCode(sbx, 'int x = 41;\nString greet(String name) { return "hi " + name; }', { language: 'java' }, 240_000));
+    assert.equal(assertNoError(await runCode(sbx, 'x + 1', { language: 'java' })).text, '42');
+    assert.equal(assertNoError(await runCode(sbx, 'greet("\\"you\\"")', { language: 'java' })).text, 'hi "you"');
+    const printed = assertNoError(await runCode(sbx, 'System.out.println("out");\nSystem.err.println("err");', { language: 'java' }));
+    assert.deepEqual([printed.logs.stdout.join(''), printed.logs.stderr.join('')], ['out\n', 'err\n']);
+    assert.equal(printed.results.length, 0, describeExecution(printed));
+  });
+
+  test('Java sees the sandbox env vars and per-run envs as system properties, and its cwd', 120_000, async () => {
+    assert.equal(assertNoError(await runCode(sbx, 'System.getProperty("LANG_TEST_VAR")', { language: 'java' })).text, 'lang-env');
+    assert.equal(assertNoError(await runCode(sbx, 'System.getenv("LANG_TEST_VAR")', { language: 'java' })).text, 'lang-env');
+    assert.equal(assertNoError(await runCode(sbx, 'System.getProperty("FOO")', { language: 'java', envs: { FOO: 'bar' } })).text, 'bar');
+    assert.equal(assertNoError(await runCode(sbx, 'System.getProperty("FOO", "default")', { language: 'java' })).text, 'default');
+    assert.equal(assertNoError(await runCode(sbx, 'System.getProperty("user.dir")', { language: 'java' })).text, '/home/user');
+  });
+
+  test('an exception or a compile error gives execution.error; the context keeps working', 120_000, async () => {
+    const thrown = await runCode(sbx, 'int a = 1;\nint b = a / 0;', { language: 'java' });
+    assert.ok(thrown.error, describeExecution(thrown));
+    assert.equal(thrown.error.name, 'ArithmeticException');
+    assert.match(thrown.error.value, /by zero/);
+    const rejected = await runCode(sbx, 'int c = "not a number";', { language: 'java' });
+    assert.ok(rejected.error, describeExecution(rejected));
+    assert.equal(rejected.error.name, 'CompilationException');
+    assert.match(rejected.error.value, /incompatible types/);
+    assert.equal(assertNoError(await runCode(sbx, 'a + 1', { language: 'java' })).text, '2');
+  });
+
+  test('an endless Java cell is interrupted by the SDK timeout and the context keeps its state', 180_000, async () => {
+    assertNoError(await runCode(sbx, 'int kept = 7;', { language: 'java' }));
+    await rejection(sbx.runCode('while (true) { Thread.onSpinWait(); }', { language: 'java', timeoutMs: 5_000 }), 60_000, 'endless Java cell past its timeoutMs');
+    const next = await withTimeout(sbx.runCode('kept', { language: 'java' }), 20_000, 'runCode after the endless Java cell');
+    assert.equal(assertNoError(next).text, '7');
   });
 });
 

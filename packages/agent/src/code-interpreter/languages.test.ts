@@ -12,12 +12,15 @@ describe('languages', () => {
     assert.equal(normalizeLanguage('Bash'), 'bash');
   });
 
-  it('routes javascript and typescript to the deno kernel', () => {
+  it('routes javascript and typescript to the deno kernel, r to IRkernel', () => {
     assert.equal(kernelSpecFor('python'), 'python3');
     assert.equal(kernelSpecFor('javascript'), 'deno');
     assert.equal(kernelSpecFor('typescript'), 'deno');
     assert.equal(kernelSpecFor('bash'), 'bash');
-    assert.equal(kernelSpecFor('r'), undefined);
+    assert.equal(kernelSpecFor('r'), 'ir');
+    assert.equal(kernelSpecFor('R'.toLowerCase()), 'ir');
+    assert.equal(kernelSpecFor('java'), 'java');
+    assert.equal(kernelSpecFor('kotlin'), undefined);
     assert.equal(kernelSpecFor('constructor'), undefined);
   });
 
@@ -25,7 +28,11 @@ describe('languages', () => {
     assert.equal(setEnvCode('python', { A: 'x"y' }), `__import__('os').environ.update({"A": "x\\"y"})`);
     assert.equal(setEnvCode('javascript', { A: '1' }), 'Deno.env.set("A", "1");');
     assert.equal(setEnvCode('bash', { A: "it's" }), `export A='it'\\''s'`);
+    assert.equal(setEnvCode('r', { _A: 'x"y\n', B: '1' }), 'invisible(Sys.setenv(`_A` = "x\\"y\\n", `B` = "1"))');
+    assert.equal(setEnvCode('r', {}), '');
+    assert.equal(setEnvCode('java', { A: 'x"y' }), 'System.setProperty("A", "x\\"y");');
     assert.throws(() => setEnvCode('python', { 'A;rm': '1' }), RangeError);
+    assert.throws(() => setEnvCode('r', { 'A`': '1' }), RangeError);
   });
 
   it('restores to the base value or removes the variable', () => {
@@ -33,5 +40,7 @@ describe('languages', () => {
     assert.equal(code, `export A='base'\nunset B`);
     assert.match(restoreEnvCode('python', ['B'], {}), /environ\.pop\("B", None\)/);
     assert.equal(restoreEnvCode('typescript', ['B'], {}), 'Deno.env.delete("B");');
+    assert.equal(restoreEnvCode('java', ['A', 'B'], { A: 'base' }), 'System.setProperty("A", "base");\nSystem.clearProperty("B");');
+    assert.equal(restoreEnvCode('r', ['A', 'B'], { A: 'base' }), 'invisible(Sys.setenv(`A` = "base"))\ninvisible(Sys.unsetenv("B"))');
   });
 });

@@ -14,6 +14,8 @@ const KERNELSPECS: Record<string, string> = {
   javascript: 'deno',
   typescript: 'deno',
   bash: 'bash',
+  r: 'ir',
+  java: 'java',
 };
 
 /** Kernelspec name for a normalised language, or undefined when none is installed. */
@@ -25,6 +27,11 @@ export const SUPPORTED_LANGUAGES = Object.keys(KERNELSPECS);
 
 function pythonString(value: string): string {
   return JSON.stringify(value); // a JSON string literal is a valid Python string literal
+}
+
+/** A JSON string literal is a valid R string literal too (R reads \" \\ \n \t \uXXXX alike). */
+function rString(value: string): string {
+  return JSON.stringify(value);
 }
 
 function bashWord(value: string): string {
@@ -46,6 +53,11 @@ export function setEnvCode(language: string, vars: Record<string, string>): stri
       return entries.map(([k, v]) => `Deno.env.set(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n');
     case 'bash':
       return entries.map(([k, v]) => `export ${k}=${bashWord(v)}`).join('\n');
+    case 'java':
+      // E2B's Java kernel shows environment variables as system properties.
+      return entries.map(([k, v]) => `System.setProperty(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n');
+    case 'ir':
+      return entries.length === 0 ? '' : `invisible(Sys.setenv(${entries.map(([k, v]) => `\`${k}\` = ${rString(v)}`).join(', ')}))`;
     default:
       return '';
   }
@@ -69,18 +81,32 @@ export function restoreEnvCode(language: string, names: string[], base: Record<s
       return [setEnvCode(language, keptVars), ...removed.map((k) => `Deno.env.delete(${JSON.stringify(k)});`)].filter(Boolean).join('\n');
     case 'bash':
       return [setEnvCode(language, keptVars), ...removed.map((k) => `unset ${k}`)].filter(Boolean).join('\n');
+    case 'ir':
+      return [setEnvCode(language, keptVars), ...removed.map((k) => `invisible(Sys.unsetenv(${rString(k)}))`)].filter(Boolean).join('\n');
+    case 'java':
+      return [setEnvCode(language, keptVars), ...removed.map((k) => `System.clearProperty(${JSON.stringify(k)});`)].filter(Boolean).join('\n');
     default:
       return '';
   }
 }
 
-/** Silent cell run once after a kernel starts: imports that make the first real cell fast. */
+/**
+ * Silent cell run once after a kernel starts, before any user cell: imports that make the first
+ * real cell fast (Python), and the globals E2B's kernels have: `require` in JavaScript and
+ * TypeScript (E2B's kernel runs on Node), resolving from the context's working directory, so
+ * `require('fs')` and a package `npm install`ed there both load; and in Java the environment as
+ * system properties (E2B's Java kernel reads `System.getProperty("VAR")`), which also starts the
+ * JVM before the first cell.
+ */
 export function warmupCode(language: string): string | undefined {
-  if (kernelSpecFor(language) !== 'python3') return undefined;
-  return [
-    'try:',
-    '    import numpy, pandas, matplotlib.pyplot',
-    'except Exception:',
-    '    pass',
-  ].join('\n');
+  switch (kernelSpecFor(language)) {
+    case 'python3':
+      return ['try:', '    import numpy, pandas, matplotlib.pyplot', 'except Exception:', '    pass'].join('\n');
+    case 'java':
+      return 'System.getenv().forEach((k, v) -> { if (System.getProperty(k) == null) System.setProperty(k, v); });';
+    case 'deno':
+      return 'globalThis.require ??= (await import("node:module")).createRequire(`${Deno.cwd()}/`);';
+    default:
+      return undefined;
+  }
 }

@@ -23,6 +23,13 @@ const LEAN_DPKG_OPTIONS = [
   'path-exclude=/usr/share/lintian/*',
 ];
 
+/**
+ * Shell steps run after the essential packages, before the rest are installed (`$1` is the root).
+ * Java's postinst registers alternatives with man-page slaves: with the man pages excluded their
+ * directory must exist, or update-alternatives fails and so does the whole install.
+ */
+export const ESSENTIAL_HOOKS = ['mkdir -p "$1/usr/share/man/man1"'];
+
 /** Scripts of ours run on the finished tree, with its root as `$1`. */
 const HOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'template-hooks');
 
@@ -60,6 +67,7 @@ export async function buildRootfs(spec: TemplateSpec, target: string, options: B
     `--include=${spec.packages.join(',')}`,
     '--aptopt=APT::Install-Recommends "false"',
     ...LEAN_DPKG_OPTIONS.map((o) => `--dpkgopt=${o}`),
+    ...ESSENTIAL_HOOKS.map((h) => `--essential-hook=${h}`),
     ...CUSTOMIZE_HOOKS.map((h) => `--customize-hook=${h}`),
     spec.suite,
     target,

@@ -1,0 +1,1 @@
+"""sandboxd's Java kernel: an ipykernel wrapper around JShell (see ``kernel.py``)."""
