@@ -91,21 +91,24 @@ describe('typescript', () => {
   });
 });
 
+/** IRkernel shows every visible value as display data (E2B's tests read results[0]), never an execute_result. */
+const rValue = (execution: { results: Array<{ text?: string }> }): string | undefined => execution.results[0]?.text?.trim();
+
 describe('r', () => {
   test('R runs with state kept between cells; the value prints as R prints it', 180_000, async () => {
-    assertNoError(await runCode(sbx, 'x <- 41', { language: 'r' }, 180_000));
-    assert.equal(assertNoError(await runCode(sbx, 'x + 1', { language: 'r' })).text?.trim(), '[1] 42');
+    assertNoError(await runCode(sbx, 'x <- 41', { language: 'r', timeoutMs: 170_000 }, 180_000));
+    assert.equal(rValue(assertNoError(await runCode(sbx, 'x + 1', { language: 'r' }))), '[1] 42');
   });
 
   test('R sees the sandbox env vars, per-run envs (then restored) and its cwd', 120_000, async () => {
-    assert.equal(assertNoError(await runCode(sbx, 'Sys.getenv("LANG_TEST_VAR")', { language: 'r' })).text?.trim(), '[1] "lang-env"');
+    assert.equal(rValue(assertNoError(await runCode(sbx, 'Sys.getenv("LANG_TEST_VAR")', { language: 'r' }))), '[1] "lang-env"');
     const perRun = assertNoError(await runCode(sbx, 'Sys.getenv("FOO")', { language: 'r', envs: { FOO: 'b"a\\r' } }));
-    assert.equal(perRun.text?.trim(), '[1] "b\\"a\\\\r"');
-    assert.equal(assertNoError(await runCode(sbx, 'Sys.getenv("FOO", unset = "default")', { language: 'r' })).text?.trim(), '[1] "default"');
-    assert.equal(assertNoError(await runCode(sbx, 'getwd()', { language: 'r' })).text?.trim(), '[1] "/home/user"');
+    assert.equal(rValue(perRun), '[1] "b\\"a\\\\r"');
+    assert.equal(rValue(assertNoError(await runCode(sbx, 'Sys.getenv("FOO", unset = "default")', { language: 'r' }))), '[1] "default"');
+    assert.equal(rValue(assertNoError(await runCode(sbx, 'getwd()', { language: 'r' }))), '[1] "/home/user"');
     const ctx = await withTimeout(sbx.createCodeContext({ language: 'r', cwd: '/tmp' }), CALL_MS * 3, 'createCodeContext r');
     assert.equal(ctx.language, 'r');
-    assert.equal(assertNoError(await runCode(sbx, 'getwd()', { context: ctx })).text?.trim(), '[1] "/tmp"');
+    assert.equal(rValue(assertNoError(await runCode(sbx, 'getwd()', { context: ctx }))), '[1] "/tmp"');
   });
 
   test('an R error gives execution.error and printed output streams to stdout', 120_000, async () => {
@@ -119,7 +122,7 @@ describe('r', () => {
 
 describe('java', () => {
   test('Java runs with state kept between cells; a String value is shown as its text', 240_000, async () => {
-    assertNoError(await runCode(sbx, 'int x = 41;\nString greet(String name) { return "hi " + name; }', { language: 'java' }, 240_000));
+    assertNoError(await runCode(sbx, 'int x = 41;\nString greet(String name) { return "hi " + name; }', { language: 'java', timeoutMs: 230_000 }, 240_000));
     assert.equal(assertNoError(await runCode(sbx, 'x + 1', { language: 'java' })).text, '42');
     assert.equal(assertNoError(await runCode(sbx, 'greet("\\"you\\"")', { language: 'java' })).text, 'hi "you"');
     const printed = assertNoError(await runCode(sbx, 'System.out.println("out");\nSystem.err.println("err");', { language: 'java' }));
