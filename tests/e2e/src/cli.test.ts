@@ -175,6 +175,36 @@ describe('sandboxd sandbox (CLI)', () => {
     assert.ok(!listed.some((s) => s.sandboxId === info.sandboxId), 'killed sandbox still listed');
   });
 
+  test('pause freezes a sandbox (info and list say paused), resume brings it back with its processes; both report unknown ids', CREATE_MS + 8 * CALL_MS, async () => {
+    const id = ok(await cli(['create', 'base', '--metadata', `run=${RUN_ID}`], { ms: CREATE_MS }), 'create').trim();
+    try {
+      const started = await cli(['exec', id, '--', 'sh', '-c', 'nohup sh -c "i=0; while true; do i=\\$((i+1)); echo \\$i > /tmp/ticks; sleep 0.2; done" >/dev/null 2>&1 & echo started']);
+      assert.match(ok(started, 'exec background ticker'), /started/);
+      const ticks = async (): Promise<number> => Number(ok(await cli(['exec', id, '--', 'cat', '/tmp/ticks']), 'ticks').trim() || '0');
+      await waitFor(async () => (await ticks()) > 1, CALL_MS, 'the ticker ticks before the pause', 500);
+      assert.deepEqual(JSON.parse(ok(await cli(['pause', id, '--json']), 'pause --json')), { paused: [id], alreadyPaused: [] });
+      const info = JSON.parse(ok(await cli(['info', id, '--json']), 'info --json')) as { state: string };
+      assert.equal(info.state, 'paused');
+      const listed = JSON.parse(ok(await cli(['list', '--json']), 'list --json')) as Array<{ sandboxId: string; state: string }>;
+      assert.equal(listed.find((s) => s.sandboxId === id)?.state, 'paused');
+      const again = await cli(['pause', id]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /was paused already/);
+
+      assert.equal(ok(await cli(['resume', id, '--timeout', '600']), 'resume').trim(), `resumed ${id}`);
+      assert.equal((JSON.parse(ok(await cli(['info', id, '--json']), 'info --json')) as { state: string }).state, 'running');
+      const first = await ticks();
+      await waitFor(async () => (await ticks()) > first, CALL_MS, 'the ticker runs again after resume', 500);
+      assert.deepEqual(JSON.parse(ok(await cli(['resume', id, '--json']), 'resume --json')), { resumed: [], running: [id] });
+
+      fails(await cli(['pause', 'inotasandbox000000000']), /no sandbox inotasandbox000000000/, 'pause of an unknown sandbox');
+      fails(await cli(['resume', 'inotasandbox000000000']), /no sandbox inotasandbox000000000/, 'resume of an unknown sandbox');
+      fails(await cli(['resume', id, '--timeout', 'soon']), /--timeout takes a positive whole number/, 'bad --timeout');
+    } finally {
+      await cli(['kill', id]);
+    }
+  });
+
   test('exec streams stdout and stderr live and exits with the command exit code; --user, --cwd, --env and argv quoting', 4 * CALL_MS, async () => {
     assert.ok(sandboxId, 'needs the sandbox of the create test');
     const child = spawnCli(['exec', sandboxId, '--', 'for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 1; done; exit 7']);

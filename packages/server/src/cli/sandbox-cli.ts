@@ -3,7 +3,7 @@ import type { SandboxdConnection } from '@sandboxd/mcp';
 import { collect } from './sandbox-args.js';
 import { copyFile } from './sandbox-cp.js';
 import { execInSandbox } from './sandbox-exec.js';
-import { createSandbox, killSandboxes, listSandboxes, sandboxInfo, type CreateOptions, type Output } from './sandbox-lifecycle.js';
+import { createSandbox, killSandboxes, listSandboxes, pauseSandboxes, resumeSandboxes, sandboxInfo, type CreateOptions, type Output } from './sandbox-lifecycle.js';
 import { sandboxLogs } from './sandbox-logs.js';
 import { sandboxShell } from './sandbox-shell.js';
 
@@ -60,6 +60,17 @@ export function registerSandboxCommands(program: Command, connection: () => Sand
     .description('kill sandboxes')
     .option('--json', 'print {"killed": [...], "notFound": [...]}')
     .action((ids: string[], opts: { json?: boolean }) => run((c) => killSandboxes(c, ids, opts, io)));
+  sandbox
+    .command('pause <id...>')
+    .description('pause sandboxes: frozen with their memory, processes and files until resumed')
+    .option('--json', 'print {"paused": [...], "alreadyPaused": [...]}')
+    .action((ids: string[], opts: { json?: boolean }) => run((c) => pauseSandboxes(c, ids, opts, io)));
+  sandbox
+    .command('resume <id...>')
+    .description('resume paused sandboxes (a running one only gets its timeout extended)')
+    .option('--timeout <seconds>', 'timeout from now (default the daemon\'s)')
+    .option('--json', 'print {"resumed": [...], "running": [...]}')
+    .action((ids: string[], opts: { json?: boolean; timeout?: string }) => run((c) => resumeSandboxes(c, ids, opts, io)));
 
   sandbox
     .command('logs <id>')

@@ -93,3 +93,55 @@ export async function killSandboxes(connection: SandboxdConnection, sandboxIds: 
   for (const id of notFound) io.err(`sandboxd: no sandbox ${id}`);
   return notFound.length === 0 ? 0 : 1;
 }
+
+/**
+ * `sandbox pause <id...>`: freezes each (memory, processes and files kept). A sandbox paused
+ * already is said so on stderr and is not an error; an unknown one makes the exit code 1.
+ * `--json`: `{ paused: [...], alreadyPaused: [...] }`.
+ */
+export async function pauseSandboxes(connection: SandboxdConnection, sandboxIds: readonly string[], opts: { json?: boolean }, io: Output): Promise<number> {
+  const paused: string[] = [];
+  const alreadyPaused: string[] = [];
+  for (const id of sandboxIds) {
+    try {
+      if (await Sandbox.pause(id, sdkOptions(connection))) paused.push(id);
+      else alreadyPaused.push(id);
+    } catch (error) {
+      throw toCliError(error, connection, id);
+    }
+  }
+  if (opts.json) io.out(json({ paused, alreadyPaused }));
+  else for (const id of paused) io.out(`paused ${id}`);
+  if (!opts.json) for (const id of alreadyPaused) io.err(`sandboxd: ${id} was paused already`);
+  return 0;
+}
+
+/**
+ * `sandbox resume <id...>`: resumes each paused sandbox with `--timeout` (default the daemon's)
+ * from now; a running one only has its timeout extended. `--json`: `{ resumed: [...], running: [...] }`.
+ */
+export async function resumeSandboxes(
+  connection: SandboxdConnection,
+  sandboxIds: readonly string[],
+  opts: { json?: boolean; timeout?: string },
+  io: Output,
+): Promise<number> {
+  const timeoutMs = parseSecondsMs(opts.timeout, '--timeout');
+  const resumed: string[] = [];
+  const running: string[] = [];
+  for (const id of sandboxIds) {
+    try {
+      const before = await Sandbox.getInfo(id, sdkOptions(connection));
+      await Sandbox.connect(id, { ...sdkOptions(connection), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+      (before.state === 'paused' ? resumed : running).push(id);
+    } catch (error) {
+      throw toCliError(error, connection, id);
+    }
+  }
+  if (opts.json) io.out(json({ resumed, running }));
+  else {
+    for (const id of resumed) io.out(`resumed ${id}`);
+    for (const id of running) io.out(`${id} was running`);
+  }
+  return 0;
+}
