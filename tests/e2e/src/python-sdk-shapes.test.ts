@@ -216,7 +216,7 @@ describe('Python SDK: control plane (e2b/api/client, sandbox_sync/sandbox_api.py
     expectPyError('getSandbox', await pyRest('GET', '/sandboxes/whatever', undefined, wrong), 401);
     expectPyError('kill', await pyRest('DELETE', '/sandboxes/whatever', undefined, wrong), 401);
     expectPyError('createSandbox', await pyRest('POST', '/sandboxes', { templateID: 'base', timeout: 0 }), 400);
-    expectPyError('createSandbox', await pyRest('POST', '/sandboxes', { templateID: 'base', timeout: 300, autoPause: true }), 400);
+    expectPyError('createSandbox', await pyRest('POST', '/sandboxes', { templateID: 'base', timeout: 300, autoPause: true, autoPauseMemory: false }), 400);
     expectPyError('listV2', await pyRest('GET', `/v2/sandboxes${httpxQuery({ state: 'sleeping' })}`), 400);
     // The REST /health needs no key (E2B: 204, no body).
     const health = await rawFetch(`${stack.apiUrl}/health`);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { ContextInfo, ExecutionLine } from '@sandboxd/protocol';
 import { createCodeInterpreterApp, type CodeContext, type CodeContexts } from './app.js';
+import { ExecuteBody, executeRequest, parseBody } from './schemas.js';
 
 /** A context whose executions print `lines` stdout lines, counting how many were pulled. */
 class CountingContext implements CodeContext {
@@ -99,6 +100,11 @@ describe('code-interpreter app (in-process, app.request)', () => {
     await assert.rejects(async () => {
       for (;;) if ((await reader.read()).done) return;
     }, /shutting down/);
+  });
+
+  it('takes the nulls the Python SDK sends (context_id, language, env_vars) as absent', () => {
+    const request = executeRequest(parseBody(ExecuteBody, JSON.stringify({ code: '1', context_id: null, language: null, env_vars: null })));
+    assert.deepEqual(request, { code: '1', context_id: undefined, language: undefined, env_vars: {} });
   });
 
   it('answers E2B\'s plain-text 400s for bad bodies', async () => {

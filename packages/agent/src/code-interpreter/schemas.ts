@@ -9,7 +9,8 @@ export const ExecuteBody = z.object({
   code: z.string({ error: 'code must be a string' }),
   context_id: optionalString('context_id'),
   language: optionalString('language'),
-  env_vars: z.optional(z.record(z.string(), z.unknown(), { error: 'env_vars must be an object' })),
+  // The Python SDK sends `env_vars: null` when a run names none.
+  env_vars: z.nullish(z.record(z.string(), z.unknown(), { error: 'env_vars must be an object' })),
 });
 type ExecuteInput = z.output<typeof ExecuteBody>;
 
