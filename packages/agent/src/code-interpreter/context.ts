@@ -233,7 +233,8 @@ export class Context {
     await this.kernel.catch(() => undefined);
     const release = await this.lock.acquire();
     try {
-      const kernel = await this.kernel.catch(() => undefined);
+      // A kernel whose start failed is started again (with `env`): adopt leaves a kernel up.
+      const kernel = await this.currentKernel().catch(() => undefined);
       if (kernel === undefined || !kernel.alive) return;
       const names = [...new Set([...Object.keys(previous), ...Object.keys(env)])].filter((name) => previous[name] !== env[name]);
       if (names.length > 0) await this.silent(kernel, restoreEnvCode(this.options.language, names, env));

@@ -13,7 +13,8 @@ export function sameEgress(a: EgressPolicy, b: EgressPolicy): boolean {
 /**
  * Makes a claimed pooled sandbox the requested one: the agent adopts `identity` (its env in the
  * live kernels before this resolves), then the egress policy is applied when it is not the one
- * the sandbox booted with. The caller destroys the sandbox when this rejects.
+ * the sandbox booted with. The caller destroys the sandbox when this rejects. Resolves with where
+ * the time went (ms), for the log.
  */
 export async function becomeRequested(
   runtime: SandboxRuntime,
@@ -21,7 +22,10 @@ export async function becomeRequested(
   identity: Omit<AdoptRequest, 'generation'>,
   egress: EgressPolicy,
   options: OperationOptions = {},
-): Promise<void> {
+): Promise<{ adoptMs: number; egressMs: number }> {
+  const started = performance.now();
   await adoptAgent(pooled.address, pooled.loopbackSecret, { generation: pooled.generation + 1, ...identity }, options);
+  const adopted = performance.now();
   if (!sameEgress(egress, pooled.egress)) await runtime.updateEgress(pooled.sandboxId, egress, options);
+  return { adoptMs: Math.round(adopted - started), egressMs: Math.round(performance.now() - adopted) };
 }

@@ -364,10 +364,12 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     const agentEnv = { ...template.env, ...record.envVars };
     const signal = linkSignals(options?.signal, shutdown.signal);
     const timeoutMs = options?.timeoutMs ?? deps.createTimeoutMs;
+    const began = performance.now();
+    let claim: { adoptMs: number; egressMs: number } | undefined;
     try {
       if (pooled !== undefined) {
         const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
-        await becomeRequested(runtime, pooled, identity, record.egress, { signal, timeoutMs });
+        claim = await becomeRequested(runtime, pooled, identity, record.egress, { signal, timeoutMs });
         record.address = pooled.address;
       } else {
         const started = await runtime.create(
@@ -411,7 +413,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     repo.update(record);
     live.set(sandboxId, record);
     reaper.arm(sandboxId, record.endAt);
-    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined }, 'sandbox started');
+    const ms = Math.round(performance.now() - began);
+    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, ms, ...claim }, 'sandbox started');
     return record;
   }
 
