@@ -29,7 +29,8 @@ if (only === 'pause') {
   // Its own daemon (a short grace period before the disk tier).
   process.stdout.write(`${toMarkdown(await benchPause())}\n`);
 } else {
-  const stack = await startStack();
+  // The pool off whatever SANDBOXD_E2E_POOL says: every figure here is of the cold path unless it says pooled.
+  const stack = await startStack({ pool: 'off' });
   try {
     const rootfs = defaultTemplateRootfs();
     const rows = [
