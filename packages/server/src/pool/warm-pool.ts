@@ -61,8 +61,13 @@ export interface WarmPoolDeps {
   sizes: Map<string, number>;
   /** Memory the pooled sandboxes may hold together, MiB (counted as measured after warm-up). */
   memoryBudgetMB: number;
-  /** Deadline of one boot (start + warm-up). */
+  /** Deadline of one sandbox start (up to its agent's `/health`). */
   bootTimeoutMs: number;
+  /**
+   * Deadline of the warm-up after the start (kernels up, heavy imports done); default 10 min: on a
+   * loaded box it can take minutes, and giving up would throw that work away only to redo it.
+   */
+  warmTimeoutMs?: number;
   /** Wait after a failed boot before the next attempt (doubles up to 60 s); default 1 s. */
   retryDelayMs?: number;
 }
@@ -141,6 +146,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     const loopbackSecret = newAccessToken();
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(deps.bootTimeoutMs)]);
+    const warmTimeoutMs = deps.warmTimeoutMs ?? 600_000;
     const identity = poolIdentity(sandboxId, template);
     heldMB.set(sandboxId, expected(alias));
     const done = (async () => {
@@ -164,7 +170,8 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       );
       try {
         // The pool's own adopt answers once the kernels are up and their warm-up imports are done.
-        await adoptAgent(address, loopbackSecret, { generation: 1, ...identity }, { signal, timeoutMs: deps.bootTimeoutMs });
+        const warmSignal = AbortSignal.any([abort.signal, AbortSignal.timeout(warmTimeoutMs)]);
+        await adoptAgent(address, loopbackSecret, { generation: 1, ...identity }, { signal: warmSignal, timeoutMs: warmTimeoutMs });
         const memory = await runtime.metrics(sandboxId, { timeoutMs: 5_000 }).then(
           (m) => Math.ceil(m.memUsedBytes / 1024 / 1024),
           () => undefined,
@@ -204,7 +211,6 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       const delay = Math.min(60_000, (deps.retryDelayMs ?? 1_000) * 2 ** (count - 1));
       retryAt.set(alias, Date.now() + delay);
       logger.warn({ template: alias, err: error, retryInMs: delay }, 'pool boot failed');
-      setTimeout(() => wake?.(), delay).unref();
     } finally {
       booting = undefined;
     }
@@ -215,7 +221,14 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     while (!stopped) {
       const alias = nextToFill();
       if (alias === undefined) {
-        await new Promise<void>((resolve) => (wake = resolve));
+        // Asleep until a claim or a death wakes it, or the earliest retry of a failed template is due.
+        const retries = [...retryAt.values()].filter((at) => at > Date.now());
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (retries.length > 0) timer = setTimeout(resolve, Math.min(...retries) - Date.now() + 5).unref();
+        });
+        clearTimeout(timer);
         wake = undefined;
         continue;
       }
