@@ -229,12 +229,13 @@ export class Context {
     this.options.env = env;
     this.options.user = user;
     if (!sameUser) return this.restart();
-    // The kernel's own warm-up queues for the lock as soon as it is up: let it go first.
-    await this.kernel.catch(() => undefined);
+    // The kernel's own warm-up queues for the lock as soon as it is up: let it go first. A kernel
+    // whose start failed (its 60 s bound, on a loaded box) is started again here, outside the
+    // lock, so that the new one's warm-up is queued before this adopt too.
+    await this.currentKernel().catch(() => undefined);
     const release = await this.lock.acquire();
     try {
-      // A kernel whose start failed is started again (with `env`): adopt leaves a kernel up.
-      const kernel = await this.currentKernel().catch(() => undefined);
+      const kernel = await this.kernel.catch(() => undefined);
       if (kernel === undefined || !kernel.alive) return;
       const names = [...new Set([...Object.keys(previous), ...Object.keys(env)])].filter((name) => previous[name] !== env[name]);
       if (names.length > 0) await this.silent(kernel, restoreEnvCode(this.options.language, names, env));
