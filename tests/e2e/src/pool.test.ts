@@ -37,13 +37,23 @@ async function poolReady(template: string): Promise<number> {
 }
 const waitReady = (template: string): Promise<true> => waitFor(async () => (await poolReady(template)) >= 1, REFILL_MS, `a ${template} sandbox pooled`, 200);
 
-/** Whether the daemon started `sandboxId` by claiming a pooled sandbox (its "sandbox started" log line). */
-function claimed(sandboxId: string): boolean {
-  for (const line of st().log().split('\n')) {
-    if (!line.includes(sandboxId) || !line.includes('"sandbox started"')) continue;
-    return (JSON.parse(line) as { pooled?: boolean }).pooled === true;
-  }
-  assert.fail(`no "sandbox started" line for ${sandboxId}`);
+/**
+ * Whether the daemon started `sandboxId` by claiming a pooled sandbox (its "sandbox started" log
+ * line; the log is written asynchronously, so the line may follow the create's answer by a moment).
+ */
+async function claimed(sandboxId: string): Promise<boolean> {
+  const found = await waitFor(
+    async () => {
+      for (const line of st().log().split('\n')) {
+        if (line.includes(sandboxId) && line.includes('"sandbox started"')) return { pooled: (JSON.parse(line) as { pooled?: boolean }).pooled === true };
+      }
+      return undefined;
+    },
+    10_000,
+    `the "sandbox started" line of ${sandboxId}`,
+    50,
+  );
+  return found.pooled;
 }
 
 /** Ids of the sandboxes the pool made ready so far. */
@@ -103,8 +113,8 @@ describe('warm pool (SANDBOXD_POOL_SIZE)', () => {
       // The pool is refilling now: this create finds it empty and boots cold.
       const cold = await createCodeSandbox(st(), opts);
       try {
-        assert.equal(claimed(warm.sandboxId), true, 'the first create claims the pooled sandbox');
-        assert.equal(claimed(cold.sandboxId), false, 'the second one starts cold');
+        assert.equal(await claimed(warm.sandboxId), true, 'the first create claims the pooled sandbox');
+        assert.equal(await claimed(cold.sandboxId), false, 'the second one starts cold');
         const [a, b] = [await environmentOf(warm), await environmentOf(cold)];
         assert.deepEqual(a, b);
         assert.deepEqual(a['pythonVars'], ['from-create', 'x y=z', '/home/user', 'user']);
@@ -127,7 +137,7 @@ describe('warm pool (SANDBOXD_POOL_SIZE)', () => {
     await withSandbox(
       () => createCodeSandbox(st(), { secure: true, envs: { POOL_E2E_VAR: 'secret' } }),
       async (sbx) => {
-        assert.equal(claimed(sbx.sandboxId), true);
+        assert.equal(await claimed(sbx.sandboxId), true);
         const token = tokenOf(sbx);
         assert.ok(token, 'the create answered an envdAccessToken');
         assert.equal((await envs(sbx, undefined)).status, 401);
@@ -157,7 +167,7 @@ describe('warm pool (SANDBOXD_POOL_SIZE)', () => {
     await withSandbox(
       () => createSandbox(st(), { allowInternetAccess: false, metadata: { suite: 'pool', run: RUN_ID } }),
       async (sbx) => {
-        assert.equal(claimed(sbx.sandboxId), true);
+        assert.equal(await claimed(sbx.sandboxId), true);
         const code = (await run(sbx, "curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 8 http://deb.debian.org/debian/ || true")).stdout;
         assert.equal(code, '000');
         assert.equal((await withTimeout(sbx.getInfo(), CALL_MS, 'getInfo')).allowInternetAccess, false);
@@ -168,7 +178,7 @@ describe('warm pool (SANDBOXD_POOL_SIZE)', () => {
   test('a claimed sandbox is listed with its metadata, expires at its timeout, and the pool refills', 600_000, async () => {
     await waitReady('base');
     const sbx = await createSandbox(st(), { metadata: { suite: 'pool-expiry', run: RUN_ID }, timeoutMs: 5_000 });
-    assert.equal(claimed(sbx.sandboxId), true);
+    assert.equal(await claimed(sbx.sandboxId), true);
     const listed = await withTimeout(Sandbox.list({ ...st().sdk, query: { metadata: { suite: 'pool-expiry', run: RUN_ID } } }).nextItems(), CALL_MS, 'list');
     assert.deepEqual(
       listed.map((s) => [s.sandboxId, s.metadata]),
@@ -181,7 +191,7 @@ describe('warm pool (SANDBOXD_POOL_SIZE)', () => {
   test('kill of a claimed sandbox ends it; pooled sandboxes do not outlive a daemon crash', 600_000, async () => {
     await waitReady('base');
     const sbx = await createSandbox(st());
-    assert.equal(claimed(sbx.sandboxId), true);
+    assert.equal(await claimed(sbx.sandboxId), true);
     assert.equal(await withTimeout(sbx.kill(), CALL_MS, 'kill'), true);
     assert.equal((await rest(st(), 'GET', `/sandboxes/${sbx.sandboxId}`)).status, 404);
     await waitReady('base');
