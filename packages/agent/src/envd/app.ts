@@ -2,7 +2,8 @@
  * The envd-compatible API (port 49983) as a Hono app built from its deps: the Connect services
  * (process, filesystem), `/health`, `/envs`, `/metrics` and `/files`. No sockets: `main.ts` serves
  * it (and routes HTTP CONNECT to the loopback forwarder). Every request but the exempt ones needs
- * the sandbox's access token; every plain-HTTP error has envd's `{code, message}` body.
+ * the sandbox's access token, except the daemon's `POST /adopt` (its own daemon secret, checked
+ * ahead of the gate); every plain-HTTP error has envd's `{code, message}` body.
  *
  * @example
  * const app = createEnvdApp(deps, { shutdown });
