@@ -9,6 +9,8 @@ export type { FileOperation, FileSignatureInput } from './file-signature.js';
 export { LoopbackForward, parseLoopbackTarget } from './loopback-forward.js';
 export { AGENT_CONFIG_PATH, AgentConfigSchema, parseAgentConfig } from './agent-config.js';
 export type { AgentConfig, AgentConfigInput } from './agent-config.js';
+export { Adopt, parseAdoptRequest, sameIdentity } from './adopt.js';
+export type { AdoptRequest, AdoptResponse } from './adopt.js';
 export type { ExecutionRequest, ContextInfo, ChartInfo, ResultLine, UsageLine, ExecutionLine } from './code-interpreter.js';
 // Integrator API: generated message and service descriptors of the agent's Connect services.
 export {

@@ -13,6 +13,8 @@ import { WatcherRegistry } from '../files/watcher-registry.js';
 import type { Logger } from '../logger.js';
 import { ProcessManager } from '../process/process-manager.js';
 import { createUserDb } from '../users/user-db.js';
+import { createAdopter, type AdoptHook } from './adopt/adopter.js';
+import { createAdoptHandler } from './adopt/route.js';
 import { createEnvdApp, type EnvdEnv } from './app.js';
 import type { EnvdDeps } from './deps.js';
 import { createLoopbackForwarder } from './loopback-forward.js';
@@ -25,6 +27,11 @@ export interface EnvdOptions {
   path: string;
   /** Directory holding passwd/group (tests). */
   etcDir?: string;
+  /**
+   * Services that follow an adopt (`POST /adopt`) before it answers: the code interpreter's kernels.
+   * The adopt itself rewrites `config` in place (token, env, default user), which envd reads per request.
+   */
+  adoptHooks?: AdoptHook[];
 }
 
 export interface Envd {
@@ -77,7 +84,10 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
     }),
   };
   const shutdown = new AbortController();
-  const app = createEnvdApp(deps, { shutdown: shutdown.signal });
+  // The daemon's `POST /adopt` (daemon secret only): this agent becomes another sandbox.
+  const adopter = createAdopter({ config, hooks: options.adoptHooks ?? [], logger: logger.child({ route: 'adopt' }) });
+  const adopt = createAdoptHandler({ secret: config.loopbackSecret, adopter, logger });
+  const app = createEnvdApp(deps, { shutdown: shutdown.signal, adopt });
   const loopback = createLoopbackForwarder({ secret: config.loopbackSecret, logger: logger.child({ route: 'loopback-forward' }) });
   let closed = false;
   return {
