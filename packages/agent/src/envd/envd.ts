@@ -2,7 +2,6 @@
  * envd, built from the sandbox's config: its deps (users, file metadata, watchers, processes), the
  * Hono app of `app.ts` and the loopback forwarder for HTTP CONNECT. No sockets: `main.ts` serves it.
  */
-import { access, constants } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
@@ -12,6 +11,7 @@ import { createXattrMetadataStore } from '../files/metadata.js';
 import { WatcherRegistry } from '../files/watcher-registry.js';
 import type { Logger } from '../logger.js';
 import { ProcessManager } from '../process/process-manager.js';
+import { createSpawnRuntime } from '../process/spawn-context.js';
 import { createUserDb } from '../users/user-db.js';
 import { createEnvdApp, type EnvdEnv } from './app.js';
 import type { EnvdDeps } from './deps.js';
@@ -37,13 +37,6 @@ export interface Envd {
   close(): void;
 }
 
-async function findSetpriv(): Promise<string | undefined> {
-  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) {
-    if (await access(p, constants.X_OK).then(() => true, () => false)) return p;
-  }
-  return undefined;
-}
-
 async function runStartCommand(deps: EnvdDeps, command: string): Promise<void> {
   const user = deps.users.lookup(deps.config.defaultUser);
   if (!user) {
@@ -60,21 +53,14 @@ async function runStartCommand(deps: EnvdDeps, command: string): Promise<void> {
 
 export async function createEnvd(options: EnvdOptions): Promise<Envd> {
   const { config, logger } = options;
+  const spawn = await createSpawnRuntime({ sandboxEnv: config.envVars, logger, path: options.path });
   const deps: EnvdDeps = {
     config,
     logger,
     users: createUserDb(options.etcDir),
     metadata: createXattrMetadataStore(logger),
     watchers: new WatcherRegistry(),
-    processes: new ProcessManager({
-      logger,
-      spawn: {
-        path: options.path,
-        sandboxEnv: config.envVars,
-        agentUid: process.getuid?.() ?? 0,
-        setprivPath: await findSetpriv(),
-      },
-    }),
+    processes: new ProcessManager({ logger, spawn: spawn.context, trace: config.envVars['SANDBOXD_AGENT_TRACE'] === '1' }),
   };
   const shutdown = new AbortController();
   const app = createEnvdApp(deps, { shutdown: shutdown.signal });
@@ -91,6 +77,7 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
       shutdown.abort(toConnectError(new SandboxdError(ErrorCode.SANDBOX_UNREACHABLE, 'agent is shutting down')));
       deps.watchers.closeAll();
       deps.processes.signalAll('SIGTERM');
+      spawn.close();
       loopback.closeAll();
     },
   };

@@ -5,6 +5,8 @@ export type OutputKind = 'stdout' | 'stderr' | 'pty';
 export interface RawExit {
   code: number | null;
   signal: NodeJS.Signals | number | null;
+  /** performance.now() when the child's exit was seen (output may have been drained after it). */
+  exitedAt?: number;
 }
 
 /** Callbacks a driver reports to; `onExit` fires once, after the output has been drained. */

@@ -55,7 +55,7 @@ class PipeDriver implements ProcessDriver {
     this.attach(child.stderr, 'stderr');
     child.on('error', () => undefined);
     child.once('exit', (code, signal) => {
-      this.exit = { code, signal };
+      this.exit = { code, signal, exitedAt: performance.now() };
       // Quiet time counts from the exit, never from before it.
       this.lastOutputAt = Math.max(this.lastOutputAt, Date.now());
       this.maybeFinish();

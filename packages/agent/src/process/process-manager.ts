@@ -26,6 +26,8 @@ export interface ProcessManagerOptions {
   logger: Logger;
   /** How long an exited process stays reachable by Connect (replays its end). */
   retentionMs?: number;
+  /** Log where each process's start-to-end time went (sandbox env SANDBOXD_AGENT_TRACE=1). */
+  trace?: boolean;
 }
 
 /** Owns every child the agent started: start, lookup by pid/tag, listing, retention after exit. */
@@ -39,7 +41,10 @@ export class ProcessManager {
   }
 
   async start(spec: ProcessSpec, user: UserInfo, opts: StartOptions): Promise<ManagedProcess> {
+    const t0 = performance.now();
     const plan = await planSpawn(spec, user, this.options.spawn);
+    const tPlanned = performance.now();
+    let tExited: number | undefined;
     const proc = new ManagedProcess(spec);
     // What a failed process last said goes into the sandbox's log, for whoever debugs it.
     const errorTail = new OutputTail();
@@ -49,12 +54,17 @@ export class ProcessManager {
         if (kind !== 'stdout') errorTail.push(data);
         proc.handleOutput(kind, data);
       },
-      onExit: (exit) => proc.handleExit(exit),
+      onExit: (exit) => {
+        tExited = exit.exitedAt;
+        proc.handleExit(exit);
+      },
     };
     const userCmd = [spec.cmd, ...spec.args].join(' ');
+    let tSpawned = tPlanned;
     try {
       const driver = opts.pty ? spawnPtyDriver(plan, opts.pty, events) : await spawnPipeDriver(plan, opts.stdin, events);
       proc.attach(driver, opts.lifetimeMs);
+      tSpawned = performance.now();
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new SandboxdError(ErrorCode.BAD_REQUEST, `error starting process '${userCmd}': ${reason}`, { cause: err });
@@ -69,7 +79,14 @@ export class ProcessManager {
       const timer = setTimeout(() => this.forgetExited(pid), this.retentionMs);
       timer.unref();
       this.exited.set(pid, { proc, timer });
-      const ended = { pid, cmd: userCmd, ...proc.exit, timedOut: proc.timedOut, durationMs: Date.now() - startedAt };
+      const ended = {
+        pid,
+        cmd: userCmd,
+        ...proc.exit,
+        timedOut: proc.timedOut,
+        durationMs: Date.now() - startedAt,
+        ...(this.options.trace ? { trace: traceOf(t0, tPlanned, tSpawned, tExited, plan.file) } : {}),
+      };
       if (proc.exit?.exitCode === 0) this.options.logger.info('process ended', ended);
       else this.options.logger.warn('process failed', { ...ended, outputTail: errorTail.text() });
     });
@@ -112,4 +129,18 @@ export class ProcessManager {
   signalAll(signal: NodeJS.Signals): void {
     for (const p of this.running.values()) p.signal(signal);
   }
+}
+
+/** Milliseconds per phase of one process: planning (cwd, lookup, login env), spawn call, run until exit, output drain. */
+function traceOf(t0: number, planned: number, spawned: number, exited: number | undefined, file: string): Record<string, number | string> {
+  const now = performance.now();
+  const ms = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    file,
+    planMs: ms(planned - t0),
+    spawnMs: ms(spawned - planned),
+    runMs: ms((exited ?? now) - spawned),
+    drainMs: ms(now - (exited ?? now)),
+    totalMs: ms(now - t0),
+  };
 }

@@ -38,7 +38,7 @@ class PtyDriver implements ProcessDriver {
     });
     pty.onExit(({ exitCode, signal }) => {
       this.exited = true;
-      events.onExit({ code: exitCode, signal: signal ? signal : null });
+      events.onExit({ code: exitCode, signal: signal ? signal : null, exitedAt: performance.now() });
     });
   }
 
