@@ -60,7 +60,7 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
     users: createUserDb(options.etcDir),
     metadata: createXattrMetadataStore(logger),
     watchers: new WatcherRegistry(),
-    processes: new ProcessManager({ logger, spawn: spawn.context, trace: config.envVars['SANDBOXD_AGENT_TRACE'] === '1' }),
+    processes: new ProcessManager({ logger, spawn: spawn.context, direct: spawn.direct, trace: config.envVars['SANDBOXD_AGENT_TRACE'] === '1' }),
   };
   const shutdown = new AbortController();
   const app = createEnvdApp(deps, { shutdown: shutdown.signal });

@@ -6,6 +6,7 @@ import { ManagedProcess } from './managed-process.js';
 import { OutputTail } from './output-tail.js';
 import type { ProcessSpec } from './managed-process.js';
 import { spawnPipeDriver } from './pipe-driver.js';
+import type { DirectSpawn } from './pipe-driver.js';
 import { spawnPtyDriver } from './pty-driver.js';
 import { planSpawn } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
@@ -23,6 +24,8 @@ export type Selector = { pid: number } | { tag: string };
 
 export interface ProcessManagerOptions {
   spawn: SpawnContext;
+  /** Starts piped commands without forking the agent when it can (see SpawnerPool). */
+  direct?: DirectSpawn | undefined;
   logger: Logger;
   /** How long an exited process stays reachable by Connect (replays its end). */
   retentionMs?: number;
@@ -61,10 +64,12 @@ export class ProcessManager {
     };
     const userCmd = [spec.cmd, ...spec.args].join(' ');
     let tSpawned = tPlanned;
+    let startedBy = 'agent';
     try {
-      const driver = opts.pty ? spawnPtyDriver(plan, opts.pty, events) : await spawnPipeDriver(plan, opts.stdin, events);
+      const driver = opts.pty ? spawnPtyDriver(plan, opts.pty, events) : await spawnPipeDriver(plan, opts.stdin, events, this.options.direct);
       proc.attach(driver, opts.lifetimeMs);
       tSpawned = performance.now();
+      startedBy = driver.startedBy;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new SandboxdError(ErrorCode.BAD_REQUEST, `error starting process '${userCmd}': ${reason}`, { cause: err });
@@ -85,7 +90,7 @@ export class ProcessManager {
         ...proc.exit,
         timedOut: proc.timedOut,
         durationMs: Date.now() - startedAt,
-        ...(this.options.trace ? { trace: traceOf(t0, tPlanned, tSpawned, tExited, plan.file) } : {}),
+        ...(this.options.trace ? { trace: traceOf(t0, tPlanned, tSpawned, tExited, `${startedBy}:${plan.command.file}`) } : {}),
       };
       if (proc.exit?.exitCode === 0) this.options.logger.info('process ended', ended);
       else this.options.logger.warn('process failed', { ...ended, outputTail: errorTail.text() });

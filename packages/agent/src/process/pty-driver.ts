@@ -24,6 +24,7 @@ export function spawnPtyDriver(plan: SpawnPlan, size: { cols: number; rows: numb
 
 class PtyDriver implements ProcessDriver {
   readonly isPty = true;
+  readonly startedBy = 'agent';
   readonly pid: number;
   private exited = false;
 

@@ -2,6 +2,8 @@ import { access, constants } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import { LoginEnvCache } from '../users/login-env.js';
 import { loginShellRunner } from './login-shell.js';
+import type { DirectSpawn } from './pipe-driver.js';
+import { SpawnerPool } from './spawner.js';
 import { DEFAULT_PATH } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
 
@@ -18,7 +20,9 @@ export async function findSetpriv(): Promise<string | undefined> {
 
 export interface SpawnRuntime {
   context: SpawnContext;
-  /** Stops watching startup files. */
+  /** Piped commands through the users' spawners, when this image can run them. */
+  direct: DirectSpawn | undefined;
+  /** Stops watching startup files and ends the spawners. */
   close(): void;
 }
 
@@ -28,8 +32,10 @@ export interface SpawnRuntimeOptions {
   logger: Logger;
   /** PATH handed to children (default: the agent's own, else DEFAULT_PATH). */
   path?: string | undefined;
-  /** Directory holding profile and profile.d (tests). */
+  /** Directory holding profile, profile.d and group (tests). */
   etcDir?: string | undefined;
+  /** Where the spawners connect to (default /run/sandboxd-spawn); `false`: every command is forked by the agent. */
+  spawnerSocketDir?: string | false | undefined;
 }
 
 /** How this agent starts processes: PATH, credentials switch, and the login environment cache. */
@@ -49,5 +55,24 @@ export async function createSpawnRuntime(options: SpawnRuntimeOptions): Promise<
     sandboxEnv: options.sandboxEnv,
     loginEnv: (user, env) => loginEnv.get(user, env),
   };
-  return { context, close: () => loginEnv.close() };
+  const pool =
+    options.spawnerSocketDir === false
+      ? undefined
+      : await SpawnerPool.create({
+          ctx: base,
+          logger: options.logger.child({ component: 'spawner' }),
+          ...(options.spawnerSocketDir !== undefined ? { socketDir: options.spawnerSocketDir } : {}),
+          ...(options.etcDir !== undefined ? { etcDir: options.etcDir } : {}),
+        });
+  const direct: DirectSpawn | undefined = pool
+    ? (plan, stdin) => pool.spawn(plan.user, { file: plan.command.file, args: plan.command.args, env: plan.env, cwd: plan.cwd, stdin })
+    : undefined;
+  return {
+    context,
+    direct,
+    close: () => {
+      loginEnv.close();
+      pool?.close();
+    },
+  };
 }

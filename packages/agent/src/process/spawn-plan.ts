@@ -101,8 +101,8 @@ export async function planSpawn(input: SpawnPlanInput, user: UserInfo, ctx: Spaw
   }
   const script = loginShellCommand(input.cmd, input.args);
   const login = script !== undefined && ctx.loginEnv ? await ctx.loginEnv(user, baseEnv) : undefined;
-  if (script !== undefined && login) return { ...asUser(executable, ['-c', script], user, ctx), env: login, cwd };
-  return { ...asUser(executable, input.args, user, ctx), env: baseEnv, cwd };
+  const [args, env] = script !== undefined && login ? [['-c', script], login] : [input.args, baseEnv];
+  return { ...asUser(executable, args, user, ctx), command: { file: executable, args }, user, env, cwd };
 }
 
 async function isExecutable(path: string): Promise<boolean> {
