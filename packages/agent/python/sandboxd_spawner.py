@@ -5,7 +5,7 @@ forking process); posix_spawn (vfork + exec) does not copy it. Node's child_proc
 and switching users takes one more exec (setpriv), so the agent hands each command of a user to
 this long-running process, started once with the user's uid, gid and supplementary groups.
 
-Usage: python3 -I -S sandboxd_spawner.py SOCKET TOKEN_HEX
+Usage: SANDBOXD_SPAWNER_TOKEN=<32 hex digits> python3 -I -S sandboxd_spawner.py SOCKET
 
 Requests arrive on stdin, one JSON object per line:
   {"id": N, "file": "/bin/bash", "argv": [...], "env": {...}, "cwd": "/home/user", "stdin": true}
@@ -100,7 +100,7 @@ def start(req, path, token):
 
 
 def main():
-    path, token = sys.argv[1], bytes.fromhex(sys.argv[2])
+    path, token = sys.argv[1], bytes.fromhex(os.environ.pop("SANDBOXD_SPAWNER_TOKEN"))
     # Only the agent ends it (by closing stdin): a user's `pkill python3` must not take it down.
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(s, signal.SIG_IGN)

@@ -33,6 +33,8 @@ export interface Envd {
   onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Runs the template's start command (E2B's setStartCmd), if any, as the default user; call once the API listens. */
   startTemplateCommand(): Promise<void>;
+  /** Prepares the default user's login environment and spawner in the background, so its first command does not wait; call once the API listens. */
+  warmDefaultUser(): void;
   /** Ends in-flight streams (unavailable), stops watchers and loopback forwards, signals processes. */
   close(): void;
 }
@@ -70,6 +72,10 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
     app,
     onConnect: loopback.onConnect,
     startTemplateCommand: () => (config.startCmd ? runStartCommand(deps, config.startCmd) : Promise.resolve()),
+    warmDefaultUser() {
+      const user = deps.users.lookup(config.defaultUser);
+      if (user) spawn.warm(user);
+    },
     close() {
       if (closed) return;
       closed = true;

@@ -1,10 +1,11 @@
 import { access, constants } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
+import type { UserInfo } from '../users/user-db.js';
 import { LoginEnvCache } from '../users/login-env.js';
 import { loginShellRunner } from './login-shell.js';
 import type { DirectSpawn } from './pipe-driver.js';
 import { SpawnerPool } from './spawner.js';
-import { DEFAULT_PATH } from './spawn-plan.js';
+import { childEnv, DEFAULT_PATH } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
 
 /** Where `setpriv` (util-linux) is looked for. */
@@ -22,6 +23,11 @@ export interface SpawnRuntime {
   context: SpawnContext;
   /** Piped commands through the users' spawners, when this image can run them. */
   direct: DirectSpawn | undefined;
+  /**
+   * Prepares what the first command of `user` would otherwise wait for (its login environment,
+   * its spawner), in the background.
+   */
+  warm(user: UserInfo): void;
   /** Stops watching startup files and ends the spawners. */
   close(): void;
 }
@@ -70,6 +76,10 @@ export async function createSpawnRuntime(options: SpawnRuntimeOptions): Promise<
   return {
     context,
     direct,
+    warm: (user) => {
+      void loginEnv.get(user, childEnv(user, context, {}));
+      pool?.warm(user);
+    },
     close: () => {
       loginEnv.close();
       pool?.close();

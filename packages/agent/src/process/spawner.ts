@@ -23,7 +23,7 @@ const SCRIPT_NAME = 'sandboxd_spawner.py';
 const TOKEN_BYTES = 16;
 const HEADER_BYTES = TOKEN_BYTES + 5;
 /** A spawner with no command running for this long ends (the next command starts a new one). */
-export const SPAWNER_IDLE_MS = 10_000;
+export const SPAWNER_IDLE_MS = 30_000;
 /** How often the commands of a spawner that died are checked for having ended. */
 const ORPHAN_POLL_MS = 250;
 
@@ -337,6 +337,12 @@ export class SpawnerPool {
     socket.on('data', onHeader);
   }
 
+  /** Starts the spawner of `user` unless it runs. */
+  warm(user: UserInfo): void {
+    const key = `${user.uid}:${user.gid}:${user.name}`;
+    if (!this.closed && !this.spawners.has(key)) this.startSpawner(user, key);
+  }
+
   /** Starts a command as `user` through its spawner, or undefined (then the caller forks). */
   async spawn(user: UserInfo, req: SpawnerRequest): Promise<{ child: PipeChild; pid: number } | undefined> {
     if (this.closed) return undefined;
@@ -357,10 +363,11 @@ export class SpawnerPool {
   }
 
   private startSpawner(user: UserInfo, key: string): UserSpawner {
-    const creds = asUser(this.python, ['-I', '-S', this.script, this.socketPath, this.token.toString('hex')], user, this.options.ctx);
+    const creds = asUser(this.python, ['-I', '-S', this.script, this.socketPath], user, this.options.ctx);
     const proc = spawn(creds.file, creds.args, {
       cwd: '/',
-      env: { PATH: DEFAULT_PATH, LANG: 'C.UTF-8' },
+      // Not in argv, which every process of the sandbox can read.
+      env: { PATH: DEFAULT_PATH, LANG: 'C.UTF-8', SANDBOXD_SPAWNER_TOKEN: this.token.toString('hex') },
       uid: creds.uid,
       gid: creds.gid,
       stdio: ['pipe', 'pipe', 'inherit'],

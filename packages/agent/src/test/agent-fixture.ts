@@ -130,7 +130,7 @@ export function createTempUser(): { name: string; remove(): void } {
   return {
     name,
     remove() {
-      retry('userdel', ['--remove', name], 150);
+      retry('userdel', ['--remove', name], 400);
     },
   };
 }
