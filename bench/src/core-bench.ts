@@ -39,6 +39,21 @@ export async function benchCore(stack: Stack, rootfsPath: string): Promise<Bench
     const runTrue = await timeRuns(40, () => sbx.commands.run('true'), 3);
     rows.push({ name: '`commands.run("true")` round trip, p50', value: median(runTrue), unit: 'ms', baselineName: 'host `spawn("true")` p50', baseline: median(hostTrue) });
     rows.push({ name: '`commands.run("true")` round trip, p95', value: percentile(runTrue, 0.95), unit: 'ms', baselineName: 'host `spawn("true")` p95', baseline: percentile(hostTrue, 0.95) });
+    // The same commands the way they ran before the login-environment cache and the spawners, in
+    // a second sandbox, interleaved with the first, so both see the same load.
+    const old = await Sandbox.create('base', { ...opts, envs: { SANDBOXD_AGENT_FAST_SPAWN: 'off' } });
+    try {
+      const fast: number[] = [];
+      const slow: number[] = [];
+      for (let i = 0; i < 3; i++) await Promise.all([sbx.commands.run('true'), old.commands.run('true')]);
+      for (let i = 0; i < 30; i++) {
+        fast.push(...(await timeRuns(1, () => sbx.commands.run('true'), 0)));
+        slow.push(...(await timeRuns(1, () => old.commands.run('true'), 0)));
+      }
+      rows.push({ name: '`commands.run("true")` p50, interleaved A/B', value: median(fast), unit: 'ms', baselineName: 'same, `SANDBOXD_AGENT_FAST_SPAWN=off` (setpriv + `bash -l`, forked by the agent)', baseline: median(slow) });
+    } finally {
+      await old.kill();
+    }
     const runRoot = await timeRuns(40, () => sbx.commands.run('true', { user: 'root' }), 3);
     rows.push({ name: '`commands.run("true", { user: "root" })`, p50', value: median(runRoot), unit: 'ms', baselineName: 'host `spawn("true")` p50', baseline: median(hostTrue) });
 

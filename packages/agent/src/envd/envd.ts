@@ -55,7 +55,13 @@ async function runStartCommand(deps: EnvdDeps, command: string): Promise<void> {
 
 export async function createEnvd(options: EnvdOptions): Promise<Envd> {
   const { config, logger } = options;
-  const spawn = await createSpawnRuntime({ sandboxEnv: config.envVars, logger, path: options.path });
+  // SANDBOXD_AGENT_FAST_SPAWN=off in the sandbox's env: commands start the old way (benchmarks' A/B).
+  const spawn = await createSpawnRuntime({
+    sandboxEnv: config.envVars,
+    logger,
+    path: options.path,
+    fastPath: config.envVars['SANDBOXD_AGENT_FAST_SPAWN'] !== 'off',
+  });
   const deps: EnvdDeps = {
     config,
     logger,

@@ -42,6 +42,8 @@ export interface SpawnRuntimeOptions {
   etcDir?: string | undefined;
   /** Where the spawners connect to (default /run/sandboxd-spawn); `false`: every command is forked by the agent. */
   spawnerSocketDir?: string | false | undefined;
+  /** `false`: no login environment cache, no spawners (every command as `bash -l`, forked by the agent: A/B benchmarks). */
+  fastPath?: boolean | undefined;
 }
 
 /** How this agent starts processes: PATH, credentials switch, and the login environment cache. */
@@ -59,10 +61,10 @@ export async function createSpawnRuntime(options: SpawnRuntimeOptions): Promise<
     ...base,
     path: options.path || process.env['PATH'] || DEFAULT_PATH,
     sandboxEnv: options.sandboxEnv,
-    loginEnv: (user, env) => loginEnv.get(user, env),
+    ...(options.fastPath === false ? {} : { loginEnv: (user: UserInfo, env: Record<string, string>) => loginEnv.get(user, env) }),
   };
   const pool =
-    options.spawnerSocketDir === false
+    options.spawnerSocketDir === false || options.fastPath === false
       ? undefined
       : await SpawnerPool.create({
           ctx: base,
