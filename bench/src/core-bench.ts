@@ -38,7 +38,7 @@ export async function benchCore(stack: Stack, rootfsPath: string): Promise<Bench
     const hostTrue = await hostSpawnTrueRuns(40);
     const runTrue = await timeRuns(40, () => sbx.commands.run('true'), 3);
     rows.push({ name: '`commands.run("true")` round trip, p50', value: median(runTrue), unit: 'ms', baselineName: 'host `spawn("true")` p50', baseline: median(hostTrue) });
-    rows.push({ name: '`commands.run("true")` round trip, p95', value: percentile(runTrue, 0.95), unit: 'ms', baselineName: 'host `spawn("true")` p95', baseline: percentile(hostTrue, 0.95) });
+    rows.push({ name: '`commands.run("true")` round trip, p95', value: percentile(runTrue, 95), unit: 'ms', baselineName: 'host `spawn("true")` p95', baseline: percentile(hostTrue, 95) });
     // The same commands the way they ran before the login-environment cache and the spawners, in
     // a second sandbox, interleaved with the first, so both see the same load.
     const old = await Sandbox.create('base', { ...opts, envs: { SANDBOXD_AGENT_FAST_SPAWN: 'off' } });
