@@ -5,7 +5,7 @@ import { LoginEnvCache } from '../users/login-env.js';
 import { loginShellRunner } from './login-shell.js';
 import type { DirectSpawn } from './pipe-driver.js';
 import { SpawnerPool } from './spawner.js';
-import { childEnv, DEFAULT_PATH } from './spawn-plan.js';
+import { childEnv } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
 
 /** Where `setpriv` (util-linux) is looked for. */
@@ -36,8 +36,8 @@ export interface SpawnRuntimeOptions {
   /** Sandbox-global environment variables. */
   sandboxEnv: Record<string, string>;
   logger: Logger;
-  /** PATH handed to children (default: the agent's own, else DEFAULT_PATH). */
-  path?: string | undefined;
+  /** PATH handed to children: the agent's own (main.ts reads it; SANDBOX_DEFAULT_PATH when it has none). */
+  path: string;
   /** Directory holding profile, profile.d and group (tests). */
   etcDir?: string | undefined;
   /** Where the spawners connect to (default /run/sandboxd-spawn); `false`: every command is forked by the agent. */
@@ -59,7 +59,7 @@ export async function createSpawnRuntime(options: SpawnRuntimeOptions): Promise<
   });
   const context: SpawnContext = {
     ...base,
-    path: options.path || process.env['PATH'] || DEFAULT_PATH,
+    path: options.path,
     sandboxEnv: options.sandboxEnv,
     ...(options.fastPath === false ? {} : { loginEnv: (user: UserInfo, env: Record<string, string>) => loginEnv.get(user, env) }),
   };

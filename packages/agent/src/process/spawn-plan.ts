@@ -6,9 +6,6 @@ import type { UserInfo } from '../users/user-db.js';
 import { PathResolveError, resolveUserPath } from '../users/resolve-path.js';
 import type { SpawnPlan } from './driver.js';
 
-/** PATH for children when the agent's own environment has none (also sudo's secure_path on Debian). */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 /** The login shell the E2B SDKs start every command with: `/bin/bash -l -c <command>`. */
 export const LOGIN_BASH = '/bin/bash';
 

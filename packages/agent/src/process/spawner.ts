@@ -10,11 +10,12 @@ import type { Server, Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SANDBOX_DEFAULT_PATH } from '@sandboxd/protocol';
 import { placeUserTask } from '../limits/pids-limit.js';
 import type { Logger } from '../logger.js';
 import type { UserInfo } from '../users/user-db.js';
 import type { PipeChild } from './pipe-driver.js';
-import { asUser, DEFAULT_PATH } from './spawn-plan.js';
+import { asUser } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
 
 /** The system Python the spawner runs on (the template's; absent: every command is forked by the agent). */
@@ -347,7 +348,7 @@ export class SpawnerPool {
   async spawn(user: UserInfo, req: SpawnerRequest): Promise<{ child: PipeChild; pid: number } | undefined> {
     if (this.closed) return undefined;
     const key = `${user.uid}:${user.gid}:${user.name}`;
-    let spawner = this.spawners.get(key);
+    const spawner = this.spawners.get(key);
     if (!spawner) {
       this.startSpawner(user, key);
       return undefined;
@@ -367,7 +368,7 @@ export class SpawnerPool {
     const proc = spawn(creds.file, creds.args, {
       cwd: '/',
       // Not in argv, which every process of the sandbox can read.
-      env: { PATH: DEFAULT_PATH, LANG: 'C.UTF-8', SANDBOXD_SPAWNER_TOKEN: this.token.toString('hex') },
+      env: { PATH: SANDBOX_DEFAULT_PATH, LANG: 'C.UTF-8', SANDBOXD_SPAWNER_TOKEN: this.token.toString('hex') },
       uid: creds.uid,
       gid: creds.gid,
       stdio: ['pipe', 'pipe', 'inherit'],

@@ -39,10 +39,11 @@ import {
   SudoFrameError as FrameError,
   SudoFrameType as FrameType,
   SUDO_STDIN_WINDOW as STDIN_WINDOW,
+  SANDBOX_DEFAULT_PATH,
 } from '@sandboxd/protocol';
 import type { SudoFrame as Frame, SudoRequest } from '@sandboxd/protocol';
 import { findSetpriv } from '../process/spawn-context.js';
-import { asUser, DEFAULT_PATH, lookPath } from '../process/spawn-plan.js';
+import { asUser, lookPath } from '../process/spawn-plan.js';
 import { parsePasswd } from '../users/user-db.js';
 import { silentLogger } from '../logger.js';
 
@@ -54,7 +55,7 @@ import { silentLogger } from '../logger.js';
  */
 export const DEFAULT_SUDO_SOCKET = '/run/sandboxd-sudo/sudo.sock';
 /** sudo's secure_path on Debian (the agent's default PATH): used when a request carries no PATH. */
-export const SECURE_PATH = DEFAULT_PATH;
+export const SECURE_PATH = SANDBOX_DEFAULT_PATH;
 
 const REQUEST_TIMEOUT_MS = 30_000;
 /** How long output may still arrive after the command exited before the exit is reported. */

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SudoFrameType } from '@sandboxd/protocol';
-import { DEFAULT_PATH } from '../process/spawn-plan.js';
+import { SANDBOX_DEFAULT_PATH, SudoFrameType } from '@sandboxd/protocol';
 import { DEFAULT_SUDO_SOCKET } from './broker.js';
 
 /** The Python shim the template installs as /usr/bin/sudo (it cannot import the TypeScript contract). */
@@ -30,7 +29,7 @@ describe('sudo shim speaks the protocol package contract', () => {
 
   it("uses the broker's default socket and the agent's PATH as secure_path", () => {
     assert.match(shim, new RegExp(`^DEFAULT_SOCKET = "${DEFAULT_SUDO_SOCKET}"$`, 'm'));
-    assert.match(shim, new RegExp(`^SECURE_PATH = "${DEFAULT_PATH}"$`, 'm'));
+    assert.match(shim, new RegExp(`^SECURE_PATH = "${SANDBOX_DEFAULT_PATH}"$`, 'm'));
   });
 
   it('frames a header the way the shim packs it (type u8, length u32 big-endian)', () => {
