@@ -91,6 +91,8 @@ async function main(): Promise<void> {
   });
   // A template's start command (E2B's setStartCmd) runs as the default user once the API is up.
   await envd.startTemplateCommand();
+  // The default user's first command should not wait for its login environment and spawner.
+  envd.warmDefaultUser();
   logger.info('listening', { server: 'envd', port: server.port, url: server.url });
 
   const stop = (signal: NodeJS.Signals): void => {
