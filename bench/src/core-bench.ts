@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Sandbox } from 'e2b';
 import type { Stack } from '@sandboxd/e2e/stack';
-import { hostSpawnTrueMs, loopbackHttpTransferMs, runscRunTrueMs } from './baselines.js';
-import { median, timeRuns, type BenchRow } from './stats.js';
+import { hostSpawnTrueRuns, loopbackHttpTransferMs, runscRunTrueMs } from './baselines.js';
+import { median, percentile, timeRuns, type BenchRow } from './stats.js';
 
 const MB = 1024 * 1024;
 
@@ -35,9 +35,27 @@ export async function benchCore(stack: Stack, rootfsPath: string): Promise<Bench
 
   const sbx = await Sandbox.create('base', opts);
   try {
-    const hostTrue = await hostSpawnTrueMs(20);
-    const runTrue = median(await timeRuns(20, () => sbx.commands.run('true'), 2));
-    rows.push({ name: '`commands.run("true")` round trip', value: runTrue, unit: 'ms', baselineName: 'host `spawn("true")`', baseline: hostTrue });
+    const hostTrue = await hostSpawnTrueRuns(40);
+    const runTrue = await timeRuns(40, () => sbx.commands.run('true'), 3);
+    rows.push({ name: '`commands.run("true")` round trip, p50', value: median(runTrue), unit: 'ms', baselineName: 'host `spawn("true")` p50', baseline: median(hostTrue) });
+    rows.push({ name: '`commands.run("true")` round trip, p95', value: percentile(runTrue, 95), unit: 'ms', baselineName: 'host `spawn("true")` p95', baseline: percentile(hostTrue, 95) });
+    // The same commands the way they ran before the login-environment cache and the spawners, in
+    // a second sandbox, interleaved with the first, so both see the same load.
+    const old = await Sandbox.create('base', { ...opts, envs: { SANDBOXD_AGENT_FAST_SPAWN: 'off' } });
+    try {
+      const fast: number[] = [];
+      const slow: number[] = [];
+      for (let i = 0; i < 3; i++) await Promise.all([sbx.commands.run('true'), old.commands.run('true')]);
+      for (let i = 0; i < 30; i++) {
+        fast.push(...(await timeRuns(1, () => sbx.commands.run('true'), 0)));
+        slow.push(...(await timeRuns(1, () => old.commands.run('true'), 0)));
+      }
+      rows.push({ name: '`commands.run("true")` p50, interleaved A/B', value: median(fast), unit: 'ms', baselineName: 'same, `SANDBOXD_AGENT_FAST_SPAWN=off` (setpriv + `bash -l`, forked by the agent)', baseline: median(slow) });
+    } finally {
+      await old.kill();
+    }
+    const runRoot = await timeRuns(40, () => sbx.commands.run('true', { user: 'root' }), 3);
+    rows.push({ name: '`commands.run("true", { user: "root" })`, p50', value: median(runRoot), unit: 'ms', baselineName: 'host `spawn("true")` p50', baseline: median(hostTrue) });
 
     const payload = new Uint8Array(10 * MB).fill(3).buffer;
     const loopback = await loopbackHttpTransferMs(10 * MB, 5);

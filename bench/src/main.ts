@@ -1,5 +1,5 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|pause]
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|pool|pause]
 // (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { benchCode } from './code-bench.js';
 import { benchCore } from './core-bench.js';
 import { benchKernelVariants } from './kernel-variants-bench.js';
 import { benchPause } from './pause-bench.js';
+import { benchPool, goalsMarkdown } from './pool-bench.js';
 import { toMarkdown } from './stats.js';
 
 function defaultTemplateRootfs(): string {
@@ -28,7 +29,8 @@ if (only === 'pause') {
   // Its own daemon (a short grace period before the disk tier).
   process.stdout.write(`${toMarkdown(await benchPause())}\n`);
 } else {
-  const stack = await startStack();
+  // The pool off whatever SANDBOXD_E2E_POOL says: every figure here is of the cold path unless it says pooled.
+  const stack = await startStack({ pool: 'off' });
   try {
     const rootfs = defaultTemplateRootfs();
     const rows = [
@@ -36,7 +38,10 @@ if (only === 'pause') {
       ...(only === undefined || only === 'code' ? await benchCode(stack, rootfs) : []),
       ...(only === undefined || only === 'kernel' ? await benchKernelVariants(stack) : []),
     ];
+    const pool = only === undefined || only === 'pool' ? await benchPool(stack) : undefined;
+    rows.push(...(pool?.rows ?? []));
     process.stdout.write(`${toMarkdown(rows)}\n`);
+    if (pool !== undefined) process.stdout.write(`\n${goalsMarkdown(pool.goals)}\n`);
   } finally {
     await stack.stop();
   }

@@ -43,7 +43,7 @@ const stats = (name: string, values: number[], baselineName: string, baseline: n
  * from disk, beside the cold create of the same run (its own daemon, grace period 2 s).
  */
 export async function benchPause(): Promise<BenchRow[]> {
-  const stack = await startStack({ env: { SANDBOXD_PAUSE_TO_DISK: '1', SANDBOXD_PAUSE_MEMORY_GRACE_SEC: String(GRACE_SEC), SANDBOXD_PAUSE_MIN_AVAILABLE_MB: '0' } });
+  const stack = await startStack({ pool: 'off', env: { SANDBOXD_PAUSE_TO_DISK: '1', SANDBOXD_PAUSE_MEMORY_GRACE_SEC: String(GRACE_SEC), SANDBOXD_PAUSE_MIN_AVAILABLE_MB: '0' } });
   try {
     const creates: number[] = [];
     for (let i = 0; i < RUNS; i++) {

@@ -8,6 +8,7 @@ import { errorResponse } from './envd/http-errors.js';
 import { installSafetyNet } from './envd/safety-net.js';
 import { createCodeInterpreter } from './code-interpreter/index.js';
 import { loadConfig } from './config.js';
+import type { AdoptHook } from './envd/adopt/adopter.js';
 import { createLogger } from './logger.js';
 import { applyPidsLimit } from './limits/pids-limit.js';
 import { startMemoryGuard } from './memory/memory-guard.js';
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ component: 'agent', sandboxId: config.agent.sandboxId });
   const shutdown = new AbortController();
   const closers: Array<() => Promise<void> | void> = [];
+  // Services that follow the daemon's adopt (POST /adopt on envd) before it answers.
+  const adoptHooks: AdoptHook[] = [];
 
   // Before anything else forks: the sandbox's task limit, where fork meets it as EAGAIN.
   if (config.agent.pidsLimit !== undefined) {
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     closers.push(async () => {
       await Promise.all([server.close(0), code.close()]);
     });
+    adoptHooks.push((identity) => code.adopt(identity));
     logger.info('listening', { server: 'code-interpreter', port: server.port });
   }
 
@@ -68,7 +72,7 @@ async function main(): Promise<void> {
   // service must already be listening by then.
   const envdLogger = logger.child({ server: 'envd' });
   installSafetyNet(envdLogger);
-  const envd = await createEnvd({ config: config.agent, logger: envdLogger, path: config.path });
+  const envd = await createEnvd({ config: config.agent, logger: envdLogger, path: config.path, adoptHooks });
   const server = await listen({
     fetch: envd.app.fetch,
     host: config.host,
@@ -87,6 +91,8 @@ async function main(): Promise<void> {
   });
   // A template's start command (E2B's setStartCmd) runs as the default user once the API is up.
   await envd.startTemplateCommand();
+  // The default user's first command should not wait for its login environment and spawner.
+  envd.warmDefaultUser();
   logger.info('listening', { server: 'envd', port: server.port, url: server.url });
 
   const stop = (signal: NodeJS.Signals): void => {

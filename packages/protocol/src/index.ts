@@ -9,6 +9,20 @@ export type { FileOperation, FileSignatureInput } from './file-signature.js';
 export { LoopbackForward, parseLoopbackTarget } from './loopback-forward.js';
 export { AGENT_CONFIG_PATH, AgentConfigSchema, parseAgentConfig } from './agent-config.js';
 export type { AgentConfig, AgentConfigInput } from './agent-config.js';
+export { Adopt, parseAdoptRequest, sameIdentity } from './adopt.js';
+export type { AdoptRequest, AdoptResponse } from './adopt.js';
+export {
+  encodeFrame as encodeSudoFrame,
+  encodeJsonFrame as encodeSudoJsonFrame,
+  FrameDecoder as SudoFrameDecoder,
+  FrameError as SudoFrameError,
+  FrameType as SudoFrameType,
+  FRAME_HEADER_SIZE as SUDO_FRAME_HEADER_SIZE,
+  MAX_FRAME_PAYLOAD as SUDO_MAX_FRAME_PAYLOAD,
+  parseRequest as parseSudoRequest,
+  STDIN_WINDOW as SUDO_STDIN_WINDOW,
+} from './sudo-frames.js';
+export type { Frame as SudoFrame, SudoRequest } from './sudo-frames.js';
 export type { ExecutionRequest, ContextInfo, ChartInfo, ResultLine, UsageLine, ExecutionLine } from './code-interpreter.js';
 // Integrator API: generated message and service descriptors of the agent's Connect services.
 export {

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import { DEFAULT_POOL_MEMORY_MB, DEFAULT_POOL_SIZE, parsePoolSizes } from './pool/pool-config.js';
 
 /** Validated daemon configuration, read once at start and passed down. */
 export interface Config {
@@ -37,6 +38,10 @@ export interface Config {
   pauseMemoryGraceSec: number;
   /** Below this much available host memory (MiB), sandboxes frozen in memory go to disk at once. */
   pauseMinAvailableMB: number;
+  /** Warm sandboxes kept per template name (`code-interpreter-v1=2,base=1`); empty: no pool. */
+  poolSizes: Map<string, number>;
+  /** Memory the pooled sandboxes may hold together, MiB (as measured once warm). */
+  poolMemoryMB: number;
 }
 
 /** Environment variable of every config key (flags use the key names themselves). */
@@ -55,6 +60,8 @@ export const CONFIG_ENV: Record<keyof Config, string> = {
   pauseToDisk: 'SANDBOXD_PAUSE_TO_DISK',
   pauseMemoryGraceSec: 'SANDBOXD_PAUSE_MEMORY_GRACE_SEC',
   pauseMinAvailableMB: 'SANDBOXD_PAUSE_MIN_AVAILABLE_MB',
+  poolSizes: 'SANDBOXD_POOL_SIZE',
+  poolMemoryMB: 'SANDBOXD_POOL_MEMORY_MB',
 };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -84,6 +91,18 @@ const schema = z
       .transform((v) => v === '1' || v === 'true'),
     pauseMemoryGraceSec: int(0, 30 * 24 * 3600).default(60),
     pauseMinAvailableMB: int(0, 1024 * 1024).default(1024),
+    poolSizes: z
+      .string()
+      .default(DEFAULT_POOL_SIZE)
+      .transform((spec, ctx) => {
+        try {
+          return parsePoolSizes(spec);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    poolMemoryMB: int(0, 1024 * 1024).default(DEFAULT_POOL_MEMORY_MB),
   })
   .refine((c) => c.defaultTimeoutSec <= c.maxTimeoutSec, {
     message: 'must not exceed the maximum timeout (SANDBOXD_MAX_TIMEOUT)',

@@ -17,6 +17,9 @@ import { createMetricsSampler } from './sandboxes/metrics-sampler.js';
 import { createDaemonMetrics } from './observability/daemon-metrics.js';
 import { openMetricsListener } from './observability/metrics-route.js';
 import { trackProxyExchange, trackProxyUpgrade } from './observability/proxy-traffic.js';
+import { registerPoolMetrics } from './observability/pool-metrics.js';
+import { createWarmPool } from './pool/warm-pool.js';
+import type { WarmPool } from './pool/warm-pool.js';
 import { createSandboxService } from './sandboxes/sandbox-service.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
@@ -53,6 +56,8 @@ export interface Daemon {
   readonly server: http.Server;
   readonly apiKeys: ApiKeyStore;
   readonly sandboxes: SandboxService;
+  /** Warm sandboxes per template (`config.poolSizes`), claimed by creates; destroyed by `close()`. */
+  readonly pool: WarmPool;
   /** Reconciles persisted sandboxes with the runtime, then listens on `config.host:config.port`. */
   listen(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<{ url: string; metricsUrl?: string }>;
   /**
@@ -79,6 +84,14 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     deps.templateBuildDir === undefined
       ? undefined
       : createTemplateBuildService({ runtime, builtIn: templates, dir: deps.templateBuildDir, logger, inUse: () => sandboxes.running().map((r) => r.rootfsPath) });
+  const pool = createWarmPool({
+    runtime,
+    templates: templateBuilds?.templates ?? templates,
+    logger: logger.child({ component: 'pool' }),
+    sizes: config.poolSizes,
+    memoryBudgetMB: config.poolMemoryMB,
+    bootTimeoutMs: config.createTimeoutMs,
+  });
   const sandboxes = createSandboxService({
     runtime,
     templates: templateBuilds?.templates ?? templates,
@@ -88,6 +101,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     pauseToDisk: config.pauseToDisk,
     pauseMemoryGraceMs: config.pauseMemoryGraceSec * 1000,
     pauseMinAvailableBytes: config.pauseMinAvailableMB * 2 ** 20,
+    pool,
   });
   const proxy = createSandboxProxy({ domain: config.domain, lookup: sandboxes, logger });
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
@@ -110,6 +124,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   // A paused sandbox's connections end as a killed one's do (a restore could not carry them).
   sandboxes.onPause((record) => proxy.sandboxEnded(record.sandboxId, record.address));
   const prometheus = createDaemonMetrics({ sandboxes, samples: metrics });
+  registerPoolMetrics(prometheus.registry, pool);
   /** The open `GET /metrics` listener of `config.metricsPort`, when configured. */
   const metricsServer =
     config.metricsPort === undefined ? undefined : http.createServer(openMetricsListener(prometheus, (err) => logger.warn({ err }, 'metrics exposition failed')));
@@ -218,10 +233,14 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     server,
     apiKeys,
     sandboxes,
+    pool,
     async listen(options) {
       await sandboxes.start(options);
       usage.prune(sandboxes.running().map((r) => r.sandboxId));
       usage.start();
+      // After the reconcile (which removes every runtime sandbox it does not know, a previous
+      // daemon's pooled ones included): the pool fills in the background.
+      pool.start();
       metrics.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -251,6 +270,8 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       // REST API, which therefore still answers until they have.
       if (mcp.handler.sessions > 0) await waitSettled(mcp.handler.close(), { timeoutMs: MCP_CLOSE_GRACE_MS });
       closing = true;
+      // Pooled sandboxes are the daemon's own: they end with it (claimed ones keep running).
+      const emptied = pool.stop({ timeoutMs: 10_000 });
       sandboxes.stop();
       metrics.stop();
       prometheus.close();
@@ -276,6 +297,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
         clearTimeout(giveUp);
         if (connections.size > 0) logger.warn({ connections: connections.size }, 'shutdown: connections still open after the reset');
       }
+      await emptied;
       // Sandboxes killed just before (or by the shutdown itself) are still being released: their
       // mounts, namespaces and firewall rules go before the daemon does.
       await runtime.settle({ timeoutMs: TEARDOWN_GRACE_MS });

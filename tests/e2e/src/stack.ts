@@ -38,6 +38,23 @@ export interface Stack {
 export interface StackOptions {
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /**
+   * The daemon's warm pool (`SANDBOXD_POOL_SIZE`, e.g. `base=1`). Default: off, unless
+   * `SANDBOXD_E2E_POOL` is set (`1`: {@link E2E_POOL_SIZE}; any other value: that size list), so
+   * that every e2e file can also run against pooled sandboxes.
+   */
+  pool?: string;
+}
+
+/** The pool `SANDBOXD_E2E_POOL=1` turns on: one of each template (light on a 2-core box). */
+export const E2E_POOL_SIZE = 'code-interpreter-v1=1,base=1';
+
+/** The `SANDBOXD_POOL_SIZE` a stack starts its daemon with. */
+export function stackPoolSize(options: StackOptions): string {
+  if (options.pool !== undefined) return options.pool;
+  const fromEnv = process.env['SANDBOXD_E2E_POOL'];
+  if (fromEnv === undefined || fromEnv === '' || fromEnv === '0') return 'off';
+  return fromEnv === '1' ? E2E_POOL_SIZE : fromEnv;
 }
 
 async function freePort(): Promise<number> {
@@ -71,6 +88,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         SANDBOXD_API_KEY: apiKey,
         SANDBOXD_DOMAIN: domain,
         SANDBOXD_TEMPLATES_DIR: process.env['SANDBOXD_TEMPLATES_DIR'] ?? '/var/lib/sandboxd/templates',
+        SANDBOXD_POOL_SIZE: stackPoolSize(options),
         ...options.env,
       },
       stdio: ['ignore', logFd, logFd],

@@ -218,6 +218,32 @@ export class Context {
     await this.kernel;
   }
 
+  /**
+   * The sandbox's environment changed (an adopt): later kernels start with `env`, and the live
+   * one gets it in place (names no longer in `env` removed) once the executions queued before,
+   * warm-up included, are done. Another user restarts the kernel as that user.
+   */
+  async adopt(user: UserInfo, env: Record<string, string>): Promise<void> {
+    const previous = this.options.env;
+    const sameUser = user.name === this.options.user.name;
+    this.options.env = env;
+    this.options.user = user;
+    if (!sameUser) return this.restart();
+    // The kernel's own warm-up queues for the lock as soon as it is up: let it go first. A kernel
+    // whose start failed (its 60 s bound, on a loaded box) is started again here, outside the
+    // lock, so that the new one's warm-up is queued before this adopt too.
+    await this.currentKernel().catch(() => undefined);
+    const release = await this.lock.acquire();
+    try {
+      const kernel = await this.kernel.catch(() => undefined);
+      if (kernel === undefined || !kernel.alive) return;
+      const names = [...new Set([...Object.keys(previous), ...Object.keys(env)])].filter((name) => previous[name] !== env[name]);
+      if (names.length > 0) await this.silent(kernel, restoreEnvCode(this.options.language, names, env));
+    } finally {
+      release();
+    }
+  }
+
   /** Restarts the kernel (state lost); an execution in progress ends with `ContextRestarting`. */
   async restart(): Promise<void> {
     const kernel = await this.kernel.catch(() => undefined);

@@ -65,6 +65,16 @@ export class Contexts {
     return true;
   }
 
+  /**
+   * Makes `user` and `env` those of every kernel: live kernels get `env` (under their context's
+   * lock, after any warm-up) or, for another user, are restarted; later kernels start with them.
+   */
+  async adopt(user: UserInfo, env: Record<string, string>): Promise<void> {
+    this.options.user = user;
+    this.options.env = env;
+    await Promise.all([...this.byId.values()].map((context) => context.adopt(user, env)));
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.byId.keys()];
     await Promise.all(all.map((id) => this.remove(id)));

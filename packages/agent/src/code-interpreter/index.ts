@@ -33,6 +33,12 @@ export interface CodeInterpreterOptions {
 
 export interface CodeInterpreter {
   app: Hono;
+  /**
+   * Follows an adopt: the sandbox's new env vars go into every live kernel (and every kernel
+   * started later) before it resolves; a new default user restarts the kernels as that user.
+   * The access token is read from `config` on each request.
+   */
+  adopt(identity: { envVars: Record<string, string>; defaultUser: string }): Promise<void>;
   /** Interrupts running executions and kills every kernel. */
   close(): Promise<void>;
 }
@@ -53,7 +59,7 @@ function kernelEnv(user: UserInfo, envVars: Record<string, string>, base: { path
 
 export async function createCodeInterpreter(options: CodeInterpreterOptions): Promise<CodeInterpreter> {
   const { config } = options;
-  const user = await resolveUser(config.defaultUser);
+  let user = await resolveUser(config.defaultUser);
   const runtimeDir = await mkdtemp(join(tmpdir(), 'sandboxd-kernels-'));
   await chmod(runtimeDir, 0o711); // the kernel user reads its own (0600, chowned) connection file
   const contexts = new Contexts({
@@ -69,7 +75,15 @@ export async function createCodeInterpreter(options: CodeInterpreterOptions): Pr
   if (config.bootKernels) await bootDefaults();
 
   const shutdown = new AbortController();
-  const app = createCodeInterpreterApp({ contexts, accessToken: config.accessToken, shutdown: shutdown.signal, bootDefaults });
+  const app = createCodeInterpreterApp({
+    contexts,
+    // Read per request: an adopt rewrites the shared config's token in place.
+    get accessToken() {
+      return config.accessToken;
+    },
+    shutdown: shutdown.signal,
+    bootDefaults,
+  });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -79,5 +93,9 @@ export async function createCodeInterpreter(options: CodeInterpreterOptions): Pr
     })();
     return closing;
   };
-  return { app, close };
+  const adopt = async (identity: { envVars: Record<string, string>; defaultUser: string }): Promise<void> => {
+    if (identity.defaultUser !== user.name) user = await resolveUser(identity.defaultUser);
+    await contexts.adopt(user, kernelEnv(user, identity.envVars, options));
+  };
+  return { app, adopt, close };
 }

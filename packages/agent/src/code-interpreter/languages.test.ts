@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kernelSpecFor, normalizeLanguage, restoreEnvCode, setEnvCode } from './languages.js';
+import { kernelSpecFor, normalizeLanguage, restoreEnvCode, setEnvCode, warmupCode } from './languages.js';
 
 describe('languages', () => {
   it('normalises like E2B', () => {
@@ -42,5 +42,14 @@ describe('languages', () => {
     assert.equal(restoreEnvCode('typescript', ['B'], {}), 'Deno.env.delete("B");');
     assert.equal(restoreEnvCode('java', ['A', 'B'], { A: 'base' }), 'System.setProperty("A", "base");\nSystem.clearProperty("B");');
     assert.equal(restoreEnvCode('r', ['A', 'B'], { A: 'base' }), 'invisible(Sys.setenv(`A` = "base"))\ninvisible(Sys.unsetenv("B"))');
+  });
+});
+
+describe('warmupCode', () => {
+  it('warms Python with the heavy imports and Deno with a cell of its own (require); nothing for bash', () => {
+    assert.match(warmupCode('python') ?? '', /import numpy, pandas, matplotlib\.pyplot/);
+    assert.match(warmupCode('javascript') ?? '', /createRequire/);
+    assert.equal(warmupCode('typescript'), warmupCode('javascript'));
+    assert.equal(warmupCode('bash'), undefined);
   });
 });

@@ -96,7 +96,9 @@ export function restoreEnvCode(language: string, names: string[], base: Record<s
  * TypeScript (E2B's kernel runs on Node), resolving from the context's working directory, so
  * `require('fs')` and a package `npm install`ed there both load; and in Java the environment as
  * system properties (E2B's Java kernel reads `System.getProperty("VAR")`), which also starts the
- * JVM before the first cell.
+ * JVM before the first cell. The Deno cell is also Deno's first execution (it sets up the
+ * TypeScript pipeline, seconds under gVisor on a loaded box), so a pooled sandbox's first
+ * JavaScript cell, and the claim's env update, do not pay for it.
  */
 export function warmupCode(language: string): string | undefined {
   switch (kernelSpecFor(language)) {

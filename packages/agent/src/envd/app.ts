@@ -2,7 +2,8 @@
  * The envd-compatible API (port 49983) as a Hono app built from its deps: the Connect services
  * (process, filesystem), `/health`, `/envs`, `/metrics` and `/files`. No sockets: `main.ts` serves
  * it (and routes HTTP CONNECT to the loopback forwarder). Every request but the exempt ones needs
- * the sandbox's access token; every plain-HTTP error has envd's `{code, message}` body.
+ * the sandbox's access token, except the daemon's `POST /adopt` (its own daemon secret, checked
+ * ahead of the gate); every plain-HTTP error has envd's `{code, message}` body.
  *
  * @example
  * const app = createEnvdApp(deps, { shutdown });
@@ -11,7 +12,8 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
-import { ErrorCode, Headers, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
+import { Adopt, ErrorCode, Headers, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
+import type { AdoptHandler } from './adopt/route.js';
 import { passesTokenGate, UNAUTHORIZED_MESSAGE } from './access.js';
 import { envdHandlers, nodeRpcHandler } from './connect.js';
 import type { EnvdDeps } from './deps.js';
@@ -27,6 +29,8 @@ export interface EnvdAppOptions {
   shutdown: AbortSignal;
   /** GET /metrics (default: the sandbox's cgroup and /proc). */
   readMetrics?: () => Promise<EnvdMetrics>;
+  /** The daemon's `POST /adopt` (`adopt/route.ts`), served ahead of the access-token gate; absent: no route. */
+  adopt?: AdoptHandler;
 }
 
 export function createEnvdApp(deps: EnvdDeps, options: EnvdAppOptions): Hono<EnvdEnv> {
@@ -52,6 +56,10 @@ export function createEnvdApp(deps: EnvdDeps, options: EnvdAppOptions): Hono<Env
     return errorResponse(error);
   });
   app.notFound((c) => errorResponse(new SandboxdError(ErrorCode.NOT_FOUND, `${c.req.method} ${c.req.path} not found`)));
+
+  // The daemon secret, not the sandbox's access token, opens /adopt: it answers before the gate.
+  const { adopt } = options;
+  if (adopt) app.post(Adopt.path, (c) => adopt(c));
 
   app.use('*', async (c, next) => {
     if (!passesTokenGate(c.req.method, c.req.path, c.req.header(Headers.accessToken), deps.config.accessToken)) {

@@ -2,7 +2,6 @@
  * envd, built from the sandbox's config: its deps (users, file metadata, watchers, processes), the
  * Hono app of `app.ts` and the loopback forwarder for HTTP CONNECT. No sockets: `main.ts` serves it.
  */
-import { access, constants } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
@@ -12,7 +11,10 @@ import { createXattrMetadataStore } from '../files/metadata.js';
 import { WatcherRegistry } from '../files/watcher-registry.js';
 import type { Logger } from '../logger.js';
 import { ProcessManager } from '../process/process-manager.js';
+import { createSpawnRuntime } from '../process/spawn-context.js';
 import { createUserDb } from '../users/user-db.js';
+import { createAdopter, type AdoptHook } from './adopt/adopter.js';
+import { createAdoptHandler } from './adopt/route.js';
 import { createEnvdApp, type EnvdEnv } from './app.js';
 import type { EnvdDeps } from './deps.js';
 import { createLoopbackForwarder } from './loopback-forward.js';
@@ -25,6 +27,11 @@ export interface EnvdOptions {
   path: string;
   /** Directory holding passwd/group (tests). */
   etcDir?: string;
+  /**
+   * Services that follow an adopt (`POST /adopt`) before it answers: the code interpreter's kernels.
+   * The adopt itself rewrites `config` in place (token, env, default user), which envd reads per request.
+   */
+  adoptHooks?: AdoptHook[];
 }
 
 export interface Envd {
@@ -33,15 +40,10 @@ export interface Envd {
   onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Runs the template's start command (E2B's setStartCmd), if any, as the default user; call once the API listens. */
   startTemplateCommand(): Promise<void>;
+  /** Prepares the default user's login environment and spawner in the background, so its first command does not wait; call once the API listens. */
+  warmDefaultUser(): void;
   /** Ends in-flight streams (unavailable), stops watchers and loopback forwards, signals processes. */
   close(): void;
-}
-
-async function findSetpriv(): Promise<string | undefined> {
-  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) {
-    if (await access(p, constants.X_OK).then(() => true, () => false)) return p;
-  }
-  return undefined;
 }
 
 async function runStartCommand(deps: EnvdDeps, command: string): Promise<void> {
@@ -60,30 +62,36 @@ async function runStartCommand(deps: EnvdDeps, command: string): Promise<void> {
 
 export async function createEnvd(options: EnvdOptions): Promise<Envd> {
   const { config, logger } = options;
+  // SANDBOXD_AGENT_FAST_SPAWN=off in the sandbox's env: commands start the old way (benchmarks' A/B).
+  const spawn = await createSpawnRuntime({
+    sandboxEnv: config.envVars,
+    logger,
+    path: options.path,
+    fastPath: config.envVars['SANDBOXD_AGENT_FAST_SPAWN'] !== 'off',
+  });
   const deps: EnvdDeps = {
     config,
     logger,
     users: createUserDb(options.etcDir),
     metadata: createXattrMetadataStore(logger),
     watchers: new WatcherRegistry(),
-    processes: new ProcessManager({
-      logger,
-      spawn: {
-        path: options.path,
-        sandboxEnv: config.envVars,
-        agentUid: process.getuid?.() ?? 0,
-        setprivPath: await findSetpriv(),
-      },
-    }),
+    processes: new ProcessManager({ logger, spawn: spawn.context, direct: spawn.direct, trace: config.envVars['SANDBOXD_AGENT_TRACE'] === '1' }),
   };
   const shutdown = new AbortController();
-  const app = createEnvdApp(deps, { shutdown: shutdown.signal });
+  // The daemon's `POST /adopt` (daemon secret only): this agent becomes another sandbox.
+  const adopter = createAdopter({ config, hooks: options.adoptHooks ?? [], logger: logger.child({ route: 'adopt' }) });
+  const adopt = createAdoptHandler({ secret: config.loopbackSecret, adopter, logger });
+  const app = createEnvdApp(deps, { shutdown: shutdown.signal, adopt });
   const loopback = createLoopbackForwarder({ secret: config.loopbackSecret, logger: logger.child({ route: 'loopback-forward' }) });
   let closed = false;
   return {
     app,
     onConnect: loopback.onConnect,
     startTemplateCommand: () => (config.startCmd ? runStartCommand(deps, config.startCmd) : Promise.resolve()),
+    warmDefaultUser() {
+      const user = deps.users.lookup(config.defaultUser);
+      if (user) spawn.warm(user);
+    },
     close() {
       if (closed) return;
       closed = true;
@@ -91,6 +99,7 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
       shutdown.abort(toConnectError(new SandboxdError(ErrorCode.SANDBOX_UNREACHABLE, 'agent is shutting down')));
       deps.watchers.closeAll();
       deps.processes.signalAll('SIGTERM');
+      spawn.close();
       loopback.closeAll();
     },
   };

@@ -1,3 +1,5 @@
+import type { UserInfo } from '../users/user-db.js';
+
 /** Which stream a chunk of process output came from. */
 export type OutputKind = 'stdout' | 'stderr' | 'pty';
 
@@ -5,6 +7,8 @@ export type OutputKind = 'stdout' | 'stderr' | 'pty';
 export interface RawExit {
   code: number | null;
   signal: NodeJS.Signals | number | null;
+  /** performance.now() when the child's exit was seen (output may have been drained after it). */
+  exitedAt?: number;
 }
 
 /** Callbacks a driver reports to; `onExit` fires once, after the output has been drained. */
@@ -17,6 +21,8 @@ export interface DriverEvents {
 export interface ProcessDriver {
   readonly pid: number;
   readonly isPty: boolean;
+  /** How it was started: forked by the agent, or by a user's spawner (see SpawnerPool). */
+  readonly startedBy: 'agent' | 'spawner';
   pause(): void;
   resume(): void;
   kill(signal: NodeJS.Signals): void;
@@ -35,6 +41,9 @@ export interface SpawnPlan {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /** The command itself and whom it runs as, before any wrapper (`file`/`args` may be setpriv's). */
+  command: { file: string; args: string[] };
+  user: UserInfo;
   /** Set when the switch of user is left to the spawn call instead of a wrapper. */
   uid?: number | undefined;
   gid?: number | undefined;

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { placeUserTask } from '../limits/pids-limit.js';
 import { chunks } from './driver.js';
 import type { DriverEvents, ProcessDriver, RawExit, SpawnPlan } from './driver.js';
@@ -13,8 +12,25 @@ export const STD_CHUNK_SIZE = 32 * 1024;
  */
 const DRAIN_QUIET_MS = 100;
 
-/** Spawns a child with pipes. Resolves once it has a pid; rejects with the spawn error otherwise. */
-export async function spawnPipeDriver(plan: SpawnPlan, stdin: boolean, events: DriverEvents): Promise<ProcessDriver> {
+/** What PipeDriver needs of a child: a ChildProcess, or a command a spawner started. */
+export interface PipeChild {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  on(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+}
+
+/** Starts a plan's command without forking the agent, or answers undefined (see SpawnerPool). */
+export type DirectSpawn = (plan: SpawnPlan, stdin: boolean) => Promise<{ child: PipeChild; pid: number } | undefined>;
+
+/**
+ * Spawns a child with pipes: through `direct` when it takes the command, else forked by the agent.
+ * Resolves once it has a pid; rejects with the spawn error otherwise.
+ */
+export async function spawnPipeDriver(plan: SpawnPlan, stdin: boolean, events: DriverEvents, direct?: DirectSpawn): Promise<ProcessDriver> {
+  const started = direct ? await direct(plan, stdin) : undefined;
+  if (started) return new PipeDriver(started.child, started.pid, events, 'spawner');
   const child = spawn(plan.file, plan.args, {
     cwd: plan.cwd,
     env: plan.env,
@@ -43,9 +59,10 @@ class PipeDriver implements ProcessDriver {
   private finished = false;
 
   constructor(
-    private readonly child: ChildProcess,
+    private readonly child: PipeChild,
     readonly pid: number,
     private readonly events: DriverEvents,
+    readonly startedBy: 'agent' | 'spawner' = 'agent',
   ) {
     this.stdinClosed = child.stdin === null;
     child.stdin?.on('error', () => {
@@ -55,7 +72,7 @@ class PipeDriver implements ProcessDriver {
     this.attach(child.stderr, 'stderr');
     child.on('error', () => undefined);
     child.once('exit', (code, signal) => {
-      this.exit = { code, signal };
+      this.exit = { code, signal, exitedAt: performance.now() };
       // Quiet time counts from the exit, never from before it.
       this.lastOutputAt = Math.max(this.lastOutputAt, Date.now());
       this.maybeFinish();
@@ -83,6 +100,8 @@ class PipeDriver implements ProcessDriver {
       this.openOutputs -= 1;
       this.maybeFinish();
     });
+    // A spawner's sockets arrive paused.
+    stream.resume();
   }
 
   private maybeFinish(): void {

@@ -6,6 +6,7 @@ import { ManagedProcess } from './managed-process.js';
 import { OutputTail } from './output-tail.js';
 import type { ProcessSpec } from './managed-process.js';
 import { spawnPipeDriver } from './pipe-driver.js';
+import type { DirectSpawn } from './pipe-driver.js';
 import { spawnPtyDriver } from './pty-driver.js';
 import { planSpawn } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
@@ -23,9 +24,13 @@ export type Selector = { pid: number } | { tag: string };
 
 export interface ProcessManagerOptions {
   spawn: SpawnContext;
+  /** Starts piped commands without forking the agent when it can (see SpawnerPool). */
+  direct?: DirectSpawn | undefined;
   logger: Logger;
   /** How long an exited process stays reachable by Connect (replays its end). */
   retentionMs?: number;
+  /** Log where each process's start-to-end time went (sandbox env SANDBOXD_AGENT_TRACE=1). */
+  trace?: boolean;
 }
 
 /** Owns every child the agent started: start, lookup by pid/tag, listing, retention after exit. */
@@ -39,7 +44,10 @@ export class ProcessManager {
   }
 
   async start(spec: ProcessSpec, user: UserInfo, opts: StartOptions): Promise<ManagedProcess> {
+    const t0 = performance.now();
     const plan = await planSpawn(spec, user, this.options.spawn);
+    const tPlanned = performance.now();
+    let tExited: number | undefined;
     const proc = new ManagedProcess(spec);
     // What a failed process last said goes into the sandbox's log, for whoever debugs it.
     const errorTail = new OutputTail();
@@ -49,12 +57,19 @@ export class ProcessManager {
         if (kind !== 'stdout') errorTail.push(data);
         proc.handleOutput(kind, data);
       },
-      onExit: (exit) => proc.handleExit(exit),
+      onExit: (exit) => {
+        tExited = exit.exitedAt;
+        proc.handleExit(exit);
+      },
     };
     const userCmd = [spec.cmd, ...spec.args].join(' ');
+    let tSpawned = tPlanned;
+    let startedBy = 'agent';
     try {
-      const driver = opts.pty ? spawnPtyDriver(plan, opts.pty, events) : await spawnPipeDriver(plan, opts.stdin, events);
+      const driver = opts.pty ? spawnPtyDriver(plan, opts.pty, events) : await spawnPipeDriver(plan, opts.stdin, events, this.options.direct);
       proc.attach(driver, opts.lifetimeMs);
+      tSpawned = performance.now();
+      startedBy = driver.startedBy;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new SandboxdError(ErrorCode.BAD_REQUEST, `error starting process '${userCmd}': ${reason}`, { cause: err });
@@ -69,7 +84,14 @@ export class ProcessManager {
       const timer = setTimeout(() => this.forgetExited(pid), this.retentionMs);
       timer.unref();
       this.exited.set(pid, { proc, timer });
-      const ended = { pid, cmd: userCmd, ...proc.exit, timedOut: proc.timedOut, durationMs: Date.now() - startedAt };
+      const ended = {
+        pid,
+        cmd: userCmd,
+        ...proc.exit,
+        timedOut: proc.timedOut,
+        durationMs: Date.now() - startedAt,
+        ...(this.options.trace ? { trace: traceOf(t0, tPlanned, tSpawned, tExited, `${startedBy}:${plan.command.file}`) } : {}),
+      };
       if (proc.exit?.exitCode === 0) this.options.logger.info('process ended', ended);
       else this.options.logger.warn('process failed', { ...ended, outputTail: errorTail.text() });
     });
@@ -112,4 +134,18 @@ export class ProcessManager {
   signalAll(signal: NodeJS.Signals): void {
     for (const p of this.running.values()) p.signal(signal);
   }
+}
+
+/** Milliseconds per phase of one process: planning (cwd, lookup, login env), spawn call, run until exit, output drain. */
+function traceOf(t0: number, planned: number, spawned: number, exited: number | undefined, file: string): Record<string, number | string> {
+  const now = performance.now();
+  const ms = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    file,
+    planMs: ms(planned - t0),
+    spawnMs: ms(spawned - planned),
+    runMs: ms((exited ?? now) - spawned),
+    drainMs: ms(now - (exited ?? now)),
+    totalMs: ms(now - t0),
+  };
 }

@@ -24,6 +24,7 @@ export function spawnPtyDriver(plan: SpawnPlan, size: { cols: number; rows: numb
 
 class PtyDriver implements ProcessDriver {
   readonly isPty = true;
+  readonly startedBy = 'agent';
   readonly pid: number;
   private exited = false;
 
@@ -38,7 +39,7 @@ class PtyDriver implements ProcessDriver {
     });
     pty.onExit(({ exitCode, signal }) => {
       this.exited = true;
-      events.onExit({ code: exitCode, signal: signal ? signal : null });
+      events.onExit({ code: exitCode, signal: signal ? signal : null, exitedAt: performance.now() });
     });
   }
 

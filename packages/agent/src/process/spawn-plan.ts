@@ -6,7 +6,8 @@ import type { UserInfo } from '../users/user-db.js';
 import { PathResolveError, resolveUserPath } from '../users/resolve-path.js';
 import type { SpawnPlan } from './driver.js';
 
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The login shell the E2B SDKs start every command with: `/bin/bash -l -c <command>`. */
+export const LOGIN_BASH = '/bin/bash';
 
 export interface SpawnPlanInput {
   cmd: string;
@@ -27,6 +28,44 @@ export interface SpawnContext {
    * switch uses spawn's uid/gid (which drops supplementary groups).
    */
   setprivPath: string | undefined;
+  /**
+   * The environment a login shell leaves for a user and input environment, when it can stand in
+   * for one: `bash -l -c X` then runs as `bash -c X` with it (see LoginEnvCache).
+   */
+  loginEnv?: ((user: UserInfo, env: Record<string, string>) => Promise<Record<string, string> | undefined>) | undefined;
+}
+
+/** What runs a program as a user: a `setpriv` wrapper keeping supplementary groups, or spawn's own uid/gid. */
+export interface Credentials {
+  file: string;
+  args: string[];
+  uid?: number | undefined;
+  gid?: number | undefined;
+}
+
+/**
+ * Runs `executable args` as `user`: unchanged when the agent already is that user, through
+ * `setpriv --init-groups` (supplementary groups from /etc/group, as envd does) when there is one,
+ * else with spawn's uid/gid (which drops supplementary groups). `user.name === ''` (an account
+ * without a passwd entry) gets no supplementary groups.
+ */
+export function asUser(
+  executable: string,
+  args: string[],
+  user: Pick<UserInfo, 'name' | 'uid' | 'gid'>,
+  ctx: Pick<SpawnContext, 'agentUid' | 'setprivPath'>,
+): Credentials {
+  if (user.uid === ctx.agentUid) return { file: executable, args };
+  if (ctx.setprivPath) {
+    const groups = user.name !== '' ? '--init-groups' : '--clear-groups';
+    return { file: ctx.setprivPath, args: [`--reuid=${user.uid}`, `--regid=${user.gid}`, groups, '--', executable, ...args] };
+  }
+  return { file: executable, args, uid: user.uid, gid: user.gid };
+}
+
+/** The command of `bash -l -c <command>` (exactly the SDKs' shape), else undefined. */
+export function loginShellCommand(cmd: string, args: string[]): string | undefined {
+  return cmd === LOGIN_BASH && args.length === 3 && args[0] === '-l' && args[1] === '-c' ? args[2] : undefined;
 }
 
 /**
@@ -49,24 +88,18 @@ export async function planSpawn(input: SpawnPlanInput, user: UserInfo, ctx: Spaw
   }
   const cwdStat = await stat(cwd).catch(() => undefined);
   if (!cwdStat) throw new SandboxdError(ErrorCode.BAD_REQUEST, `cwd '${cwd}' does not exist`);
-  const env = childEnv(user, ctx, input.envs);
-  const executable = await lookPath(input.cmd, cwd, env['PATH'] ?? '');
+  const baseEnv = childEnv(user, ctx, input.envs);
+  const executable = await lookPath(input.cmd, cwd, baseEnv['PATH'] ?? '');
   if (!executable) {
     const reason = input.cmd.includes('/')
       ? `fork/exec ${input.cmd}: no such file or directory`
       : `exec: "${input.cmd}": executable file not found in $PATH`;
     throw new SandboxdError(ErrorCode.BAD_REQUEST, `error starting process '${userCmd}': ${reason}`);
   }
-  if (user.uid === ctx.agentUid) return { file: executable, args: input.args, env, cwd };
-  if (ctx.setprivPath) {
-    return {
-      file: ctx.setprivPath,
-      args: [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', executable, ...input.args],
-      env,
-      cwd,
-    };
-  }
-  return { file: executable, args: input.args, env, cwd, uid: user.uid, gid: user.gid };
+  const script = loginShellCommand(input.cmd, input.args);
+  const login = script !== undefined && ctx.loginEnv ? await ctx.loginEnv(user, baseEnv) : undefined;
+  const [args, env] = script !== undefined && login ? [['-c', script], login] : [input.args, baseEnv];
+  return { ...asUser(executable, args, user, ctx), command: { file: executable, args }, user, env, cwd };
 }
 
 async function isExecutable(path: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  * gVisor (the runsc we ship) ignores setuid bits, so `/usr/bin/sudo` cannot gain privileges inside a
  * sandbox. The template replaces it with a shim (`packages/agent/sudo/sudo`) that asks this broker,
  * which runs inside the root agent, to start the command as the target user and relays the command's
- * stdio, signals and exit status (see ./protocol.ts for the wire format).
+ * stdio, signals and exit status (wire format: `sudo-frames.ts` in @sandboxd/protocol).
  *
  * Who may ask: any process in the sandbox that can reach the socket (an abstract Unix socket by
  * default, which every process of the sandbox can connect to). There is no authentication on purpose:
@@ -22,8 +22,8 @@
  */
 import { spawn as spawnChild } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { constants as fsConstants, readFileSync } from 'node:fs';
-import { access, chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -31,19 +31,21 @@ import { dirname, join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
 import type { IPty } from 'node-pty';
 import type { Logger } from '../logger.js';
-import { lookPath } from '../process/spawn-plan.js';
+import {
+  encodeSudoFrame as encodeFrame,
+  encodeSudoJsonFrame as encodeJsonFrame,
+  parseSudoRequest as parseRequest,
+  SudoFrameDecoder as FrameDecoder,
+  SudoFrameError as FrameError,
+  SudoFrameType as FrameType,
+  SUDO_STDIN_WINDOW as STDIN_WINDOW,
+  SANDBOX_DEFAULT_PATH,
+} from '@sandboxd/protocol';
+import type { SudoFrame as Frame, SudoRequest } from '@sandboxd/protocol';
+import { findSetpriv } from '../process/spawn-context.js';
+import { asUser, lookPath } from '../process/spawn-plan.js';
 import { parsePasswd } from '../users/user-db.js';
 import { silentLogger } from '../logger.js';
-import {
-  encodeFrame,
-  encodeJsonFrame,
-  FrameDecoder,
-  FrameError,
-  FrameType,
-  parseRequest,
-  STDIN_WINDOW,
-} from './protocol.js';
-import type { Frame, SudoRequest } from './protocol.js';
 
 /**
  * The socket the shim uses unless `SANDBOXD_SUDO_SOCKET` says otherwise. A filesystem path rather
@@ -52,8 +54,8 @@ import type { Frame, SudoRequest } from './protocol.js';
  * clients then have to reproduce). /run/sandboxd itself is a read-only mount, hence the sibling.
  */
 export const DEFAULT_SUDO_SOCKET = '/run/sandboxd-sudo/sudo.sock';
-/** sudo's secure_path on Debian: used when a request carries no PATH. */
-export const SECURE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** sudo's secure_path on Debian (the agent's default PATH): used when a request carries no PATH. */
+export const SECURE_PATH = SANDBOX_DEFAULT_PATH;
 
 const REQUEST_TIMEOUT_MS = 30_000;
 /** How long output may still arrive after the command exited before the exit is reported. */
@@ -154,18 +156,6 @@ export async function startSudoBroker(options: SudoBrokerOptions = {}): Promise<
   else options.signal?.addEventListener('abort', onAbort, { once: true });
 
   return { address, close };
-}
-
-async function findSetpriv(): Promise<string | undefined> {
-  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) {
-    try {
-      await access(p, fsConstants.X_OK);
-      return p;
-    } catch {
-      // try the next
-    }
-  }
-  return undefined;
 }
 
 /** Target account from /etc/passwd; `#uid` may name an account that has no entry. */
@@ -346,23 +336,13 @@ class Session {
     if (!executable) throw new SessionError(`${argv0}: command not found`);
     const args = req.argv.slice(1);
 
-    let file = executable;
-    let fileArgs = args;
-    let creds: { uid: number; gid: number } | undefined;
-    const myUid = process.getuid?.() ?? 0;
-    if (account.uid !== myUid) {
-      if (this.ctx.setpriv) {
-        file = this.ctx.setpriv;
-        const groups = account.name !== '' ? '--init-groups' : '--clear-groups';
-        fileArgs = [`--reuid=${account.uid}`, `--regid=${account.gid}`, groups, '--', executable, ...args];
-      } else {
-        creds = { uid: account.uid, gid: account.gid };
-      }
-    }
+    // The same switch of user as every command of the agent: setpriv keeps supplementary groups.
+    const { file, args: fileArgs, uid, gid } = asUser(executable, args, account, { agentUid: process.getuid?.() ?? 0, setprivPath: this.ctx.setpriv });
+    const spawnCreds = uid !== undefined && gid !== undefined ? { uid, gid } : undefined;
     this.ctx.logger.info('sudo', { user: account.name || req.user, command: argv0, tty: req.tty });
     return req.tty
-      ? this.startPty(file, fileArgs, req, env, creds)
-      : this.startPipes(file, fileArgs, argv0, req, env, creds);
+      ? this.startPty(file, fileArgs, req, env, spawnCreds)
+      : this.startPipes(file, fileArgs, argv0, req, env, spawnCreds);
   }
 
   private startPipes(

@@ -114,10 +114,11 @@ export function asUser(name: string): Record<string, string> {
 /** A throw-away user (own group, also in `users`) with a home directory; `remove()` deletes both. */
 export function createTempUser(): { name: string; remove(): void } {
   const name = `sbxt${process.pid % 100000}${Math.floor(Math.random() * 1000)}`;
-  // useradd/userdel take a lock on /etc/passwd; test files running in parallel may collide.
-  const retry = (cmd: string, args: string[]): void => {
+  // useradd/userdel take a lock on /etc/passwd; test files running in parallel may collide, and
+  // userdel waits for the agent's spawner of the user to end (SPAWNER_IDLE_MS after its last command).
+  const retry = (cmd: string, args: string[], attempts = 20): void => {
     let stderr = '';
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const r = spawnSync(cmd, args, { encoding: 'utf8' });
       if (r.status === 0) return;
       stderr = r.stderr;
@@ -129,7 +130,7 @@ export function createTempUser(): { name: string; remove(): void } {
   return {
     name,
     remove() {
-      retry('userdel', ['--remove', name]);
+      retry('userdel', ['--remove', name], 400);
     },
   };
 }

@@ -60,6 +60,9 @@ describe('route scopes', () => {
     ['GET', '/usage', null],
     ['GET', '/something-new', 'admin'],
     ['POST', '/sandboxes/iabc/unknown', 'admin'],
+    // The agent's POST /adopt (the warm pool's claim) is no daemon route: no scoped key reaches it.
+    ['POST', '/adopt', 'admin'],
+    ['POST', '/sandboxes/iabc/adopt', 'admin'],
   ];
   for (const [method, path, need] of cases) {
     it(`${method} ${path} needs ${need ?? 'any key'}`, () => assert.equal(routeScope(method, path), need));

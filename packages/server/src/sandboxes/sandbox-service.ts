@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 import type { EgressPolicy, OperationOptions, PauseTier, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
-import type { TemplateStore } from '../templates/template-store.js';
+import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
+import { becomeRequested } from '../pool/claim.js';
+import { POOL_USER, bootsKernels } from '../pool/warm-pool.js';
+import type { PooledSandbox, WarmPool } from '../pool/warm-pool.js';
 import type { SandboxRepo } from './sandbox-repo.js';
 import type { KeyQuota } from '../auth/api-keys.js';
 import { checkCreateQuota } from '../auth/quota.js';
@@ -102,6 +105,8 @@ export interface SandboxServiceDeps {
   pauseMemoryGraceMs?: number;
   /** Available host memory below which frozen sandboxes go to disk at once (default 1 GiB). */
   pauseMinAvailableBytes?: number;
+  /** Warm sandboxes `create` claims before it boots one cold. */
+  pool?: Pick<WarmPool, 'claim'>;
   now?: () => number;
 }
 
@@ -328,6 +333,91 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     return record;
   }
 
+  /** Starts the sandbox `input` asks for: cold through the runtime, or by claiming `pooled`. */
+  async function start(input: CreateSandboxInput, template: TemplateInfo, options: OperationOptions | undefined, pooled?: PooledSandbox): Promise<SandboxRecord> {
+    const startedAt = now();
+    const record: SandboxRecord = {
+      sandboxId: pooled?.sandboxId ?? newSandboxId(),
+      templateId: template.templateId,
+      templateAlias: input.template,
+      rootfsPath: template.rootfsPath,
+      metadata: input.metadata,
+      envVars: input.envVars,
+      accessToken: input.secure ? newAccessToken() : null,
+      address: null,
+      limits: template.limits,
+      egress: { allowInternetAccess: input.allowInternetAccess, allowOut: input.allowOut, denyOut: input.denyOut },
+      ingress: {
+        trafficAccessToken: input.allowPublicTraffic === false ? newAccessToken() : null,
+        maskRequestHost: input.maskRequestHost ?? null,
+        loopbackSecret: pooled?.loopbackSecret ?? newAccessToken(),
+      },
+      lifecycle: lifecycleOf(input),
+      startedAt,
+      endAt: startedAt + input.timeoutSec * 1000,
+      state: 'creating',
+      ownerKeyId: input.owner?.keyId ?? null,
+    };
+    repo.insert(record);
+    const { sandboxId } = record;
+    starting.set(sandboxId, record);
+    const agentEnv = { ...template.env, ...record.envVars };
+    const signal = linkSignals(options?.signal, shutdown.signal);
+    const timeoutMs = options?.timeoutMs ?? deps.createTimeoutMs;
+    const began = performance.now();
+    let claim: { adoptMs: number; egressMs: number } | undefined;
+    try {
+      if (pooled !== undefined) {
+        const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
+        claim = await becomeRequested(runtime, pooled, identity, record.egress, { signal, timeoutMs });
+        record.address = pooled.address;
+      } else {
+        const started = await runtime.create(
+          {
+            sandboxId,
+            rootfsPath: record.rootfsPath,
+            limits: record.limits,
+            egress: record.egress,
+            agentConfig: {
+              sandboxId,
+              templateId: record.templateId,
+              accessToken: record.accessToken,
+              // The template's environment (its TLS trust variables), beneath the request's.
+              envVars: agentEnv,
+              defaultUser: template.defaultUser ?? POOL_USER,
+              ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
+              ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
+              bootKernels: template.codeInterpreter ?? bootsKernels(record.templateAlias),
+              pidsLimit: record.limits.pidsLimit,
+              ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
+            },
+          },
+          { signal, timeoutMs },
+        );
+        record.address = started.address;
+      }
+    } catch (error) {
+      record.state = 'failed';
+      repo.update(record);
+      logger.warn({ sandboxId, err: error }, 'sandbox failed to start');
+      if (pooled !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
+      if (isSandboxdError(error)) throw error;
+      const normalised = SandboxdError.from(error);
+      if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
+      throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox failed to start: ${normalised.message}`, { cause: error });
+    } finally {
+      starting.delete(sandboxId);
+    }
+    record.state = 'running';
+    record.endAt = now() + input.timeoutSec * 1000;
+    repo.update(record);
+    live.set(sandboxId, record);
+    reaper.arm(sandboxId, record.endAt);
+    const ms = Math.round(performance.now() - began);
+    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, ms, ...claim }, 'sandbox started');
+    return record;
+  }
+
   return {
     async start(options) {
       unsubscribeExits ??= runtime.onExit(onRuntimeExit);
@@ -388,77 +478,16 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
         checkCreateQuota(owner.quota, { timeoutSec: input.timeoutSec, memoryMB: template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
       }
-      const startedAt = now();
-      const record: SandboxRecord = {
-        sandboxId: newSandboxId(),
-        templateId: template.templateId,
-        templateAlias: input.template,
-        rootfsPath: template.rootfsPath,
-        metadata: input.metadata,
-        envVars: input.envVars,
-        accessToken: input.secure ? newAccessToken() : null,
-        address: null,
-        limits: template.limits,
-        egress: { allowInternetAccess: input.allowInternetAccess, allowOut: input.allowOut, denyOut: input.denyOut },
-        ingress: {
-          trafficAccessToken: input.allowPublicTraffic === false ? newAccessToken() : null,
-          maskRequestHost: input.maskRequestHost ?? null,
-          loopbackSecret: newAccessToken(),
-        },
-        lifecycle: lifecycleOf(input),
-        startedAt,
-        endAt: startedAt + input.timeoutSec * 1000,
-        state: 'creating',
-        ownerKeyId: owner?.keyId ?? null,
-      };
-      repo.insert(record);
-      const { sandboxId } = record;
-      starting.set(sandboxId, record);
-      try {
-        const started = await runtime.create(
-          {
-            sandboxId,
-            rootfsPath: record.rootfsPath,
-            limits: record.limits,
-            egress: record.egress,
-            agentConfig: {
-              sandboxId,
-              templateId: record.templateId,
-              accessToken: record.accessToken,
-              // The template's environment (its TLS trust variables), beneath the request's.
-              envVars: { ...template.env, ...record.envVars },
-              defaultUser: template.defaultUser ?? 'user',
-              ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
-              ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
-              bootKernels: template.codeInterpreter ?? /code-interpreter/.test(record.templateAlias ?? ''),
-              pidsLimit: record.limits.pidsLimit,
-              ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
-            },
-          },
-          {
-            signal: linkSignals(options?.signal, shutdown.signal),
-            timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs,
-          },
-        );
-        record.address = started.address;
-      } catch (error) {
-        record.state = 'failed';
-        repo.update(record);
-        logger.warn({ sandboxId, err: error }, 'sandbox failed to start');
-        if (isSandboxdError(error)) throw error;
-        const normalised = SandboxdError.from(error);
-        if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
-        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox failed to start: ${normalised.message}`, { cause: error });
-      } finally {
-        starting.delete(sandboxId);
+      const pooled = deps.pool?.claim(input.template, template.templateId);
+      if (pooled !== undefined) {
+        try {
+          return await start(input, template, options, pooled);
+        } catch (error) {
+          if (options?.signal?.aborted || shutdown.signal.aborted) throw error;
+          logger.warn({ sandboxId: pooled.sandboxId, err: error }, 'claiming a pooled sandbox failed; starting one cold');
+        }
       }
-      record.state = 'running';
-      record.endAt = now() + input.timeoutSec * 1000;
-      repo.update(record);
-      live.set(sandboxId, record);
-      reaper.arm(sandboxId, record.endAt);
-      logger.info({ sandboxId, template: input.template }, 'sandbox started');
-      return record;
+      return start(input, template, options);
     },
 
     get,

@@ -51,7 +51,7 @@ export function tempHome(): { home: string; remove: () => void } {
 }
 
 export function testConfig(home: string, overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ SANDBOXD_HOME: home, SANDBOXD_PORT: '0', SANDBOXD_API_KEY: TEST_API_KEY }), ...overrides };
+  return { ...loadConfig({ SANDBOXD_HOME: home, SANDBOXD_PORT: '0', SANDBOXD_API_KEY: TEST_API_KEY, SANDBOXD_POOL_SIZE: 'off' }), ...overrides };
 }
 
 export { withTimeout };

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseRequest } from './protocol.js';
+import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseRequest } from './sudo-frames.js';
 
 describe('sudo protocol framing', () => {
   it('reassembles frames split at any byte', () => {
