@@ -71,22 +71,23 @@ export class Context {
   private boot(): Promise<Kernel> {
     const { spec, cwd, env, user, runtimeDir, language, kernelDebug } = this.options;
     const started = Kernel.start({ spec, cwd, env, user, runtimeDir, debug: kernelDebug === true });
+    const warmup = warmupCode(language);
+    // The warm-up takes its place in the queue now, before any execution can: it sets up what the
+    // first cell may rely on (JavaScript's `require`, Java's env properties), and it runs like a
+    // queued execution, so it never overlaps (or is billed to) user code.
+    const held = warmup ? this.lock.acquire() : undefined;
     started.then(
       (kernel) => {
         void kernel.exited.then((exit) => this.onExit(kernel, exit));
-        const warmup = warmupCode(language);
-        // Warm-up runs like a queued execution, so it never overlaps (or is billed to) user code.
-        if (warmup) {
-          void this.lock.acquire().then(async (release) => {
-            try {
-              if (kernel.alive) await this.silent(kernel, warmup);
-            } finally {
-              release();
-            }
-          });
-        }
+        void held?.then(async (release) => {
+          try {
+            if (kernel.alive && warmup) await this.silent(kernel, warmup);
+          } finally {
+            release();
+          }
+        });
       },
-      () => undefined,
+      () => void held?.then((release) => release()),
     );
     return started;
   }
