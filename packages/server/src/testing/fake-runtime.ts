@@ -275,3 +275,22 @@ export class FakeRuntime implements SandboxRuntime {
     return sandbox;
   }
 }
+
+/**
+ * A FakeRuntime per call, all closed after the calling test file (node:test `after`).
+ *
+ * @example
+ * const newRuntime = fakeRuntimesClosedAfter(after);
+ * const runtime = newRuntime();
+ */
+export function fakeRuntimesClosedAfter(after: (fn: () => Promise<void>) => void): () => FakeRuntime {
+  const runtimes: FakeRuntime[] = [];
+  after(async () => {
+    for (const runtime of runtimes) await runtime.close();
+  });
+  return () => {
+    const runtime = new FakeRuntime();
+    runtimes.push(runtime);
+    return runtime;
+  };
+}

@@ -5,17 +5,13 @@ import { createApiKeyStore } from '../../auth/api-keys.js';
 import { createSandboxService } from '../../sandboxes/sandbox-service.js';
 import { openDatabase } from '../../store/database.js';
 import { createSandboxRepo } from '../../store/sandbox-repo.js';
-import { FakeRuntime } from '../../testing/fake-runtime.js';
+import { fakeRuntimesClosedAfter } from '../../testing/fake-runtime.js';
 import { TEST_API_KEY, silentLogger, staticTemplates } from '../../testing/harness.js';
 
-const runtimes: FakeRuntime[] = [];
-after(async () => {
-  for (const r of runtimes) await r.close();
-});
+const newRuntime = fakeRuntimesClosedAfter(after);
 
 function setup(options: { graceMs?: number; toDisk?: boolean; now?: () => number } = {}) {
-  const runtime = new FakeRuntime();
-  runtimes.push(runtime);
+  const runtime = newRuntime();
   const db = openDatabase(':memory:');
   const repo = createSandboxRepo(db);
   const sandboxes = createSandboxService({

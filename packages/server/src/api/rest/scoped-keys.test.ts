@@ -7,19 +7,15 @@ import { createMetricsSampler } from '../../sandboxes/metrics-sampler.js';
 import { createSandboxService } from '../../sandboxes/sandbox-service.js';
 import { openDatabase } from '../../store/database.js';
 import { createSandboxRepo } from '../../store/sandbox-repo.js';
-import { FakeRuntime } from '../../testing/fake-runtime.js';
+import { fakeRuntimesClosedAfter } from '../../testing/fake-runtime.js';
 import { TEST_API_KEY, silentLogger, staticTemplates } from '../../testing/harness.js';
 import { createUsageMeter } from '../../usage/usage-meter.js';
 import { createUsageStore } from '../../usage/usage-store.js';
 
-const runtimes: FakeRuntime[] = [];
-after(async () => {
-  for (const r of runtimes) await r.close();
-});
+const newRuntime = fakeRuntimesClosedAfter(after);
 
 function setup() {
-  const runtime = new FakeRuntime();
-  runtimes.push(runtime);
+  const runtime = newRuntime();
   const db = openDatabase(':memory:');
   const apiKeys = createApiKeyStore(db, TEST_API_KEY);
   const sandboxes = createSandboxService({ runtime, templates: staticTemplates(), repo: createSandboxRepo(db), logger: silentLogger, createTimeoutMs: 5000 });
