@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +26,7 @@ export interface Stack {
   crash(): Promise<void>;
   /** Stops the daemon with SIGTERM (a graceful stop), keeping its state directory and sandboxes. */
   shutdown(): Promise<void>;
-  /** Starts the daemon again on the same state directory and port. */
+  /** Starts the daemon again on the same state directory and the port it had (clients keep their URL). */
   restart(): Promise<void>;
   /** The daemon's log so far. */
   log(): string;
@@ -57,28 +56,27 @@ export function stackPoolSize(options: StackOptions): string {
   return fromEnv === '1' ? E2E_POOL_SIZE : fromEnv;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
+/** The URL a daemon writes into its home once it listens (packages/server/src/cli/paths.ts). */
+function listeningUrl(home: string): URL | undefined {
+  try {
+    return new URL(readFileSync(join(home, 'daemon.url'), 'utf8').trim());
+  } catch {
+    return undefined; // not listening yet
+  }
 }
 
 /** Starts the real daemon (`sandboxd serve`) and waits until its REST API answers. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const home = mkdtempSync(join(tmpdir(), 'sandboxd-e2e-'));
-  const port = await freePort();
+  // The first start listens on port 0 (the kernel picks a free one); restarts take the same one.
+  let port = 0;
   const apiKey = `e2b_${randomBytes(20).toString('hex')}`;
-  const apiUrl = `http://127.0.0.1:${port}`;
   const logPath = join(home, 'daemon.log');
   const domain = 'sandboxd.test';
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
+    rmSync(join(home, 'daemon.url'), { force: true }); // a crashed daemon's
     const logFd = openSync(logPath, 'a');
     child = spawn(pinnedNode, [daemonEntry, 'serve'], {
       env: {
@@ -96,8 +94,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${readFileSync(logPath, 'utf8').slice(-4000)}`);
+      const url = listeningUrl(home);
+      if (url === undefined) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      port = Number(url.port);
       try {
-        const res = await fetch(`${apiUrl}/v2/sandboxes`, { headers: { 'X-API-KEY': apiKey } });
+        const res = await fetch(`${url.origin}/v2/sandboxes`, { headers: { 'X-API-KEY': apiKey } });
         await res.body?.cancel();
         if (res.status === 200) return;
       } catch {
@@ -116,6 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
 
   await launch();
+  const apiUrl = `http://127.0.0.1:${port}`;
   return {
     apiUrl,
     sandboxUrl: apiUrl,
