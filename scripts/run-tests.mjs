@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Runs the compiled tests with node's test runner, one lane at a time:
-//   unit:        every *.test.js under packages/*/dist except the integration ones: in-process
+//   unit:        every *.test.js under packages/*/dist-test (the test build: tsconfig.json; the
+//                production dist/ holds no test) except the integration ones: in-process
 //                (app.request, createRouterTransport, fake runtime), all files in one process,
 //                starting no process (scripts/fast-lane-guard.mjs). `npm run check` runs it.
-//   integration: every *.integration.test.js under packages/*/dist: real processes, root, real
+//   integration: every *.integration.test.js under packages/*/dist-test: real processes, root, real
 //                agents and kernels. `./sandboxd test` runs it after check.
 //   e2e:         every *.test.js under tests/e2e/dist (black-box, against a really running daemon)
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -31,7 +32,7 @@ if (lane === undefined) {
 }
 
 function packageRoots() {
-  return readdirSync('packages').map((p) => join('packages', p, 'dist'));
+  return readdirSync('packages').map((p) => join('packages', p, 'dist-test'));
 }
 
 function collect(dir, out) {
