@@ -117,18 +117,16 @@ export class Context {
    */
   private async currentKernel(signal?: AbortSignal): Promise<Kernel> {
     const startedAt = performance.now();
+    let kernel: Kernel | typeof ABORTED;
     try {
-      return await untilAborted(this.kernel, signal);
+      kernel = await untilAborted(this.kernel, signal);
     } catch (error) {
-      if (error instanceof KernelWaitAborted) throw this.startTooSlow(startedAt, signal);
       if (this.closed) throw error;
       this.kernel = this.boot();
+      kernel = await untilAborted(this.kernel, signal);
     }
-    try {
-      return await untilAborted(this.kernel, signal);
-    } catch (error) {
-      throw error instanceof KernelWaitAborted ? this.startTooSlow(startedAt, signal) : error;
-    }
+    if (kernel === ABORTED) throw this.startTooSlow(startedAt, signal);
+    return kernel;
   }
 
   private startTooSlow(startedAt: number, signal: AbortSignal | undefined): SandboxdError {
@@ -294,15 +292,15 @@ export class Context {
   }
 }
 
-class KernelWaitAborted extends Error {}
+const ABORTED: unique symbol = Symbol('aborted');
 
-/** `promise`, or a KernelWaitAborted rejection as soon as `signal` aborts (the promise keeps going). */
-async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/** `promise`, or {@link ABORTED} as soon as `signal` aborts (the promise keeps going). */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
   if (signal === undefined) return await promise;
-  if (signal.aborted) throw new KernelWaitAborted();
+  if (signal.aborted) return ABORTED;
   let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new KernelWaitAborted());
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    onAbort = () => resolve(ABORTED);
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
