@@ -5,7 +5,7 @@ import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/protocol/src/gen/**', 'packages/agent/python/**', 'bench/sandbox/**'] },
+  { ignores: ['**/dist/**', '**/dist-test/**', '**/node_modules/**', 'packages/protocol/src/gen/**', 'packages/agent/python/**', 'bench/sandbox/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

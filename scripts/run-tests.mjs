@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled tests with node's test runner.
-//   unit: every *.test.js under packages/*/dist (colocated unit tests)
-//   e2e:  every *.test.js under tests/e2e/dist (black-box, against a really running daemon)
+// Runs the compiled tests with node's test runner, one lane at a time:
+//   unit:        every *.test.js under packages/*/dist-test (the test build: tsconfig.json; the
+//                production dist/ holds no test) except the integration ones: in-process
+//                (app.request, createRouterTransport, fake runtime), all files in one process,
+//                starting no process (scripts/fast-lane-guard.mjs). `npm run check` runs it.
+//   integration: every *.integration.test.js under packages/*/dist-test: real processes, root, real
+//                agents and kernels. `./sandboxd test` runs it after check.
+//   e2e:         every *.test.js under tests/e2e/dist (black-box, against a really running daemon)
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -14,8 +19,21 @@ if (!existsSync(node)) {
   process.exit(1);
 }
 
+const LANES = {
+  unit: { roots: packageRoots(), take: (name) => name.endsWith('.test.js') && !name.endsWith('.integration.test.js') },
+  integration: { roots: packageRoots(), take: (name) => name.endsWith('.integration.test.js') },
+  e2e: { roots: ['tests/e2e/dist'], take: (name) => name.endsWith('.test.js') },
+};
 const suite = process.argv[2] ?? 'unit';
-const roots = suite === 'e2e' ? ['tests/e2e/dist'] : readdirSync('packages').map((p) => join('packages', p, 'dist'));
+const lane = LANES[suite];
+if (lane === undefined) {
+  console.error(`unknown lane ${suite}: one of ${Object.keys(LANES).join(', ')}`);
+  process.exit(1);
+}
+
+function packageRoots() {
+  return readdirSync('packages').map((p) => join('packages', p, 'dist-test'));
+}
 
 function collect(dir, out) {
   let names;
@@ -27,17 +45,21 @@ function collect(dir, out) {
   for (const name of names) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) collect(path, out);
-    else if (name.endsWith('.test.js')) out.push(path);
+    else if (lane.take(name)) out.push(path);
   }
   return out;
 }
 
-const files = roots.flatMap((root) => collect(root, [])).sort();
+const files = lane.roots.flatMap((root) => collect(root, [])).sort();
 if (files.length === 0) {
-  console.error(`no ${suite} test files found under ${roots.join(', ')}; did the build run?`);
+  console.error(`no ${suite} test files found under ${lane.roots.join(', ')}; did the build run?`);
   process.exit(1);
 }
-const concurrency = suite === 'e2e' ? '1' : '2';
+const laneArgs = {
+  unit: ['--import', './scripts/fast-lane-guard.mjs', '--test-isolation=none'],
+  integration: ['--test-concurrency=2'],
+  e2e: ['--test-concurrency=1'],
+}[suite];
 const extra = process.argv.slice(3);
-const result = spawnSync(node, ['--test', `--test-concurrency=${concurrency}`, ...extra, ...files], { stdio: 'inherit' });
+const result = spawnSync(node, ['--test', ...laneArgs, ...extra, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

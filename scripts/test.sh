@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: `npm run check` (lint, typecheck, unit tests of every package), then the end-to-end suite, which starts the
-# real daemon with real gVisor sandboxes and drives it with the official e2b SDKs.
+# The whole test suite: `npm run check` (lint, typecheck, the in-process unit tests of every package), the integration tests
+# (real processes, root, real agents and kernels), then the end-to-end suite, which starts the real daemon with real gVisor
+# sandboxes and drives it with the official e2b SDKs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The pinned Node.js (scripts/setup.sh installs it) runs the CLI and both suites.
@@ -10,6 +11,8 @@ export SANDBOXD_TEMPLATES_DIR="${SANDBOXD_TEMPLATES_DIR:-/var/lib/sandboxd/templ
 printf '\033[1m==> check (lint, typecheck, unit tests)\033[0m\n'
 node node_modules/npm/bin/npm-cli.js run -s check
 node scripts/check-generated.mjs
+printf '\033[1m==> integration tests (real processes, root, real agents and kernels)\033[0m\n'
+node scripts/run-tests.mjs integration
 printf '\033[1m==> default template\033[0m\n'
 node packages/server/dist/main.js template build base
 printf '\033[1m==> end-to-end tests\033[0m\n'

@@ -28,7 +28,7 @@ export interface CodeContexts {
   get(id: string): CodeContext | undefined;
   defaultFor(language: string | undefined): Promise<CodeContext>;
   list(): ContextInfo[];
-  create(language: string | undefined, cwd: string | undefined): Promise<CodeContext>;
+  create(language: string | undefined, cwd: string | undefined, options?: { signal?: AbortSignal }): Promise<CodeContext>;
   remove(id: string): Promise<boolean>;
 }
 
@@ -87,7 +87,7 @@ export function createCodeInterpreterApp(deps: CodeInterpreterAppDeps): Hono {
   app.get('/contexts', (c) => c.json(contexts.list()));
   app.post('/contexts', async (c) => {
     const body = parseBody(CreateContextBody, await c.req.text());
-    const context = await contexts.create(body.language ?? undefined, body.cwd ?? undefined);
+    const context = await contexts.create(body.language ?? undefined, body.cwd ?? undefined, { signal: c.req.raw.signal });
     return c.json(context.info());
   });
   app.delete('/contexts/:id', async (c) => {

@@ -4,6 +4,7 @@
  * interrupt does not take, and on restart.
  */
 import type { OomKill } from '../memory/memory-guard.js';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { ContextInfo, ExecutionLine } from '@sandboxd/protocol';
 import { runCell, type ErrorLine, type RunningCell } from './cell.js';
 import { describeExit, Kernel, type KernelExit } from './jupyter/kernel.js';
@@ -48,6 +49,8 @@ export class Context {
   private readonly exitReasons = new WeakMap<Kernel, ExitReason>();
   private running = false;
   private closed = false;
+  /** Aborted on close: a kernel still starting then stops. */
+  private readonly lifetime = new AbortController();
   /** Told on stderr at the start of the next execution (state was lost while nobody listened). */
   private notice: string | undefined;
 
@@ -63,14 +66,22 @@ export class Context {
     return { id: this.options.id, language: this.options.language, cwd: this.options.cwd };
   }
 
-  /** Resolves when the kernel is up (rejects when it could not start). */
-  async ready(): Promise<void> {
-    await this.kernel;
+  /**
+   * Resolves when the kernel is up; rejects when it could not start, or with KernelStartFailed
+   * naming the caller's deadline when `signal` (the request's) aborts first.
+   */
+  async ready(options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.currentKernel(options.signal);
   }
 
+  /**
+   * A kernel start has no limit of its own: it ends when the kernel answers, exits, or the context
+   * closes. Each caller waits with its own request's deadline instead (a starved machine only
+   * makes the requests that wait for it time out, each by its own limit).
+   */
   private boot(): Promise<Kernel> {
     const { spec, cwd, env, user, runtimeDir, language, kernelDebug } = this.options;
-    const started = Kernel.start({ spec, cwd, env, user, runtimeDir, debug: kernelDebug === true });
+    const started = Kernel.start({ spec, cwd, env, user, runtimeDir, debug: kernelDebug === true, signal: this.lifetime.signal });
     const warmup = warmupCode(language);
     // The warm-up takes its place in the queue now, before any execution can: it sets up what the
     // first cell may rely on (JavaScript's `require`, Java's env properties), and it runs like a
@@ -100,14 +111,31 @@ export class Context {
     this.kernel = this.boot();
   }
 
-  /** A kernel that is up, starting a new one if the last start failed. */
-  private async currentKernel(): Promise<Kernel> {
+  /**
+   * A kernel that is up, starting a new one if the last start failed; waits no longer than
+   * `signal` (the request's deadline), and then fails with KernelStartFailed naming it.
+   */
+  private async currentKernel(signal?: AbortSignal): Promise<Kernel> {
+    const startedAt = performance.now();
+    let kernel: Kernel | typeof ABORTED;
     try {
-      return await this.kernel;
-    } catch {
+      kernel = await untilAborted(this.kernel, signal);
+    } catch (error) {
+      if (this.closed) throw error;
       this.kernel = this.boot();
-      return await this.kernel;
+      kernel = await untilAborted(this.kernel, signal);
     }
+    if (kernel === ABORTED) throw this.startTooSlow(startedAt, signal);
+    return kernel;
+  }
+
+  private startTooSlow(startedAt: number, signal: AbortSignal | undefined): SandboxdError {
+    const waited = Math.round(performance.now() - startedAt);
+    const reason = signal?.reason instanceof Error ? ` (${signal.reason.message})` : '';
+    return new SandboxdError(
+      ErrorCode.TIMEOUT,
+      `The kernel of context ${this.id} was still starting when the request's deadline passed, after ${waited} ms${reason}: the limit is the request's own timeout (runCode's timeoutMs / requestTimeoutMs, or the client going away)`,
+    );
   }
 
   /** Streams the lines of one execution; `signal` (client gone, shutdown) interrupts it. */
@@ -128,9 +156,10 @@ export class Context {
     try {
       let kernel: Kernel;
       try {
-        kernel = await this.currentKernel();
+        kernel = await this.currentKernel(signal);
       } catch (error) {
-        void stream.push(failure('KernelStartFailed', `The kernel of context ${this.id} could not be started: ${String(error)}`));
+        const message = error instanceof SandboxdError ? error.message : `The kernel of context ${this.id} could not be started: ${String(error)}`;
+        void stream.push(failure('KernelStartFailed', message));
         void stream.push({ type: 'end_of_execution' });
         return;
       }
@@ -231,8 +260,9 @@ export class Context {
     this.options.user = user;
     if (!sameUser) return this.restart();
     // The kernel's own warm-up queues for the lock as soon as it is up: let it go first. A kernel
-    // whose start failed (its 60 s bound, on a loaded box) is started again here, outside the
-    // lock, so that the new one's warm-up is queued before this adopt too.
+    // whose start failed (it exited while starting) is started again here, outside the lock, so
+    // that the new one's warm-up is queued before this adopt too. The adopt's deadline is the
+    // daemon's: it ends the request when the create's timeout passes.
     await this.currentKernel().catch(() => undefined);
     const release = await this.lock.acquire();
     try {
@@ -253,11 +283,30 @@ export class Context {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.lifetime.abort(new Error(`context ${this.id} closed`));
     const kernel = await this.kernel.catch(() => undefined);
     if (kernel) {
       this.exitReasons.set(kernel, 'close');
       await kernel.kill();
     }
+  }
+}
+
+const ABORTED: unique symbol = Symbol('aborted');
+
+/** `promise`, or {@link ABORTED} as soon as `signal` aborts (the promise keeps going). */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
+  if (signal === undefined) return await promise;
+  if (signal.aborted) return ABORTED;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    onAbort = () => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
   }
 }
 

@@ -24,11 +24,14 @@ export class Contexts {
 
   constructor(private readonly options: ContextsOptions) {}
 
-  /** Creates a context and starts its kernel (rejects if the kernel cannot start). */
-  async create(language: string | null | undefined, cwd: string | null | undefined): Promise<Context> {
+  /**
+   * Creates a context and starts its kernel; rejects if the kernel cannot start before `signal`
+   * (the request's deadline) aborts.
+   */
+  async create(language: string | null | undefined, cwd: string | null | undefined, options: { signal?: AbortSignal } = {}): Promise<Context> {
     const context = this.add(normalizeLanguage(language), await this.usableCwd(cwd));
     try {
-      await context.ready();
+      await context.ready(options);
     } catch (error) {
       await this.remove(context.id);
       throw error;

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { silentLogger } from '../logger.js';
-import { createXattrMetadataStore, parseGetfattrDump, unescapeOctal, validateMetadata } from './metadata.js';
+import { parseGetfattrDump, unescapeOctal, validateMetadata } from './metadata.js';
 import { goModeString } from './mode-string.js';
 
 describe('goModeString', () => {
@@ -33,26 +29,5 @@ describe('file metadata', () => {
     assert.deepEqual(parsed.get('/tmp/a b'), { k: 'hi' });
     assert.deepEqual(parsed.get('/tmp/n\nl'), { z: 'hello' });
     assert.equal(unescapeOctal('caf\\303\\251'), 'café');
-  });
-
-  it('stores, reads back and replaces user.e2b.* xattrs on a real file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xattr-'));
-    try {
-      const store = createXattrMetadataStore(silentLogger);
-      const a = join(dir, 'with space.txt');
-      const b = join(dir, 'plain.txt');
-      await writeFile(a, 'a');
-      await writeFile(b, 'b');
-      await store.replace(a, { owner: 'me', note: 'x=y "q"', empty: '' });
-      const read = await store.read([a, b]);
-      assert.deepEqual(read.get(a), { owner: 'me', note: 'x=y "q"', empty: '' });
-      assert.equal(read.has(b), false);
-      await store.replace(a, { owner: 'you' });
-      assert.deepEqual((await store.read([a])).get(a), { owner: 'you' });
-      await store.replace(a, {});
-      assert.equal((await store.read([a])).has(a), false);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });

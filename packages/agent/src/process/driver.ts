@@ -30,6 +30,11 @@ export interface ProcessDriver {
   write(data: Uint8Array): Promise<void>;
   /** Closes stdin (pipes only). */
   closeStdin(): Promise<void>;
+  /**
+   * The reader of stdout or stderr went away (pipes only; a no-op on a pty): the child gets
+   * SIGPIPE, as a real pipe's writer would on its next write, and that output is closed.
+   */
+  closeOutput(kind: 'stdout' | 'stderr'): void;
   /** Whether stdin is writable (always true for a pty while it runs). */
   readonly stdinOpen: boolean;
   resize(cols: number, rows: number): void;
@@ -47,6 +52,10 @@ export interface SpawnPlan {
   /** Set when the switch of user is left to the spawn call instead of a wrapper. */
   uid?: number | undefined;
   gid?: number | undefined;
+  /** argv[0] as the caller typed it, when `file` is the command itself (pipes only). */
+  argv0?: string | undefined;
+  /** Its own session and process group (pipes only): the sudo broker's commands. */
+  detached?: boolean | undefined;
 }
 
 /** Splits a buffer into views of at most `max` bytes (envd's chunk limits). */

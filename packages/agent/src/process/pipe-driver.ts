@@ -37,6 +37,8 @@ export async function spawnPipeDriver(plan: SpawnPlan, stdin: boolean, events: D
     uid: plan.uid,
     gid: plan.gid,
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    ...(plan.argv0 !== undefined ? { argv0: plan.argv0 } : {}),
+    ...(plan.detached === true ? { detached: true } : {}),
   });
   placeUserTask(child.pid);
   if (child.pid === undefined) {
@@ -184,6 +186,13 @@ class PipeDriver implements ProcessDriver {
     if (!stdin || this.stdinClosed) return Promise.resolve();
     this.stdinClosed = true;
     return new Promise((resolve) => stdin.end(() => resolve()));
+  }
+
+  closeOutput(kind: 'stdout' | 'stderr'): void {
+    // Node's stdio "pipes" are socketpairs, where closing with unread data makes the writer see
+    // ECONNRESET instead of EPIPE: deliver the SIGPIPE ourselves, then close.
+    if (!this.exit) this.kill('SIGPIPE');
+    (kind === 'stdout' ? this.child.stdout : this.child.stderr)?.destroy();
   }
 
   resize(): void {

@@ -74,6 +74,10 @@ class PtyDriver implements ProcessDriver {
     return Promise.reject(new Error('cannot close stdin for PTY process — send Ctrl+D (0x04) instead'));
   }
 
+  closeOutput(): void {
+    // One terminal for both: nothing to close apart.
+  }
+
   resize(cols: number, rows: number): void {
     if (this.exited) throw new Error('process has exited');
     this.pty.resize(Math.max(1, cols), Math.max(1, rows));

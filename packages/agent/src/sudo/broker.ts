@@ -20,16 +20,12 @@
  * (`setpriv --init-groups` when available, for supplementary groups), and runs it on pipes or — when
  * the shim's stdin and stdout are terminals — on a new pseudo-terminal.
  */
-import { spawn as spawnChild } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
-import { spawn as spawnPty } from 'node-pty';
-import type { IPty } from 'node-pty';
 import type { Logger } from '../logger.js';
 import {
   encodeSudoFrame as encodeFrame,
@@ -42,6 +38,9 @@ import {
   SANDBOX_DEFAULT_PATH,
 } from '@sandboxd/protocol';
 import type { SudoFrame as Frame, SudoRequest } from '@sandboxd/protocol';
+import type { DriverEvents, ProcessDriver, SpawnPlan } from '../process/driver.js';
+import { spawnPipeDriver } from '../process/pipe-driver.js';
+import { spawnPtyDriver } from '../process/pty-driver.js';
 import { findSetpriv } from '../process/spawn-context.js';
 import { asUser, lookPath } from '../process/spawn-plan.js';
 import { parsePasswd } from '../users/user-db.js';
@@ -58,8 +57,6 @@ export const DEFAULT_SUDO_SOCKET = '/run/sandboxd-sudo/sudo.sock';
 export const SECURE_PATH = SANDBOX_DEFAULT_PATH;
 
 const REQUEST_TIMEOUT_MS = 30_000;
-/** How long output may still arrive after the command exited before the exit is reported. */
-const EXIT_DRAIN_MS = 200;
 const FORWARDED_SIGNALS = new Set([
   'SIGINT',
   'SIGTERM',
@@ -179,18 +176,6 @@ interface SessionContext {
   setpriv: string | undefined;
 }
 
-/** What a started command looks like to the session, over pipes or a pty. */
-interface Running {
-  pid: number;
-  writeStdin(data: Buffer, done: () => void): void;
-  endStdin(): void;
-  closeOutput(which: number): void;
-  resize(cols: number, rows: number): void;
-  kill(signal: NodeJS.Signals): void;
-  pauseOutput(): void;
-  resumeOutput(): void;
-}
-
 class SessionError extends Error {
   constructor(
     message: string,
@@ -204,7 +189,7 @@ class SessionError extends Error {
 class Session {
   private readonly decoder = new FrameDecoder();
   private request: SudoRequest | undefined;
-  private running: Running | undefined;
+  private running: ProcessDriver | undefined;
   private exited = false;
   private closed = false;
   private starting = false;
@@ -227,7 +212,7 @@ class Session {
     socket.on('drain', () => {
       if (this.outputPaused) {
         this.outputPaused = false;
-        this.running?.resumeOutput();
+        this.running?.resume();
       }
     });
     socket.on('error', () => undefined);
@@ -293,12 +278,15 @@ class Session {
     switch (frame.type) {
       case FrameType.STDIN: {
         const n = frame.payload.length;
-        if (this.exited) this.send(creditFrame(n));
-        else running.writeStdin(frame.payload, () => this.send(creditFrame(n)));
+        const credit = (): void => this.send(creditFrame(n));
+        // Credit comes back once the bytes are written (or dropped: stdin closed, a pty's exit).
+        if (this.exited || !running.stdinOpen) credit();
+        else void running.write(frame.payload).then(credit, credit);
         break;
       }
       case FrameType.STDIN_EOF:
-        running.endStdin();
+        // A pty has no stdin to close: the shim sends ^D itself.
+        if (!running.isPty) void running.closeStdin();
         break;
       case FrameType.SIGNAL: {
         const name = frame.payload.toString('utf8');
@@ -309,22 +297,25 @@ class Session {
         try {
           const size = JSON.parse(frame.payload.toString('utf8')) as { cols?: unknown; rows?: unknown };
           if (typeof size.cols === 'number' && typeof size.rows === 'number' && !this.exited) {
-            running.resize(Math.max(1, Math.floor(size.cols)), Math.max(1, Math.floor(size.rows)));
+            if (running.isPty) running.resize(Math.max(1, Math.floor(size.cols)), Math.max(1, Math.floor(size.rows)));
           }
         } catch {
           // ignore a malformed resize
         }
         break;
       }
-      case FrameType.CLOSE_OUT:
-        running.closeOutput(frame.payload[0] ?? 0);
+      case FrameType.CLOSE_OUT: {
+        // The shim's reader of stdout (1) or stderr (2) went away.
+        const which = frame.payload[0] ?? 0;
+        if (which === 1 || which === 2) running.closeOutput(which === 1 ? 'stdout' : 'stderr');
         break;
+      }
       default:
         break;
     }
   }
 
-  private async start(req: SudoRequest): Promise<Running> {
+  private async start(req: SudoRequest): Promise<ProcessDriver> {
     const account = lookupAccount(req.user, this.ctx.etcDir);
     if (!account) throw new SessionError(`unknown user ${req.user}`);
     const env = { ...req.env };
@@ -336,158 +327,41 @@ class Session {
     if (!executable) throw new SessionError(`${argv0}: command not found`);
     const args = req.argv.slice(1);
 
-    // The same switch of user as every command of the agent: setpriv keeps supplementary groups.
+    // The same switch of user and the same drivers as every command of the agent (process/).
     const { file, args: fileArgs, uid, gid } = asUser(executable, args, account, { agentUid: process.getuid?.() ?? 0, setprivPath: this.ctx.setpriv });
-    const spawnCreds = uid !== undefined && gid !== undefined ? { uid, gid } : undefined;
+    const plan: SpawnPlan = {
+      file,
+      args: fileArgs,
+      env,
+      cwd: req.cwd,
+      command: { file: executable, args },
+      user: { name: account.name, uid: account.uid, gid: account.gid, home: account.home, shell: '' },
+      uid,
+      gid,
+      // Real sudo's command sees argv[0] as typed; setpriv execs the resolved path itself.
+      ...(file !== this.ctx.setpriv ? { argv0 } : {}),
+      detached: true,
+    };
     this.ctx.logger.info('sudo', { user: account.name || req.user, command: argv0, tty: req.tty });
-    return req.tty
-      ? this.startPty(file, fileArgs, req, env, spawnCreds)
-      : this.startPipes(file, fileArgs, argv0, req, env, spawnCreds);
-  }
-
-  private startPipes(
-    file: string,
-    args: string[],
-    argv0: string,
-    req: SudoRequest,
-    env: Record<string, string>,
-    creds: { uid: number; gid: number } | undefined,
-  ): Promise<Running> {
-    return new Promise((resolvePromise, reject) => {
-      const child: ChildProcess = spawnChild(file, args, {
-        cwd: req.cwd,
-        env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true,
-        ...(file !== this.ctx.setpriv ? { argv0 } : {}),
-        ...(creds ?? {}),
-      });
-      const stdin = child.stdin;
-      const stdout = child.stdout;
-      const stderr = child.stderr;
-      if (!stdin || !stdout || !stderr) {
-        reject(new SessionError('failed to create pipes'));
-        return;
-      }
-      stdin.on('error', () => undefined);
-      stdout.on('error', () => undefined);
-      stderr.on('error', () => undefined);
-      child.once('error', (err) => reject(new SessionError(`unable to execute ${file}: ${err.message}`)));
-      child.once('spawn', () => {
-        stdout.on('data', (d: Buffer) => this.output(FrameType.STDOUT, d));
-        stderr.on('data', (d: Buffer) => this.output(FrameType.STDERR, d));
-        // Report the exit once the output is drained, but do not wait for pipes that a daemonised
-        // grandchild keeps open (real sudo waits for the command only).
-        let drainTimer: NodeJS.Timeout | undefined;
-        child.once('exit', (code, signal) => {
-          drainTimer = setTimeout(() => this.onExit(code, signal), EXIT_DRAIN_MS);
-        });
-        child.once('close', (code, signal) => {
-          clearTimeout(drainTimer);
-          this.onExit(code, signal);
-        });
-        const pid = child.pid ?? 0;
-        resolvePromise({
-          pid,
-          writeStdin: (data, done) => {
-            if (stdin.destroyed || stdin.writableEnded) done();
-            else stdin.write(data, () => done());
-          },
-          endStdin: () => {
-            if (!stdin.destroyed) stdin.end();
-          },
-          closeOutput: (which) => {
-            // The reader went away: real sudo's command would get SIGPIPE on its next write. Node's
-            // stdio "pipes" are socketpairs, where closing with unread data makes the writer see
-            // ECONNRESET instead, so deliver the SIGPIPE ourselves, then close.
-            if (which !== 1 && which !== 2) return;
-            try {
-              process.kill(pid, 'SIGPIPE');
-            } catch {
-              // gone
-            }
-            (which === 1 ? stdout : stderr).destroy();
-          },
-          resize: () => undefined,
-          kill: (signal) => {
-            try {
-              process.kill(pid, signal);
-            } catch {
-              // gone
-            }
-          },
-          pauseOutput: () => {
-            stdout.pause();
-            stderr.pause();
-          },
-          resumeOutput: () => {
-            stdout.resume();
-            stderr.resume();
-          },
-        });
-      });
-    });
-  }
-
-  private startPty(
-    file: string,
-    args: string[],
-    req: SudoRequest,
-    env: Record<string, string>,
-    creds: { uid: number; gid: number } | undefined,
-  ): Promise<Running> {
-    let pty: IPty;
+    const events: DriverEvents = {
+      onOutput: (kind, chunk) => this.output(kind === 'stderr' ? FrameType.STDERR : FrameType.STDOUT, chunk),
+      onExit: (exit) => {
+        const signal = typeof exit.signal === 'number' ? signalName(exit.signal) : exit.signal;
+        this.onExit(signal ? null : exit.code, signal);
+      },
+    };
     try {
-      pty = spawnPty(file, args, {
-        name: env['TERM'] || 'xterm',
-        cwd: req.cwd,
-        env,
-        cols: req.cols ?? 80,
-        rows: req.rows ?? 24,
-        encoding: null,
-        ...(creds ?? {}),
-      });
+      return req.tty ? spawnPtyDriver(plan, { cols: req.cols ?? 80, rows: req.rows ?? 24 }, events) : await spawnPipeDriver(plan, true, events);
     } catch (err) {
-      return Promise.reject(new SessionError(`unable to execute ${file}: ${err instanceof Error ? err.message : String(err)}`));
+      throw new SessionError(`unable to execute ${file}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    pty.onData((d: string | Buffer) => this.output(FrameType.STDOUT, typeof d === 'string' ? Buffer.from(d) : d));
-    pty.onExit(({ exitCode, signal }) => {
-      const name = signal ? signalName(signal) : null;
-      this.onExit(name ? null : exitCode, name);
-    });
-    const pid = pty.pid;
-    return Promise.resolve({
-      pid,
-      writeStdin: (data, done) => {
-        if (!this.exited) pty.write(data);
-        done();
-      },
-      endStdin: () => undefined,
-      closeOutput: () => undefined,
-      resize: (cols, rows) => {
-        try {
-          pty.resize(cols, rows);
-        } catch {
-          // exited meanwhile
-        }
-      },
-      kill: (signal) => {
-        try {
-          process.kill(pid, signal);
-        } catch {
-          // gone
-        }
-      },
-      pauseOutput: () => pty.pause(),
-      resumeOutput: () => pty.resume(),
-    });
   }
 
-  private output(type: number, data: Buffer): void {
+  private output(type: number, data: Uint8Array): void {
     if (this.closed || data.length === 0) return;
     if (!this.socket.write(encodeFrame(type, data)) && !this.outputPaused) {
       this.outputPaused = true;
-      this.running?.pauseOutput();
+      this.running?.pause();
     }
   }
 
@@ -516,7 +390,7 @@ class Session {
     this.closed = true;
     clearTimeout(this.timer);
     if (this.running && !this.exited) this.running.kill('SIGHUP');
-    if (this.running && !this.exited) this.running.endStdin();
+    if (this.running && !this.exited && !this.running.isPty) void this.running.closeStdin();
     this.onDone();
   }
 }

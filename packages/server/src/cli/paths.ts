@@ -11,6 +11,11 @@ export function homeFiles(config: Config) {
   return {
     pidFile: join(config.home, 'daemon.pid'),
     logFile: join(config.home, 'daemon.log'),
+    /**
+     * The REST URL the daemon is listening on (`http://host:port`, one line), written once it
+     * listens: with `SANDBOXD_PORT=0` the kernel picks the port, and this is where it is read.
+     */
+    urlFile: join(config.home, 'daemon.url'),
     /** Plaintext copy (0600) of the key created at first start, so `start` can print it again. */
     apiKeyFile: join(config.home, 'api-key'),
     /** SANDBOXD_TEMPLATES_DIR, else `<home>/templates`. */

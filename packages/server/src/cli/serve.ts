@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import type { Config } from '../config.js';
 import { createDaemon } from '../daemon.js';
@@ -45,6 +45,7 @@ export async function serve(config: Config): Promise<void> {
   });
 
   const files = homeFiles(config);
+  rmSync(files.urlFile, { force: true });
   const runtime = await createGvisorRuntime({
     home: config.home,
     agentRoot: REPO_ROOT,
@@ -64,7 +65,10 @@ export async function serve(config: Config): Promise<void> {
     return;
   }
   try {
-    await daemon.listen({ signal: shutdown.signal });
+    const { url } = await daemon.listen({ signal: shutdown.signal });
+    // Whole or not at all: a reader polling for the file never sees half a line.
+    writeFileSync(`${files.urlFile}.tmp`, `${url}\n`);
+    renameSync(`${files.urlFile}.tmp`, files.urlFile);
   } catch (error) {
     if (!shutdown.signal.aborted) throw error;
     logger.info({ reason: String(shutdown.signal.reason) }, 'stopped during start-up');
@@ -79,5 +83,6 @@ export async function serve(config: Config): Promise<void> {
   const started = Date.now();
   logger.info({ reason: String(shutdown.signal.reason) }, 'shutting down; sandboxes keep running and are adopted on the next start');
   await daemon.close();
+  rmSync(files.urlFile, { force: true });
   logger.info({ ms: Date.now() - started }, 'daemon closed');
 }

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { Adopt, ENVD_PORT, ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { AdoptRequest, AdoptResponse } from '@sandboxd/protocol';
-import type { OperationOptions } from '../runtime/sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 
 /**
  * Sends the agent at `address` its new identity (`POST /adopt` with the daemon secret) and

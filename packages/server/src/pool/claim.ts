@@ -1,5 +1,7 @@
 import type { AdoptRequest } from '@sandboxd/protocol';
-import type { EgressPolicy, OperationOptions, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { EgressPolicy } from '../domain/egress-policy.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { adoptAgent } from './adopt-client.js';
 import type { PooledSandbox } from './warm-pool.js';
 

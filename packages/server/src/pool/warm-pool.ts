@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { AdoptRequest } from '@sandboxd/protocol';
-import type { EgressPolicy, OperationOptions, SandboxLimits, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { EgressPolicy } from '../domain/egress-policy.js';
+import type { OperationOptions } from '@sandboxd/protocol';
+import type { SandboxLimits } from '../domain/sandbox-limits.js';
 import { newAccessToken, newSandboxId } from '../sandboxes/ids.js';
 import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
 import { adoptAgent } from './adopt-client.js';

@@ -1,27 +1,8 @@
 import type { AgentConfig } from '@sandboxd/protocol';
 
-/** Options every async operation takes (defined in protocol, beside `deadline`). */
-export type { OperationOptions } from '@sandboxd/protocol';
 import type { OperationOptions } from '@sandboxd/protocol';
-
-/** Resource limits of one sandbox. */
-export interface SandboxLimits {
-  memoryMB: number;
-  cpuCount: number;
-  pidsLimit: number;
-  /** Size of the writable layer over the read-only template root filesystem. */
-  diskSizeMB: number;
-}
-
-/** Egress policy of one sandbox (the always-denied ranges apply regardless). */
-export interface EgressPolicy {
-  /** false: no traffic leaves the sandbox except replies to connections made into it. */
-  allowInternetAccess: boolean;
-  /** CIDRs or IPs allowed even when internet access is off. */
-  allowOut: string[];
-  /** CIDRs or IPs denied even when internet access is on. */
-  denyOut: string[];
-}
+import type { EgressPolicy } from '../domain/egress-policy.js';
+import type { SandboxLimits } from '../domain/sandbox-limits.js';
 
 /** Everything the runtime needs to start one sandbox. */
 export interface SandboxSpec {

@@ -1,5 +1,6 @@
 import { ErrorCode, isSandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions, RuntimeMetrics } from '../runtime/sandbox-runtime.js';
+import type { RuntimeMetrics } from '../runtime/sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { MetricsHistory, type MetricsSample } from './metrics-history.js';
 import { queryHistory, type MetricsRangeQuery } from './metrics-range.js';
 

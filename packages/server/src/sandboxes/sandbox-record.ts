@@ -1,4 +1,5 @@
-import type { EgressPolicy, SandboxLimits } from '../runtime/sandbox-runtime.js';
+import type { EgressPolicy } from '../domain/egress-policy.js';
+import type { SandboxLimits } from '../domain/sandbox-limits.js';
 
 /**
  * Lifecycle of a sandbox as the daemon tracks it. `running` sandboxes are visible to the API and

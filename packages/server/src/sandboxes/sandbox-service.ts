@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
-import type { EgressPolicy, OperationOptions, PauseTier, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { PauseTier, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { EgressPolicy } from '../domain/egress-policy.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
 import { becomeRequested } from '../pool/claim.js';
 import { POOL_USER, bootsKernels } from '../pool/warm-pool.js';

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions } from '../runtime/sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { SANDBOX_CA_BUNDLE, SANDBOX_HOST_CAS, TEMPLATE_OWN_CA_BUNDLE } from '../runtime/sandbox-trust-paths.js';
 import type { TemplateSpec } from './template-spec.js';
 

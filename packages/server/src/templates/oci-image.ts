@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions } from '../runtime/sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from '../runtime/gvisor/host-command.js';
 import type { RegistryAuth } from './build-types.js';
 

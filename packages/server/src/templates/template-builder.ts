@@ -1,7 +1,9 @@
 import { copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions, SandboxLimits, SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
+import type { SandboxLimits } from '../domain/sandbox-limits.js';
 import { BuildStepError, type BuildContext, type BuildDefinition } from './build-types.js';
 import type { BuildLog } from './build-log.js';
 import type { LayerCache } from './layer-cache.js';

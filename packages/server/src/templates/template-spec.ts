@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SandboxLimits } from '../runtime/sandbox-runtime.js';
+import type { SandboxLimits } from '../domain/sandbox-limits.js';
 import { SYSTEM_CA_BUNDLE } from '../runtime/sandbox-trust-paths.js';
 
 /** What a template's root filesystem is built from. Its hash names the build. */

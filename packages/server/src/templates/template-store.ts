@@ -1,4 +1,5 @@
-import type { OperationOptions, SandboxLimits } from '../runtime/sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
+import type { SandboxLimits } from '../domain/sandbox-limits.js';
 
 /** A built template, ready to back sandboxes. */
 export interface TemplateInfo {

@@ -3,16 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { ENVD_PORT, ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type {
-  EgressPolicy,
-  KnownSandbox,
-  OperationOptions,
-  PauseTier,
-  RuntimeMetrics,
-  RuntimeSandbox,
-  SandboxRuntime,
-  SandboxSpec,
-} from '../runtime/sandbox-runtime.js';
+import type { KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../runtime/sandbox-runtime.js';
+import type { EgressPolicy } from '../domain/egress-policy.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 
 /** One sandbox of the fake: tiny HTTP servers on its own loopback address. */
 export interface FakeSandbox {

@@ -1,4 +1,4 @@
-import type { OperationOptions } from '../runtime/sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 
 /**
  * Waits for `work` to settle (fulfilled or rejected alike), for at most `timeoutMs`, and no longer

@@ -70,7 +70,9 @@ describe('KernelClient iopub backpressure', () => {
       // Done, or stalled: no message for 10 s (a loaded machine needs more than a fixed bound).
       for (let last = -1; seen.length < total && seen.length !== last; ) {
         last = seen.length;
-        await Promise.race([all, sleep(10_000)]);
+        let stall: NodeJS.Timeout | undefined;
+        await Promise.race([all, new Promise<void>((r) => (stall = setTimeout(r, 10_000)))]);
+        clearTimeout(stall);
       }
       assert.equal(overlapped, false, 'no message is delivered while a listener holds the channel');
       assert.equal(seen.length, total, 'none dropped');

@@ -125,7 +125,7 @@ export class Kernel {
     });
     failed.catch(() => undefined);
     try {
-      await Promise.race([kernel.client.waitReady({ signal: options.signal, timeoutMs: options.timeoutMs ?? 60_000 }), failed]);
+      await Promise.race([kernel.client.waitReady({ signal: options.signal, timeoutMs: options.timeoutMs }), failed]);
     } catch (error) {
       await kernel.kill();
       throw error;

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { ENVD_PORT, ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions } from '../sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 
 /**
  * One `GET /health` to the agent; true on 2xx. The probe closes the connection itself once the

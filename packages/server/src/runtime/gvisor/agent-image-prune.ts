@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { OperationOptions } from '../sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { releaseMount } from './read-only-mount.js';
 
 /** An image this young may be about to be used by a daemon that has just staged it. */

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions } from '../sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { ensureReadOnlyBind } from './read-only-mount.js';
 
 /**

@@ -1,4 +1,5 @@
-import type { EgressPolicy, OperationOptions } from '../sandbox-runtime.js';
+import type { EgressPolicy } from '../../domain/egress-policy.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { HOST_IFACE_PREFIX, SANDBOX_NETWORK, type SlotAddresses } from './address-plan.js';
 import { runCommand } from './host-command.js';
 import { isDomainEntry } from '../../egress/domain-match.js';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { OperationOptions } from '../sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 
 export interface CommandResult {
   stdout: string;

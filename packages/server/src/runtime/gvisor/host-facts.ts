@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { OperationOptions } from '../sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { HOST_IFACE_PREFIX } from './address-plan.js';
 import type { FirewallHostFacts } from './egress-firewall.js';
 import { runCommand } from './host-command.js';

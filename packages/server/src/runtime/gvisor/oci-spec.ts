@@ -1,5 +1,5 @@
 import { AGENT_CONFIG_PATH } from '@sandboxd/protocol';
-import type { SandboxLimits } from '../sandbox-runtime.js';
+import type { SandboxLimits } from '../../domain/sandbox-limits.js';
 import { AGENT_NODE } from './agent-image.js';
 import { SANDBOX_CPU_SHARES, sandboxCpuCores } from './cpu-shares.js';
 

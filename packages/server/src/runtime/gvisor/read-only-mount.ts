@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { OperationOptions } from '../sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
 
 /** Mount points of the daemon's mount namespace with whether each is read-only, from mountinfo. */

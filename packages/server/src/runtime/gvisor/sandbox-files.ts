@@ -2,7 +2,7 @@ import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { parseAgentConfig } from '@sandboxd/protocol';
 import type { AgentConfig } from '@sandboxd/protocol';
-import type { EgressPolicy } from '../sandbox-runtime.js';
+import type { EgressPolicy } from '../../domain/egress-policy.js';
 import { RUN_DIR_CA_BUNDLE, RUN_DIR_HOST_CAS } from '../sandbox-trust-paths.js';
 import type { SandboxTrust } from './host-trust.js';
 

@@ -1,4 +1,4 @@
-import type { OperationOptions } from '../sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import type { SlotAddresses } from './address-plan.js';
 import { runCommand } from './host-command.js';
 

@@ -1,6 +1,6 @@
 import { chmod, mkdir, open, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OperationOptions } from '../sandbox-runtime.js';
+import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
 import { readMountPoints, releaseMount } from './read-only-mount.js';
 
