@@ -90,7 +90,8 @@ export async function benchIdle(stack: Stack, settleMs = 40_000, windowMs = 60_0
  * 24 GiB host) and `commands.run("true")` with all of them alive against the same with one.
  */
 export async function benchDensity(stack: Stack, template: string, budgetMiB: number): Promise<BenchRow[]> {
-  const opts = { ...stack.sdk, requestTimeoutMs: 300_000 };
+  // An hour to live: filling a budget on a loaded host outlasts the default 5 minutes.
+  const opts = { ...stack.sdk, requestTimeoutMs: 300_000, timeoutMs: 3_600_000 };
   const first = await Sandbox.create(template, opts);
   const alive: Sandbox[] = [first];
   try {
