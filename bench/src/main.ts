@@ -1,27 +1,38 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|pool|pause]
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|files|idle|density|create-ab|pool|pause]
 // (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from '@sandboxd/e2e/stack';
 import { benchCode } from './code-bench.js';
 import { benchCore } from './core-bench.js';
+import { benchCreateAB } from './create-ab-bench.js';
+import { benchFiles } from './files-bench.js';
+import { benchDensity, benchIdle } from './idle-bench.js';
 import { benchKernelVariants } from './kernel-variants-bench.js';
 import { benchPause } from './pause-bench.js';
 import { benchPool, goalsMarkdown } from './pool-bench.js';
 import { toMarkdown } from './stats.js';
 
+/**
+ * The root filesystem of the template the daemon runs for "base": of the built templates with that
+ * alias, the newest (older builds of earlier template specs stay on disk under the same alias, and
+ * directory order once made the `runsc run` baseline time an old template).
+ */
 function defaultTemplateRootfs(): string {
   const dir = process.env['SANDBOXD_TEMPLATES_DIR'] ?? '/var/lib/sandboxd/templates';
+  let newest: { rootfsPath: string; createdAt: string } | undefined;
   for (const name of readdirSync(dir)) {
     try {
-      const info = JSON.parse(readFileSync(join(dir, name, 'template.json'), 'utf8')) as { aliases: string[]; rootfsPath: string };
-      if (info.aliases.includes('base')) return info.rootfsPath;
+      const info = JSON.parse(readFileSync(join(dir, name, 'template.json'), 'utf8')) as { aliases: string[]; rootfsPath: string; createdAt?: string };
+      const createdAt = info.createdAt ?? '';
+      if (info.aliases.includes('base') && (newest === undefined || createdAt > newest.createdAt)) newest = { rootfsPath: info.rootfsPath, createdAt };
     } catch {
       // not a finished template
     }
   }
-  throw new Error(`no built "base" template under ${dir}: run ./sandboxd template build base`);
+  if (newest === undefined) throw new Error(`no built "base" template under ${dir}: run ./sandboxd template build base`);
+  return newest.rootfsPath;
 }
 
 const only = process.argv[2];
@@ -37,6 +48,11 @@ if (only === 'pause') {
       ...(only === undefined || only === 'core' ? await benchCore(stack, rootfs) : []),
       ...(only === undefined || only === 'code' ? await benchCode(stack, rootfs) : []),
       ...(only === undefined || only === 'kernel' ? await benchKernelVariants(stack) : []),
+      ...(only === undefined || only === 'files' ? await benchFiles(stack, Number(process.env['SANDBOXD_BENCH_FILE_MB'] ?? 100)) : []),
+      ...(only === undefined || only === 'idle' ? await benchIdle(stack) : []),
+      ...(only === 'create-ab' ? await benchCreateAB(stack) : []),
+      // Density: SANDBOXD_BENCH_DENSITY_MB of sandbox memory (default small enough for minutes here).
+      ...(only === 'density' ? await benchDensity(stack, process.env['SANDBOXD_BENCH_DENSITY_TEMPLATE'] ?? 'base', Number(process.env['SANDBOXD_BENCH_DENSITY_MB'] ?? 1024)) : []),
     ];
     const pool = only === undefined || only === 'pool' ? await benchPool(stack) : undefined;
     rows.push(...(pool?.rows ?? []));

@@ -2,6 +2,7 @@
 // Entry point of the in-sandbox agent, and the only module that touches the process environment,
 // sockets and signals: reads the config, starts the memory guard, the code interpreter and the
 // sudo broker, then serves the envd-compatible API; SIGTERM/SIGINT shut everything down.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerClientError } from './envd/client-error.js';
 import { createEnvd } from './envd/envd.js';
 import { errorResponse } from './envd/http-errors.js';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       await Promise.all([server.close(0), code.close()]);
     });
     adoptHooks.push((identity) => code.adopt(identity));
-    logger.info('listening', { server: 'code-interpreter', port: server.port });
+    logger.info('listening', { server: 'code-interpreter', port: server.port, sinceStartMs: Math.round(performance.now()) });
   }
 
   // gVisor does not honour setuid bits: `sudo` inside the sandbox asks this root broker instead.
@@ -91,9 +92,11 @@ async function main(): Promise<void> {
   });
   // A template's start command (E2B's setStartCmd) runs as the default user once the API is up.
   await envd.startTemplateCommand();
-  // The default user's first command should not wait for its login environment and spawner.
-  envd.warmDefaultUser();
-  logger.info('listening', { server: 'envd', port: server.port, url: server.url });
+  // The default user's first command should not wait for its login environment and spawner. Not
+  // before the first answer (the daemon's readiness probe): the warm-up forks a login shell and
+  // the spawner, and a fork under gVisor holds this event loop for tens of milliseconds.
+  server.server.once('request', (_req: IncomingMessage, res: ServerResponse) => res.once('close', () => envd.warmDefaultUser()));
+  logger.info('listening', { server: 'envd', port: server.port, url: server.url, sinceStartMs: Math.round(performance.now()) });
 
   const stop = (signal: NodeJS.Signals): void => {
     logger.info('shutting down', { signal });

@@ -13,6 +13,13 @@ import type { EnvdDeps } from '../deps.js';
 import { authorizeFileRequest, resolveFilePath } from './file-user.js';
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 
+/**
+ * How much of an upload may queue in memory before the writer pushes back: while one write is in
+ * the sentry, the chunks that arrive meanwhile go out as one writev, so a larger queue means
+ * fewer, larger writes under gVisor. Node's default is 16–64 KiB.
+ */
+const WRITE_QUEUE_BYTES = 1024 * 1024;
+
 /** One element of the 200 response of POST /files. */
 export interface UploadedEntry {
   path: string;
@@ -102,7 +109,7 @@ async function writeUpload(
     throw new SandboxdError(ErrorCode.INTERNAL, `error opening file: ${e.message}`);
   }
   try {
-    await pipeline(source, handle.createWriteStream());
+    await pipeline(source, handle.createWriteStream({ highWaterMark: WRITE_QUEUE_BYTES }));
   } catch (err) {
     throw bodyError(req, err, 'error writing file');
   } finally {
@@ -148,6 +155,8 @@ export async function handleUpload(req: IncomingMessage, query: URLSearchParams,
       parser = new Busboy({
         headers: { ...req.headers, 'content-type': contentType },
         preservePath: true,
+        highWaterMark: WRITE_QUEUE_BYTES,
+        fileHwm: WRITE_QUEUE_BYTES,
         // A part named `file` is a file even without a filename (it then needs the `path` query),
         // as is any part with one; everything else is a form field.
         isPartAFile: (field, _type, filename) => field === 'file' || filename !== undefined,
@@ -159,7 +168,7 @@ export async function handleUpload(req: IncomingMessage, query: URLSearchParams,
   }
 
   // Decompression starts only once nothing above can throw, so no stream is left half-wired.
-  const body: Readable = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
+  const body: Readable = encoding === 'gzip' ? req.pipe(createGunzip({ chunkSize: WRITE_QUEUE_BYTES })) : req;
   if (body !== req) {
     req.on('error', (err) => body.destroy(err));
     // A body that is not gzip errors the gunzip stream, possibly before any consumer is attached:
