@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { access, readdir, rm, rmdir } from 'node:fs/promises';
+import { access, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError, deadline } from '@sandboxd/protocol';
@@ -342,8 +342,13 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       }
       for (const slot of await listFirewallSlots(op)) if (stale(slot)) await removeSandboxEgress(slot, op);
       for (const slot of claims.owned()) if (!keep.has(slot)) claims.release(slot);
-      // A cgroup with processes in it cannot be removed, so another daemon's live ones survive this.
-      for (const id of await listCgroupLeftovers()) if (!aliveIds.has(id)) await removeCgroups(id);
+      // A cgroup with processes in it cannot be removed, so another daemon's live ones survive this;
+      // an empty one may be another daemon's create in progress, so only our own leftovers and
+      // cgroups older than any create are removed.
+      for (const { id, ageMs } of await listCgroupLeftovers()) {
+        if (aliveIds.has(id)) continue;
+        if (leftovers.has(id) || ageMs >= FOREIGN_CGROUP_MIN_AGE_MS) await removeCgroups(id);
+      }
       return { alive, paused, removed };
     },
 
@@ -514,13 +519,19 @@ async function removeCgroups(sandboxId: string): Promise<void> {
   for (const dir of await cgroupControllerDirs()) await rmdir(join(dir, 'sandboxd', sandboxId)).catch(() => undefined);
 }
 
-async function listCgroupLeftovers(): Promise<string[]> {
-  const ids = new Set<string>();
+/** An empty sandbox cgroup younger than this may be another daemon's sandbox being created. */
+const FOREIGN_CGROUP_MIN_AGE_MS = 10 * 60_000;
+
+/** Sandbox cgroups on the host, each with the age of its youngest controller directory. */
+async function listCgroupLeftovers(now = Date.now()): Promise<Array<{ id: string; ageMs: number }>> {
+  const ages = new Map<string, number>();
   for (const dir of await cgroupControllerDirs()) {
     for (const name of await readdir(join(dir, 'sandboxd')).catch(() => [] as string[])) {
-      if (/^[a-z0-9]+$/.test(name)) ids.add(name);
+      if (!/^[a-z0-9]+$/.test(name)) continue;
+      const mtimeMs = (await stat(join(dir, 'sandboxd', name)).catch(() => undefined))?.mtimeMs ?? 0;
+      ages.set(name, Math.min(ages.get(name) ?? Infinity, now - mtimeMs));
     }
   }
-  return [...ids];
+  return [...ages].map(([id, ageMs]) => ({ id, ageMs }));
 }
 
