@@ -28,7 +28,7 @@ import { readCgroupUsage } from './cgroup-usage.js';
 import { ensureSandboxesParentShares } from './cpu-shares.js';
 import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
-import { createSandboxNetwork, destroySandboxNetwork, readdressSandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
+import { createSandboxNetwork, destroySandboxNetwork, readdressSandboxNetwork, resetHostConnections, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { runscExec } from './sandbox-exec.js';
 import { layerTmpDir, layerUpperDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { waitSettled } from '../../util/settle.js';
@@ -185,16 +185,20 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   }
 
   /**
-   * runsc refuses to checkpoint a sandbox with a TCP connection to the host open inside, and the
-   * refusal leaves the sandbox unable to run again: the frozen sandbox runs for a moment (no
-   * traffic reaches a paused one) until its programs have closed such connections, then is frozen
-   * again. Connections it keeps open mean no checkpoint: it stays frozen in memory, unharmed.
+   * runsc 20240729 refuses to checkpoint a sandbox while a TCP endpoint on its eth0 is connected
+   * (established, close-wait, handshaking; TIME_WAIT ones were saved, measured), and a refusal
+   * freezes the receive queues of the endpoints it got to. So: the frozen sandbox runs for a moment
+   * (no traffic reaches a paused one), the host's own sockets to it are reset (a connection still
+   * in the agent's accept queue has no file descriptor, so /proc/net/tcp does not list it), and it
+   * is frozen again once its programs have closed what the host dropped. Connections it keeps open
+   * mean no checkpoint: it stays frozen in memory, unharmed.
    */
-  async function settleConnections(sandboxId: string, op: OperationOptions): Promise<void> {
+  async function settleConnections(sandboxId: string, address: string, op: OperationOptions): Promise<void> {
     const runsc = runscOf(sandboxId);
     await runsc.resume(sandboxId, op);
     let open: OpenConnection[] = [];
     try {
+      await resetHostConnections(address, op);
       for (let attempt = 0; attempt < 20; attempt++) {
         open = parseOpenConnections(await runsc.readFile(sandboxId, '/proc/net/tcp', op));
         if (open.length === 0) return;
@@ -367,11 +371,13 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       if ((await containerStatus(sandboxId, op)) !== 'paused') {
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
       }
-      await settleConnections(sandboxId, op);
+      const record = await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      await settleConnections(sandboxId, record.address, op);
       const paths = sandboxPaths(sandboxesDir, sandboxId);
       const partial = await preparePartialImage(paths.dir);
       try {
-        // A paused sandbox stays paused (and whole) through runsc checkpoint, refused or not.
+        // `--leave-running`: a paused sandbox stays paused (and whole) through the checkpoint, refused or not.
         await runscOf(sandboxId).checkpoint(sandboxId, partial, op);
       } catch (error) {
         await rmImagePartial(paths.dir);
