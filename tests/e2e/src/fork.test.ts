@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { Sandbox, SandboxNotFoundError } from 'e2b';
-import { CodeSandbox, assertNoError, createCodeSandbox, runCode } from './code-helpers.js';
+import { CodeSandbox, assertNoError, createCodeSandbox, runCode, warmKernel } from './code-helpers.js';
 import { CALL_MS, CREATE_MS, e2eTest } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
@@ -22,6 +22,7 @@ describe('fork', () => {
 
   before(async () => {
     parent = await createCodeSandbox(stack, { requestTimeoutMs: 170_000, timeoutMs: 900_000 });
+    await warmKernel(parent);
     assertNoError(await runCode(parent, 'counter = 7', { timeoutMs: CALL_MS * 3 }, CALL_MS * 3));
     await withTimeout(parent.files.write('/home/user/fork.txt', 'parent disk'), CALL_MS, 'write');
   });

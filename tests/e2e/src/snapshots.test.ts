@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { Sandbox } from 'e2b';
-import { CodeSandbox, assertNoError, createCodeSandbox, runCode } from './code-helpers.js';
+import { CodeSandbox, assertNoError, createCodeSandbox, runCode, warmKernel } from './code-helpers.js';
 import { CALL_MS, CREATE_MS, e2eTest, run } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
@@ -24,6 +24,7 @@ describe('snapshots', () => {
 
   before(async () => {
     parent = await createCodeSandbox(stack, { ...slow, timeoutMs: 900_000 });
+    await warmKernel(parent);
     assertNoError(await runCode(parent, 'state = {"x": 41}\nblob = bytes(10 * 1024 * 1024)', { timeoutMs: CALL_MS * 3 }, CALL_MS * 3));
     await withTimeout(parent.files.write('/home/user/parent.txt', 'from the parent'), CALL_MS, 'write parent file');
   });
