@@ -6,7 +6,7 @@ const RUNS = Number(process.env['SANDBOXD_BENCH_RUNS'] ?? 5);
 
 /** A Python process holding 100 MB of touched memory (as pause-bench.ts). */
 const STATE =
-  "nohup python3 -c 'import time\nbig = bytearray(b\"\\x01\") * (100 * 2**20)\nopen(\"/tmp/ready\", \"w\").write(str(len(big)))\ntime.sleep(10**6)' >/dev/null 2>&1 & echo $!";
+  'nohup python3 -c \'import time\nbig = bytearray(b"\\x01") * (100 * 2**20)\nopen("/tmp/ready", "w").write(str(len(big)))\ntime.sleep(10**6)\' >/dev/null 2>&1 & echo $!';
 
 const time = async <T>(fn: () => Promise<T>): Promise<[number, T]> => {
   const started = performance.now();

@@ -40,7 +40,10 @@ describe('snapshots', () => {
     assert.match(snapshotId, /:default$/);
     assert.deepEqual(snapshot.names, [snapshotId]);
     const listed = await withTimeout(Sandbox.listSnapshots({ ...stack.sdk, sandboxId: parent.sandboxId }).nextItems(), CALL_MS, 'listSnapshots');
-    assert.deepEqual(listed.map((s) => s.snapshotId), [snapshotId]);
+    assert.deepEqual(
+      listed.map((s) => s.snapshotId),
+      [snapshotId],
+    );
     assert.equal(assertNoError(await runCode(parent, 'state["x"] += 1\nstate["x"]')).text, '42');
   });
 
@@ -48,7 +51,15 @@ describe('snapshots', () => {
     assert.ok(snapshotId, 'the snapshot test ran first');
     const started = performance.now();
     children.push(
-      ...(await Promise.all([0, 1].map(() => withTimeout(CodeSandbox.create(snapshotId, { ...stack.sdk, ...slow, timeoutMs: 600_000, envs: { CHILD_ENV: 'yes' } }), CREATE_MS, 'create from snapshot')))),
+      ...(await Promise.all(
+        [0, 1].map(() =>
+          withTimeout(
+            CodeSandbox.create(snapshotId, { ...stack.sdk, ...slow, timeoutMs: 600_000, envs: { CHILD_ENV: 'yes' } }),
+            CREATE_MS,
+            'create from snapshot',
+          ),
+        ),
+      )),
     );
     console.log(`[e2e] 2 creates from a snapshot, concurrently: ${Math.round(performance.now() - started)} ms (client)`);
     const [a, b] = children as [CodeSandbox, CodeSandbox];
@@ -76,7 +87,10 @@ describe('snapshots', () => {
     await withTimeout(a.connect({ ...slow }), CALL_MS * 2, 'connect');
     assert.equal(assertNoError(await runCode(a, 'state["x"]', { timeoutMs: CALL_MS * 2 }, CALL_MS * 2)).text, '100');
     assert.equal(await withTimeout(b.kill(), CALL_MS, 'kill'), true);
-    assert.equal((await Sandbox.list({ ...stack.sdk }).nextItems()).some((s) => s.sandboxId === b.sandboxId), false);
+    assert.equal(
+      (await Sandbox.list({ ...stack.sdk }).nextItems()).some((s) => s.sandboxId === b.sandboxId),
+      false,
+    );
   });
 
   test('deleting the snapshot: the route answers true once, then false; a create from it is refused', 120_000, async () => {

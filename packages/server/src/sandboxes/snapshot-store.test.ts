@@ -9,7 +9,13 @@ const record = (snapshotId: string, name: string | null, createdAt: string): Sna
   snapshotId,
   name,
   sourceSandboxId: 'isource',
-  template: { templateId: 't', aliases: ['base'], rootfsPath: '/r', limits: { cpuCount: 1, memoryMB: 512, diskSizeMB: 1024, pidsLimit: 100 } as never, createdAt },
+  template: {
+    templateId: 't',
+    aliases: ['base'],
+    rootfsPath: '/r',
+    limits: { cpuCount: 1, memoryMB: 512, diskSizeMB: 1024, pidsLimit: 100 } as never,
+    createdAt,
+  },
   envVars: {},
   loopbackSecret: 'secret',
   createdAt,
@@ -29,9 +35,19 @@ describe('snapshot store', () => {
       assert.equal(store.resolve('team/warm')?.snapshotId, 'sb');
       assert.equal(store.resolve('cold'), undefined);
       assert.equal(snapshotWireId(store.resolve('sa')!), 'sa:default');
-      assert.deepEqual(createSnapshotStore(dir).list().map((s) => s.snapshotId), ['sb', 'sa']);
+      assert.deepEqual(
+        createSnapshotStore(dir)
+          .list()
+          .map((s) => s.snapshotId),
+        ['sb', 'sa'],
+      );
       store.delete('sb');
-      assert.deepEqual(createSnapshotStore(dir).list().map((s) => s.snapshotId), ['sa']);
+      assert.deepEqual(
+        createSnapshotStore(dir)
+          .list()
+          .map((s) => s.snapshotId),
+        ['sa'],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

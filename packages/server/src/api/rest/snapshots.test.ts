@@ -25,14 +25,23 @@ function setup() {
       req.on('end', () => {
         const request = JSON.parse(text) as AdoptRequest;
         adopted.push(request);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ generation: request.generation, sandboxId: request.sandboxId, applied: true }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ generation: request.generation, sandboxId: request.sandboxId, applied: true }));
       });
     },
   });
   runtimes.push(runtime);
   const db = openDatabase(':memory:');
   const sandboxes = createSandboxService({ runtime, templates: staticTemplates(), repo: createSandboxRepo(db), logger: silentLogger, createTimeoutMs: 5000 });
-  const app = createApp({ sandboxes, apiKeys: createApiKeyStore(db, TEST_API_KEY), logger: silentLogger, domain: 'sandboxd.test', defaultTimeoutSec: 300, maxTimeoutSec: 3600 });
+  const app = createApp({
+    sandboxes,
+    apiKeys: createApiKeyStore(db, TEST_API_KEY),
+    logger: silentLogger,
+    domain: 'sandboxd.test',
+    defaultTimeoutSec: 300,
+    maxTimeoutSec: 3600,
+  });
   const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
     const res = await app.request(path, {
       method,

@@ -70,4 +70,3 @@ export function snapshotRoutes(opts: SnapshotRoutesOptions): Hono {
   });
   return app;
 }
-
