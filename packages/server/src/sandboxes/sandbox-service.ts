@@ -108,7 +108,7 @@ export interface SandboxService {
    * Forks a running sandbox: one snapshot, then `count` new sandboxes from it (each succeeds or
    * fails on its own), the parent running on. The snapshot is deleted afterwards.
    */
-  fork(sandboxId: string, count: number, timeoutSec: number, options?: OperationOptions): Promise<Array<SandboxRecord | SandboxdError>>;
+  fork(sandboxId: string, count: number, timeoutSec: number, options?: OperationOptions & { owner?: CreateSandboxInput['owner'] }): Promise<Array<SandboxRecord | SandboxdError>>;
   /** Called synchronously when a running sandbox stops being reachable. Returns an unsubscribe. */
   onEnd(listener: (record: SandboxRecord, reason: EndReason) => void): () => void;
 }
@@ -486,6 +486,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       } finally {
         pausing.delete(sandboxId);
         live.set(sandboxId, record);
+        // An end time that passed meanwhile found no running record: it fires now.
+        reaper.arm(sandboxId, record.endAt);
       }
       const snapshot: SnapshotRecord = {
         snapshotId,
@@ -710,7 +712,15 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         // One at a time: a restore is CPU-bound, and parallel ones only share the cores.
         const results: Array<SandboxRecord | SandboxdError> = [];
         for (let i = 0; i < count; i++) {
-          results.push(await start({ ...input, owner: undefined }, snapshot.template, options, undefined, snapshot).catch((error: unknown) => SandboxdError.from(error)));
+          const child = async (): Promise<SandboxRecord> => {
+            const owner = options?.owner;
+            if (owner !== undefined) {
+              const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
+              checkCreateQuota(owner.quota, { timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
+            }
+            return start({ ...input, ...(owner !== undefined ? { owner } : {}) }, snapshot.template, { ...(options?.signal ? { signal: options.signal } : {}) }, undefined, snapshot);
+          };
+          results.push(await child().catch((error: unknown) => SandboxdError.from(error)));
         }
         return results;
       } finally {

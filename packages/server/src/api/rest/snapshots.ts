@@ -62,7 +62,8 @@ export function snapshotRoutes(opts: SnapshotRoutesOptions): Hono {
     const body = await readBody(c, forkRequest);
     assertVisible(c, id, sandboxes.get(id).ownerKeyId);
     const timeoutSec = capTimeout(principalOf(c).quota, body.timeout ?? Math.min(FORK_DEFAULT_TIMEOUT_SEC, opts.maxTimeoutSec));
-    const results = await sandboxes.fork(id, body.count ?? 1, timeoutSec);
+    const principal = principalOf(c);
+    const results = await sandboxes.fork(id, body.count ?? 1, timeoutSec, { owner: { keyId: principal.keyId, quota: principal.quota } });
     return c.json(
       results.map((r) => (r instanceof SandboxdError ? { error: toE2bErrorBody(r) } : { sandbox: toSandbox(r, domain, true) })),
       201,
