@@ -1,5 +1,5 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|files|idle|density|create-ab|pool|pause]
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|files|idle|density|create-ab|pool|pause|snapshot]
 // (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { benchDensity, benchIdle } from './idle-bench.js';
 import { benchKernelVariants } from './kernel-variants-bench.js';
 import { benchPause } from './pause-bench.js';
 import { benchPool, goalsMarkdown } from './pool-bench.js';
+import { benchSnapshot } from './snapshot-bench.js';
 import { toMarkdown } from './stats.js';
 
 /**
@@ -39,6 +40,8 @@ const only = process.argv[2];
 if (only === 'pause') {
   // Its own daemon (a short grace period before the disk tier).
   process.stdout.write(`${toMarkdown(await benchPause())}\n`);
+} else if (only === 'snapshot') {
+  process.stdout.write(`${toMarkdown(await benchSnapshot())}\n`);
 } else {
   // The pool off whatever SANDBOXD_E2E_POOL says: every figure here is of the cold path unless it says pooled.
   const stack = await startStack({ pool: 'off' });

@@ -10,6 +10,10 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   SANDBOX_NOT_FOUND: 'SANDBOX_NOT_FOUND',
   TEMPLATE_NOT_FOUND: 'TEMPLATE_NOT_FOUND',
+  /** No snapshot with that id or name (E2B's snapshots are templates: 404). */
+  SNAPSHOT_NOT_FOUND: 'SNAPSHOT_NOT_FOUND',
+  /** A snapshot another runsc or agent version wrote: it cannot be restored by this daemon. */
+  SNAPSHOT_INCOMPATIBLE: 'SNAPSHOT_INCOMPATIBLE',
   CONFLICT: 'CONFLICT',
   /** Pause of a sandbox that is already paused (E2B: 409, the SDK's pause() returns false). */
   SANDBOX_ALREADY_PAUSED: 'SANDBOX_ALREADY_PAUSED',
@@ -37,6 +41,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   SANDBOX_NOT_FOUND: 404,
   TEMPLATE_NOT_FOUND: 404,
+  SNAPSHOT_NOT_FOUND: 404,
+  SNAPSHOT_INCOMPATIBLE: 409,
   CONFLICT: 409,
   SANDBOX_ALREADY_PAUSED: 409,
   SANDBOX_NOT_PAUSED: 409,
@@ -61,6 +67,8 @@ export const errorMeaning: Record<ErrorCode, string> = {
   NOT_FOUND: 'The route, file, process, context or watcher does not exist.',
   SANDBOX_NOT_FOUND: 'No running sandbox with that id (killed, expired or never created).',
   TEMPLATE_NOT_FOUND: 'No template with that id or alias.',
+  SNAPSHOT_NOT_FOUND: 'No snapshot with that id or name (deleted, or never taken).',
+  SNAPSHOT_INCOMPATIBLE: 'The snapshot was written by another runsc or agent version; take a new one (the message names both versions).',
   CONFLICT: 'It exists already (a directory, a sandbox id) or the state does not allow the change.',
   FAILED_PRECONDITION: 'The operation does not fit the current state (input before start, a symlink loop).',
   SANDBOX_ALREADY_PAUSED: 'Pause of a sandbox that is paused already (E2B: 409; the SDK reports false).',

@@ -16,6 +16,7 @@ import { canSee } from './auth/ownership.js';
 import { hasScope } from './auth/scopes.js';
 import type { UsageMeter } from './usage/usage-meter.js';
 import { sandboxRoutes } from './api/rest/sandboxes.js';
+import { snapshotRoutes } from './api/rest/snapshots.js';
 import { templateRoutes, templateUploadRoute } from './api/rest/templates.js';
 import type { TemplateBuildService } from './templates/build-service.js';
 import { createMetricsSampler, type MetricsSampler } from './sandboxes/metrics-sampler.js';
@@ -134,6 +135,8 @@ export function createApp(deps: AppDeps): Hono {
     const keyName = (id: string): string | undefined => (id === CONFIGURED_KEY_ID ? 'SANDBOXD_API_KEY' : deps.apiKeys.list().find((k) => k.id === id)?.name);
     app.route('/', usageRoutes({ usage: deps.usage, keyName }));
   }
+  // Before the template routes: `DELETE /templates/{id}` of a snapshot deletes the snapshot.
+  app.route('/', snapshotRoutes({ sandboxes, domain: deps.domain, maxTimeoutSec: deps.maxTimeoutSec }));
   if (deps.templateBuilds) app.route('/', templateRoutes(deps.templateBuilds));
   app.route(
     '/',

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -20,6 +21,7 @@ import { trackProxyExchange, trackProxyUpgrade } from './observability/proxy-tra
 import { registerPoolMetrics } from './observability/pool-metrics.js';
 import { createWarmPool } from './pool/warm-pool.js';
 import type { WarmPool } from './pool/warm-pool.js';
+import { createSnapshotStore } from './sandboxes/snapshot-store.js';
 import { createSandboxService } from './sandboxes/sandbox-service.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
@@ -98,6 +100,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     repo: createSandboxRepo(db),
     logger,
     createTimeoutMs: config.createTimeoutMs,
+    snapshots: createSnapshotStore(join(config.home, 'snapshot-records')),
     pauseToDisk: config.pauseToDisk,
     pauseMemoryGraceMs: config.pauseMemoryGraceSec * 1000,
     pauseMinAvailableBytes: config.pauseMinAvailableMB * 2 ** 20,

@@ -32,3 +32,20 @@ export function assertNoError(execution: Execution): Execution {
 }
 
 export { CodeSandbox };
+
+/**
+ * Waits for the sandbox's Python kernel: its first cell, tried up to three times (a loaded machine
+ * can take longer than the agent's kernel-start bound once). A kernel that never starts fails.
+ */
+export async function warmKernel(sbx: CodeSandbox): Promise<void> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      assertNoError(await runCode(sbx, '1', { timeoutMs: CALL_MS * 3 }, CALL_MS * 3));
+      return;
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw last;
+}

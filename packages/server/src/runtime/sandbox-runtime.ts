@@ -44,6 +44,12 @@ export interface RuntimeSandbox {
  */
 export type PauseTier = 'memory' | 'disk';
 
+/** A written snapshot image. */
+export interface SnapshotImage {
+  /** Bytes it takes on the host's disk (memory image and disk copy, sparse). */
+  diskBytes: number;
+}
+
 /** A sandbox the daemon knows, as handed to `reconcile`. */
 export interface KnownSandbox extends RuntimeSandbox {
   /** The daemon recorded it paused: a frozen container or an image on disk is what it expects. */
@@ -106,6 +112,20 @@ export interface SandboxRuntime {
    * its agent answers. Its TCP connections from before are reset. On failure the image stays.
    */
   restore(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /**
+   * Writes a frozen sandbox's memory and disk to the snapshot `snapshotId` (complete or absent:
+   * written aside, then renamed); the sandbox stays frozen and whole, refused or not.
+   */
+  snapshot(sandboxId: string, snapshotId: string, options?: OperationOptions): Promise<SnapshotImage>;
+  /**
+   * Starts a new sandbox (its own slot, disk copy and run directory) from the snapshot's image and
+   * resolves once its agent answers; the agent still has the identity it had when snapshotted.
+   * SNAPSHOT_NOT_FOUND for an unknown snapshot, SNAPSHOT_INCOMPATIBLE for one another runsc or
+   * agent wrote.
+   */
+  createFromSnapshot(spec: SandboxSpec, snapshotId: string, options?: OperationOptions): Promise<RuntimeSandbox>;
+  /** Deletes a snapshot's image. Idempotent. */
+  deleteSnapshot(snapshotId: string, options?: OperationOptions): Promise<void>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
   /**
    * Replaces the egress policy of a running sandbox, atomically: its traffic meets the old policy

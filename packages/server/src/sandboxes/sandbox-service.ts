@@ -5,6 +5,9 @@ import type { EgressPolicy } from '../domain/egress-policy.js';
 import type { OperationOptions } from '@sandboxd/protocol';
 import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
 import { becomeRequested } from '../pool/claim.js';
+import { adoptAgent } from '../pool/adopt-client.js';
+import type { SnapshotRecord, SnapshotStore } from './snapshot-store.js';
+import { createSnapshotStore } from './snapshot-store.js';
 import { POOL_USER, bootsKernels } from '../pool/warm-pool.js';
 import type { PooledSandbox, WarmPool } from '../pool/warm-pool.js';
 import type { SandboxRepo } from './sandbox-repo.js';
@@ -91,6 +94,21 @@ export interface SandboxService {
   updateNetwork(sandboxId: string, egress: EgressPolicy, options?: OperationOptions): Promise<SandboxRecord>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;
   logs(sandboxId: string, options?: OperationOptions): Promise<string[]>;
+  /**
+   * Snapshots a running sandbox (E2B's `POST /sandboxes/{id}/snapshots`): it is frozen, written
+   * out (memory and disk) and let run again, its end time untouched. Its connections are reset,
+   * as a pause resets them. A later snapshot with the same name replaces the earlier one.
+   */
+  snapshot(sandboxId: string, name: string | null, options?: OperationOptions): Promise<SnapshotRecord>;
+  /** Snapshots, newest first, optionally of one source sandbox or by name/id. */
+  snapshots(filter?: { sandboxId?: string; name?: string }): SnapshotRecord[];
+  /** Deletes a snapshot by id or name; false when there is none. Sandboxes started from it keep running. */
+  deleteSnapshot(idOrName: string, options?: OperationOptions): Promise<boolean>;
+  /**
+   * Forks a running sandbox: one snapshot, then `count` new sandboxes from it (each succeeds or
+   * fails on its own), the parent running on. The snapshot is deleted afterwards.
+   */
+  fork(sandboxId: string, count: number, timeoutSec: number, options?: OperationOptions & { owner?: CreateSandboxInput['owner'] }): Promise<Array<SandboxRecord | SandboxdError>>;
   /** Called synchronously when a running sandbox stops being reachable. Returns an unsubscribe. */
   onEnd(listener: (record: SandboxRecord, reason: EndReason) => void): () => void;
 }
@@ -107,6 +125,8 @@ export interface SandboxServiceDeps {
   pauseMemoryGraceMs?: number;
   /** Available host memory below which frozen sandboxes go to disk at once (default 1 GiB). */
   pauseMinAvailableBytes?: number;
+  /** Where snapshot records live (default: in memory). */
+  snapshots?: SnapshotStore;
   /** Warm sandboxes `create` claims before it boots one cold. */
   pool?: Pick<WarmPool, 'claim'>;
   now?: () => number;
@@ -146,6 +166,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     });
     return next;
   };
+  const snapshotStore = deps.snapshots ?? createSnapshotStore();
   const tiering = deps.pauseToDisk
     ? createPauseTiering({
         graceMs: deps.pauseMemoryGraceMs ?? 60_000,
@@ -336,11 +357,17 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   }
 
   /** Starts the sandbox `input` asks for: cold through the runtime, or by claiming `pooled`. */
-  async function start(input: CreateSandboxInput, template: TemplateInfo, options: OperationOptions | undefined, pooled?: PooledSandbox): Promise<SandboxRecord> {
+  async function start(
+    input: CreateSandboxInput,
+    template: TemplateInfo,
+    options: OperationOptions | undefined,
+    pooled?: PooledSandbox,
+    snapshot?: SnapshotRecord,
+  ): Promise<SandboxRecord> {
     const startedAt = now();
     const record: SandboxRecord = {
       sandboxId: pooled?.sandboxId ?? newSandboxId(),
-      templateId: template.templateId,
+      templateId: snapshot?.snapshotId ?? template.templateId,
       templateAlias: input.template,
       rootfsPath: template.rootfsPath,
       metadata: input.metadata,
@@ -352,7 +379,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       ingress: {
         trafficAccessToken: input.allowPublicTraffic === false ? newAccessToken() : null,
         maskRequestHost: input.maskRequestHost ?? null,
-        loopbackSecret: pooled?.loopbackSecret ?? newAccessToken(),
+        // A restored agent keeps the daemon secret it had when snapshotted.
+        loopbackSecret: snapshot?.loopbackSecret ?? pooled?.loopbackSecret ?? newAccessToken(),
       },
       lifecycle: lifecycleOf(input),
       startedAt,
@@ -363,7 +391,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     repo.insert(record);
     const { sandboxId } = record;
     starting.set(sandboxId, record);
-    const agentEnv = { ...template.env, ...record.envVars };
+    const agentEnv = { ...template.env, ...snapshot?.envVars, ...record.envVars };
     const signal = linkSignals(options?.signal, shutdown.signal);
     const timeoutMs = options?.timeoutMs ?? deps.createTimeoutMs;
     const began = performance.now();
@@ -374,8 +402,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         claim = await becomeRequested(runtime, pooled, identity, record.egress, { signal, timeoutMs });
         record.address = pooled.address;
       } else {
-        const started = await runtime.create(
-          {
+        const spec = {
             sandboxId,
             rootfsPath: record.rootfsPath,
             limits: record.limits,
@@ -393,16 +420,23 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               pidsLimit: record.limits.pidsLimit,
               ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
             },
-          },
-          { signal, timeoutMs },
-        );
-        record.address = started.address;
+          };
+        if (snapshot === undefined) {
+          record.address = (await runtime.create(spec, { signal, timeoutMs })).address;
+        } else {
+          const restored = await runtime.createFromSnapshot(spec, snapshot.snapshotId, { signal, timeoutMs });
+          record.address = restored.address;
+          // The restored agent is still the source sandbox: it becomes this one. The generation
+          // only has to be newer than any the source had (a pool claim is 2).
+          const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
+          await adoptAgent(restored.address, snapshot.loopbackSecret, { generation: Date.now(), ...identity }, { signal, timeoutMs });
+        }
       }
     } catch (error) {
       record.state = 'failed';
       repo.update(record);
       logger.warn({ sandboxId, err: error }, 'sandbox failed to start');
-      if (pooled !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
+      if (pooled !== undefined || snapshot !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
       if (isSandboxdError(error)) throw error;
       const normalised = SandboxdError.from(error);
       if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
@@ -416,8 +450,66 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     live.set(sandboxId, record);
     reaper.arm(sandboxId, record.endAt);
     const ms = Math.round(performance.now() - began);
-    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, ms, ...claim }, 'sandbox started');
+    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, snapshot: snapshot?.snapshotId, ms, ...claim }, 'sandbox started');
     return record;
+  }
+
+  /**
+   * Writes the snapshot `snapshotId` of a running sandbox: its connections are dropped (as for a
+   * pause), it is frozen, written out and thawed; its record and end time stay as they were.
+   */
+  function takeSnapshot(sandboxId: string, snapshotId: string, name: string | null, options?: OperationOptions): Promise<SnapshotRecord> {
+    return serial(sandboxId, async () => {
+      const record = get(sandboxId);
+      // A sandbox of a deleted snapshot (a fork's child) still has what a restore needs in its record.
+      const template: TemplateInfo = templates.resolve(record.templateId) ??
+        snapshotStore.resolve(record.templateId)?.template ?? { templateId: record.templateId, aliases: [], rootfsPath: record.rootfsPath, limits: record.limits, createdAt: '' };
+      live.delete(sandboxId);
+      pausing.set(sandboxId, record);
+      const startedAt = now();
+      let diskBytes: number;
+      try {
+        for (const listener of pauseListeners) {
+          try {
+            listener(record);
+          } catch (error) {
+            logger.error({ err: error }, 'sandbox pause listener failed');
+          }
+        }
+        await sleep(SETTLE_MS);
+        await runtime.freeze(sandboxId, options);
+        try {
+          ({ diskBytes } = await runtime.snapshot(sandboxId, snapshotId, options));
+        } finally {
+          await runtime.thaw(sandboxId).catch((error: unknown) => logger.error({ sandboxId, err: error }, 'thawing a snapshotted sandbox failed'));
+        }
+      } finally {
+        pausing.delete(sandboxId);
+        live.set(sandboxId, record);
+        // An end time that passed meanwhile found no running record: it fires now.
+        reaper.arm(sandboxId, record.endAt);
+      }
+      const snapshot: SnapshotRecord = {
+        snapshotId,
+        name,
+        sourceSandboxId: sandboxId,
+        template,
+        envVars: { ...template.env, ...record.envVars },
+        loopbackSecret: record.ingress?.loopbackSecret ?? '',
+        createdAt: new Date(now()).toISOString(),
+        diskBytes,
+      };
+      logger.info({ sandboxId, snapshotId, ms: now() - startedAt, diskBytes }, 'sandbox snapshotted');
+      return snapshot;
+    });
+  }
+
+  /** Starts a sandbox from a snapshot: the create request's identity over the snapshot's state. */
+  function startFromSnapshot(input: CreateSandboxInput, snapshot: SnapshotRecord, options?: OperationOptions): Promise<SandboxRecord> {
+    if (snapshot.loopbackSecret === '') {
+      throw new SandboxdError(ErrorCode.SNAPSHOT_INCOMPATIBLE, `snapshot "${snapshot.snapshotId}" is of a sandbox without a daemon secret; it cannot be adopted`);
+    }
+    return start(input, snapshot.template, options, undefined, snapshot);
   }
 
   return {
@@ -468,6 +560,15 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
 
     async create(input, options) {
       const template = templates.resolve(input.template);
+      const snapshot = template === undefined ? snapshotStore.resolve(input.template) : undefined;
+      if (snapshot !== undefined) {
+        const { owner } = input;
+        if (owner !== undefined) {
+          const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
+          checkCreateQuota(owner.quota, { timeoutSec: input.timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
+        }
+        return startFromSnapshot(input, snapshot, options);
+      }
       if (template === undefined) {
         const known = templates.list().flatMap((t) => [...t.aliases, t.templateId]);
         throw new SandboxdError(
@@ -561,6 +662,70 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     async logs(sandboxId, options) {
       get(sandboxId);
       return runtime.logs(sandboxId, options);
+    },
+
+    async snapshot(sandboxId, name, options) {
+      const snapshot = await takeSnapshot(sandboxId, newSandboxId(), name, options);
+      const replaced = name === null ? undefined : snapshotStore.list().find((s) => s.name === name);
+      snapshotStore.put(snapshot);
+      if (replaced !== undefined) {
+        snapshotStore.delete(replaced.snapshotId);
+        await runtime.deleteSnapshot(replaced.snapshotId).catch((error: unknown) => logger.warn({ snapshotId: replaced.snapshotId, err: error }, 'deleting a replaced snapshot failed'));
+      }
+      return snapshot;
+    },
+
+    snapshots(filter = {}) {
+      const named = filter.name === undefined ? undefined : snapshotStore.resolve(filter.name);
+      return snapshotStore
+        .list()
+        .filter((s) => (filter.sandboxId === undefined || s.sourceSandboxId === filter.sandboxId) && (filter.name === undefined || s === named));
+    },
+
+    async deleteSnapshot(idOrName, options) {
+      const snapshot = snapshotStore.resolve(idOrName);
+      if (snapshot === undefined) return false;
+      snapshotStore.delete(snapshot.snapshotId);
+      await runtime.deleteSnapshot(snapshot.snapshotId, options);
+      logger.info({ snapshotId: snapshot.snapshotId }, 'snapshot deleted');
+      return true;
+    },
+
+    async fork(sandboxId, count, timeoutSec, options) {
+      const parent = get(sandboxId);
+      const snapshot = await takeSnapshot(sandboxId, newSandboxId(), null, options);
+      try {
+        const input: CreateSandboxInput = {
+          template: snapshot.snapshotId,
+          timeoutSec,
+          metadata: parent.metadata,
+          envVars: parent.envVars,
+          secure: parent.accessToken !== null,
+          allowInternetAccess: parent.egress.allowInternetAccess,
+          allowOut: parent.egress.allowOut,
+          denyOut: parent.egress.denyOut,
+          allowPublicTraffic: parent.ingress?.trafficAccessToken === null,
+          maskRequestHost: parent.ingress?.maskRequestHost ?? null,
+          autoPause: parent.lifecycle?.onTimeout === 'pause',
+          autoResume: parent.lifecycle?.autoResume === true,
+        };
+        // One at a time: a restore is CPU-bound, and parallel ones only share the cores.
+        const results: Array<SandboxRecord | SandboxdError> = [];
+        for (let i = 0; i < count; i++) {
+          const child = async (): Promise<SandboxRecord> => {
+            const owner = options?.owner;
+            if (owner !== undefined) {
+              const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
+              checkCreateQuota(owner.quota, { timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
+            }
+            return start({ ...input, ...(owner !== undefined ? { owner } : {}) }, snapshot.template, { ...(options?.signal ? { signal: options.signal } : {}) }, undefined, snapshot);
+          };
+          results.push(await child().catch((error: unknown) => SandboxdError.from(error)));
+        }
+        return results;
+      } finally {
+        await runtime.deleteSnapshot(snapshot.snapshotId).catch((error: unknown) => logger.warn({ snapshotId: snapshot.snapshotId, err: error }, 'deleting a fork snapshot failed'));
+      }
     },
 
     onEnd(listener) {

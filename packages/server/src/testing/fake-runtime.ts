@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { ENVD_PORT, ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../runtime/sandbox-runtime.js';
+import type { KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec, SnapshotImage } from '../runtime/sandbox-runtime.js';
 import type { EgressPolicy } from '../domain/egress-policy.js';
 import type { OperationOptions } from '@sandboxd/protocol';
 
@@ -183,6 +183,27 @@ export class FakeRuntime implements SandboxRuntime {
     this.pauseCalls.push(`restore:${sandboxId}`);
     if (this.tiers.get(sandboxId) !== 'disk') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" has no image to restore`);
     this.tiers.delete(sandboxId);
+  }
+
+  /** Snapshots taken (id → the sandbox they were taken of). */
+  readonly snapshots = new Map<string, string>();
+
+  async snapshot(sandboxId: string, snapshotId: string): Promise<SnapshotImage> {
+    this.require(sandboxId);
+    this.pauseCalls.push(`snapshot:${sandboxId}`);
+    if (this.tiers.get(sandboxId) !== 'memory') throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is snapshotted`);
+    if (this.failCheckpoint !== undefined) throw this.failCheckpoint;
+    this.snapshots.set(snapshotId, sandboxId);
+    return { diskBytes: 4096 };
+  }
+
+  async createFromSnapshot(spec: SandboxSpec, snapshotId: string, options?: OperationOptions): Promise<RuntimeSandbox> {
+    if (!this.snapshots.has(snapshotId)) throw new SandboxdError(ErrorCode.SNAPSHOT_NOT_FOUND, `snapshot "${snapshotId}" has no image`);
+    return this.create(spec, options);
+  }
+
+  async deleteSnapshot(snapshotId: string): Promise<void> {
+    this.snapshots.delete(snapshotId);
   }
 
   /** What `metrics()` answers for every sandbox; tests change it to see new values sampled. */

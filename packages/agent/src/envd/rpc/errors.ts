@@ -9,6 +9,8 @@ const CODE_MAP: Record<ErrorCode, Code> = {
   NOT_FOUND: Code.NotFound,
   SANDBOX_NOT_FOUND: Code.NotFound,
   TEMPLATE_NOT_FOUND: Code.NotFound,
+  SNAPSHOT_NOT_FOUND: Code.NotFound,
+  SNAPSHOT_INCOMPATIBLE: Code.FailedPrecondition,
   CONFLICT: Code.AlreadyExists,
   SANDBOX_ALREADY_PAUSED: Code.FailedPrecondition,
   SANDBOX_NOT_PAUSED: Code.FailedPrecondition,

@@ -196,11 +196,5 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
     return c.json(toSandbox(resumed, domain, true), 201);
   });
 
-  const notImplemented = (what: string) => () => {
-    throw new SandboxdError(ErrorCode.NOT_IMPLEMENTED, `${what} is not supported by this sandboxd server yet`);
-  };
-  app.post('/sandboxes/:sandboxID/fork', notImplemented('forking sandboxes'));
-  app.post('/sandboxes/:sandboxID/snapshots', notImplemented('sandbox snapshots'));
-  app.get('/snapshots', notImplemented('sandbox snapshots'));
   return app;
 }

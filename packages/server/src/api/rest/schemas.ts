@@ -226,3 +226,15 @@ export const pauseRequestSchema = z.object({
 /** `POST /sandboxes/{id}/resume` (deprecated; E2B's ResumedSandbox): `timeout` 0..max, `autoPause` ignored. */
 export const resumeRequestSchema = (maxTimeoutSec: number) =>
   z.object({ timeout: timeoutSeconds(maxTimeoutSec).optional(), autoPause: z.boolean().nullish() });
+
+/** `POST /sandboxes/{id}/snapshots` (E2B's SandboxSnapshotRequest): an optional name. */
+export const snapshotRequestSchema = z.object({
+  name: z.string({ message: 'name must be a string' }).min(1, 'name must not be empty').max(128).regex(/^[a-zA-Z0-9._-]+$/, 'name may hold letters, digits, ".", "_" and "-" only').nullish(),
+});
+
+/** `POST /sandboxes/{id}/fork` (E2B's SandboxForkRequest): `timeout` (s, default 15) and `count` 1..100 (default 1). */
+export const forkRequestSchema = (maxTimeoutSec: number) =>
+  z.object({
+    timeout: z.number({ message: 'timeout must be a number' }).int().min(0).max(maxTimeoutSec).nullish(),
+    count: z.number({ message: 'count must be a number' }).int().min(1, 'count must be at least 1').max(100, 'count must be at most 100').nullish(),
+  });

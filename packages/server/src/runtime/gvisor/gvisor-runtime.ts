@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { access, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ErrorCode, SandboxdError, deadline } from '@sandboxd/protocol';
-import type { KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec } from '../sandbox-runtime.js';
+import type { KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec, SnapshotImage } from '../sandbox-runtime.js';
 import type { EgressPolicy } from '../../domain/egress-policy.js';
 import type { OperationOptions } from '@sandboxd/protocol';
+import { runCommand } from './host-command.js';
+import { checkSnapshotVersions, commitSnapshot, diskBytes, prepareSnapshot, readSnapshotVersions, removePartialSnapshots, removeSnapshot, snapshotPaths, type SnapshotVersions } from './snapshot-images.js';
 import { parseOpenConnections, type OpenConnection } from './open-connections.js';
 import { commitImage, discardImages, hasImage, imagePaths, preparePartialImage, summariseCheckpointError } from './pause-image.js';
 import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
@@ -28,9 +30,9 @@ import { readCgroupUsage } from './cgroup-usage.js';
 import { ensureSandboxesParentShares } from './cpu-shares.js';
 import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
-import { createSandboxNetwork, destroySandboxNetwork, readdressSandboxNetwork, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
+import { createSandboxNetwork, destroySandboxNetwork, readdressSandboxNetwork, resetHostConnections, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { runscExec } from './sandbox-exec.js';
-import { layerTmpDir, layerUpperDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
+import { copyFrozenDisk, layerTmpDir, layerUpperDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { waitSettled } from '../../util/settle.js';
 import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeRecord, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
 
@@ -185,16 +187,20 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   }
 
   /**
-   * runsc refuses to checkpoint a sandbox with a TCP connection to the host open inside, and the
-   * refusal leaves the sandbox unable to run again: the frozen sandbox runs for a moment (no
-   * traffic reaches a paused one) until its programs have closed such connections, then is frozen
-   * again. Connections it keeps open mean no checkpoint: it stays frozen in memory, unharmed.
+   * runsc 20240729 refuses to checkpoint a sandbox while a TCP endpoint on its eth0 is connected
+   * (established, close-wait, handshaking; TIME_WAIT ones were saved, measured), and a refusal
+   * freezes the receive queues of the endpoints it got to. So: the frozen sandbox runs for a moment
+   * (no traffic reaches a paused one), the host's own sockets to it are reset (a connection still
+   * in the agent's accept queue has no file descriptor, so /proc/net/tcp does not list it), and it
+   * is frozen again once its programs have closed what the host dropped. Connections it keeps open
+   * mean no checkpoint: it stays frozen in memory, unharmed.
    */
-  async function settleConnections(sandboxId: string, op: OperationOptions): Promise<void> {
+  async function settleConnections(sandboxId: string, address: string, op: OperationOptions): Promise<void> {
     const runsc = runscOf(sandboxId);
     await runsc.resume(sandboxId, op);
     let open: OpenConnection[] = [];
     try {
+      await resetHostConnections(address, op);
       for (let attempt = 0; attempt < 20; attempt++) {
         open = parseOpenConnections(await runsc.readFile(sandboxId, '/proc/net/tcp', op));
         if (open.length === 0) return;
@@ -207,71 +213,116 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" keeps TCP connections open (${list}); it stays paused in memory`);
   }
 
+  let runscVersion: string | undefined;
+  /** The runsc and agent a snapshot written now records (a restore needs the same two). */
+  async function currentVersions(op: OperationOptions): Promise<SnapshotVersions> {
+    runscVersion ??= (await runCommand('runsc', ['--version'], op)).stdout.split('\n')[0]?.trim() ?? 'unknown';
+    return { runsc: runscVersion, agentImage: basename(await currentAgentImage(op)) };
+  }
+
   /** Drops a partial image (a crash or a refusal mid-checkpoint); the complete one stays. */
   async function rmImagePartial(dir: string): Promise<void> {
     await rm(imagePaths(dir).partial, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  const runtime: SandboxRuntime = {
-    async create(spec: SandboxSpec, options_: OperationOptions = {}): Promise<RuntimeSandbox> {
-      // One deadline for the whole creation: every step gets the same signal, none a timeout of its own.
-      const { signal, dispose } = deadline(options_, `creating sandbox ${spec.sandboxId}`);
-      const op: OperationOptions = signal ? { signal } : {};
-      const slot = claims.claim();
-      const net = slotAddresses(slot);
-      const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
-      const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
+  /** Boots a sandbox: fresh (`runsc create` + `start`), or restored from a snapshot's image. */
+  async function boot(spec: SandboxSpec, options_: OperationOptions, fromSnapshot?: string): Promise<RuntimeSandbox> {
+    // One deadline for the whole creation: every step gets the same signal, none a timeout of its own.
+    const { signal, dispose } = deadline(options_, `creating sandbox ${spec.sandboxId}`);
+    const op: OperationOptions = signal ? { signal } : {};
+    const slot = claims.claim();
+    const net = slotAddresses(slot);
+    const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
+    const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
+    try {
+      for (const lower of spec.rootfsPath.split(':')) await readOnlyRoot(lower, op);
+      const snapshot = fromSnapshot === undefined ? undefined : snapshotPaths(options.home, fromSnapshot);
+      await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op, snapshot?.diskImage);
+      await createSandboxNetwork(net, op);
+      sandboxAt.set(net.sandboxAddress, spec.sandboxId);
+      rememberNames(net, spec.egress);
+      await allowSandboxEgress(net, spec.egress, { ...op, redirect });
+      // Metering only: a sandbox starts without its egress counted rather than not at all.
+      await linkEgressCounter(net, true, op).catch((error: unknown) => options.onBackgroundError?.(spec.sandboxId, error));
+      const ociSpec = buildOciSpec({
+        sandboxId: spec.sandboxId,
+        rootfsPath: paths.rootDir,
+        tmpDir: layerTmpDir(paths.layerDir),
+        agentImage: await currentAgentImage(op),
+        runDir: paths.runDir,
+        netnsPath: `/var/run/netns/${net.netns}`,
+        limits: spec.limits,
+      });
+      const trust = composeTrust(await templateTrust(spec.rootfsPath.split(':').pop() ?? spec.rootfsPath), await hostTrust());
+      await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf, trust);
+      // What the daemon wrote for the sandbox is read-only on the host from here on.
+      await ensureReadOnlyBind(paths.runDir, op);
+      const runsc = runscOf(spec.sandboxId);
+      const consoleLog = await openAgentLog(paths.logDir, op);
+      const tail = async (): Promise<string> => {
+        // runsc is gone: once the sandbox's copies close too, multilog flushes and exits.
+        await consoleLog.close();
+        await consoleLog.drained(2_000);
+        return consoleTail(spec.sandboxId, 1500);
+      };
       try {
-        for (const lower of spec.rootfsPath.split(':')) await readOnlyRoot(lower, op);
-        await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op);
-        await createSandboxNetwork(net, op);
-        sandboxAt.set(net.sandboxAddress, spec.sandboxId);
-        rememberNames(net, spec.egress);
-        await allowSandboxEgress(net, spec.egress, { ...op, redirect });
-        // Metering only: a sandbox starts without its egress counted rather than not at all.
-        await linkEgressCounter(net, true, op).catch((error: unknown) => options.onBackgroundError?.(spec.sandboxId, error));
-        const ociSpec = buildOciSpec({
-          sandboxId: spec.sandboxId,
-          rootfsPath: paths.rootDir,
-          tmpDir: layerTmpDir(paths.layerDir),
-          agentImage: await currentAgentImage(op),
-          runDir: paths.runDir,
-          netnsPath: `/var/run/netns/${net.netns}`,
-          limits: spec.limits,
-        });
-        const trust = composeTrust(await templateTrust(spec.rootfsPath.split(':').pop() ?? spec.rootfsPath), await hostTrust());
-        await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf, trust);
-        // What the daemon wrote for the sandbox is read-only on the host from here on.
-        await ensureReadOnlyBind(paths.runDir, op);
-        const runsc = runscOf(spec.sandboxId);
-        const consoleLog = await openAgentLog(paths.logDir, op);
-        try {
-          await runsc.create(spec.sandboxId, paths.bundleDir, consoleLog.fd, async () => {
-            // runsc is gone: once the sandbox's copies close too, multilog flushes and exits.
-            await consoleLog.close();
-            await consoleLog.drained(2_000);
-            return consoleTail(spec.sandboxId, 1500);
-          }, op);
-        } finally {
-          await consoleLog.close();
-        }
-        await runsc.start(spec.sandboxId, op);
-        await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
-          ...op,
-          timeoutMs: options.startTimeoutMs ?? 60_000,
-        });
-        if (!(await watchSandbox(spec.sandboxId, op))) {
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while starting: ${(await deathReason(spec.sandboxId)) ?? 'gone'}`);
-        }
-        return { sandboxId: spec.sandboxId, address: net.sandboxAddress };
-      } catch (error) {
-        await teardown(spec.sandboxId, slot, {}).catch(() => undefined);
-        // A step that saw the deadline's abort may report it as its own failure: the deadline wins.
-        throw SandboxdError.from(signal?.aborted ? signal.reason : error);
+        // A restore takes the address of the namespace it is given (runsc scrapes it again, measured
+        // on 20240729), so an image runs in any slot, beside its siblings: no NAT needed.
+        if (snapshot) await runsc.restore(spec.sandboxId, paths.bundleDir, snapshot.image, consoleLog.fd, tail, op);
+        else await runsc.create(spec.sandboxId, paths.bundleDir, consoleLog.fd, tail, op);
       } finally {
-        dispose();
+        await consoleLog.close();
       }
+      if (!snapshot) await runsc.start(spec.sandboxId, op);
+      await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
+        ...op,
+        timeoutMs: options.startTimeoutMs ?? 60_000,
+      });
+      if (!(await watchSandbox(spec.sandboxId, op))) {
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while starting: ${(await deathReason(spec.sandboxId)) ?? 'gone'}`);
+      }
+      return { sandboxId: spec.sandboxId, address: net.sandboxAddress };
+    } catch (error) {
+      await teardown(spec.sandboxId, slot, {}).catch(() => undefined);
+      // A step that saw the deadline's abort may report it as its own failure: the deadline wins.
+      throw SandboxdError.from(signal?.aborted ? signal.reason : error);
+    } finally {
+      dispose();
+    }
+  }
+
+  const runtime: SandboxRuntime = {
+    create: (spec: SandboxSpec, op: OperationOptions = {}) => boot(spec, op),
+
+    async createFromSnapshot(spec: SandboxSpec, snapshotId: string, op: OperationOptions = {}): Promise<RuntimeSandbox> {
+      const found = await readSnapshotVersions(options.home, snapshotId);
+      checkSnapshotVersions(snapshotId, found, await currentVersions(op));
+      return boot(spec, op, snapshotId);
     },
+
+    async snapshot(sandboxId: string, snapshotId: string, op: OperationOptions = {}): Promise<SnapshotImage> {
+      if ((await containerStatus(sandboxId, op)) !== 'paused') {
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is snapshotted`);
+      }
+      const record = await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      await settleConnections(sandboxId, record.address, op);
+      const versions = await currentVersions(op);
+      const partial = await prepareSnapshot(options.home, snapshotId);
+      try {
+        // Both while frozen: the disk and the memory are of the same instant.
+        await copyFrozenDisk(sandboxPaths(sandboxesDir, sandboxId), join(partial, 'disk.img'), op);
+        await runscOf(sandboxId).checkpoint(sandboxId, join(partial, 'image'), op);
+      } catch (error) {
+        await removeSnapshot(options.home, snapshotId).catch(() => undefined);
+        const message = summariseCheckpointError(SandboxdError.from(error).message);
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `snapshotting sandbox "${sandboxId}" failed; it is unharmed: ${message}`);
+      }
+      await commitSnapshot(options.home, snapshotId, versions);
+      return { diskBytes: await diskBytes(snapshotPaths(options.home, snapshotId).dir) };
+    },
+
+    deleteSnapshot: (snapshotId: string) => removeSnapshot(options.home, snapshotId),
 
     async destroy(sandboxId: string, op: OperationOptions = {}): Promise<void> {
       const pending = pendingTeardowns.get(sandboxId);
@@ -288,6 +339,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async reconcile(known: KnownSandbox[], op: OperationOptions = {}) {
       await Promise.all(pendingTeardowns.values());
       await ensureBaseRuleset(facts, op);
+      await removePartialSnapshots(options.home);
       await ensureUsageTable(op).catch((error: unknown) => options.onBackgroundError?.('(egress counters)', error));
       const containers = await listContainers(op);
       const records = await readRecords(sandboxesDir);
@@ -367,11 +419,13 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       if ((await containerStatus(sandboxId, op)) !== 'paused') {
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
       }
-      await settleConnections(sandboxId, op);
+      const record = await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      await settleConnections(sandboxId, record.address, op);
       const paths = sandboxPaths(sandboxesDir, sandboxId);
       const partial = await preparePartialImage(paths.dir);
       try {
-        // A paused sandbox stays paused (and whole) through runsc checkpoint, refused or not.
+        // `--leave-running`: a paused sandbox stays paused (and whole) through the checkpoint, refused or not.
         await runscOf(sandboxId).checkpoint(sandboxId, partial, op);
       } catch (error) {
         await rmImagePartial(paths.dir);

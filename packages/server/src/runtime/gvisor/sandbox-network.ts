@@ -35,6 +35,14 @@ export async function readdressSandboxNetwork(net: SlotAddresses, options: Opera
   await ip('-n', net.netns, 'route', 'replace', 'default', 'via', net.hostAddress);
 }
 
+/**
+ * Resets (RST, `ss -K`) every TCP socket of the host connected to `address`: the daemon's own
+ * connections to a sandbox it is about to checkpoint. Sockets in TIME_WAIT are left alone.
+ */
+export async function resetHostConnections(address: string, options: OperationOptions = {}): Promise<void> {
+  await runCommand('ss', ['-t', '-n', '-K', 'dst', address], options);
+}
+
 /** Removes the namespace and the veth pair. Idempotent. */
 export async function destroySandboxNetwork(net: SlotAddresses, options: OperationOptions = {}): Promise<void> {
   await runCommand('ip', ['link', 'del', net.hostIface], { ...options, okExitCodes: [0, 1] });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
 import { readMountPoints, releaseMount } from './read-only-mount.js';
+import { copySparse } from './snapshot-images.js';
 
 /** Where one sandbox's writable layer lives on the host. */
 export interface WritableLayerPaths {
@@ -33,18 +34,24 @@ export async function mountWritableLayer(
   lowerDir: string,
   sizeMB: number,
   options: OperationOptions = {},
+  fromImage?: string,
 ): Promise<void> {
   if (!Number.isInteger(sizeMB) || sizeMB < 16) throw new RangeError(`disk size must be an integer of at least 16 MiB, got ${sizeMB}`);
   await mkdir(paths.layerDir, { recursive: true, mode: 0o700 });
   await mkdir(paths.rootDir, { recursive: true, mode: 0o755 });
-  const image = await open(paths.diskImage, 'w', 0o600);
-  try {
-    await image.truncate(sizeMB * 1024 * 1024);
-  } finally {
-    await image.close();
+  if (fromImage !== undefined) {
+    // A snapshot's disk: its own copy (sparse), so children never share a writable byte.
+    await copySparse(fromImage, paths.diskImage, options);
+  } else {
+    const image = await open(paths.diskImage, 'w', 0o600);
+    try {
+      await image.truncate(sizeMB * 1024 * 1024);
+    } finally {
+      await image.close();
+    }
+    // No journal (the disk dies with the sandbox), no reserved blocks, lazy init: ~10 ms.
+    await runCommand('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', paths.diskImage], options);
   }
-  // No journal (the disk dies with the sandbox), no reserved blocks, lazy init: ~10 ms.
-  await runCommand('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', paths.diskImage], options);
   // Direct I/O on the loop device: the image's data is cached once (the ext4 inside), not twice
   // (also as the image file's pages), which made large writes several times slower.
   const { stdout } = await runCommand('losetup', ['--find', '--show', '--direct-io=on', paths.diskImage], options);
@@ -55,9 +62,9 @@ export async function mountWritableLayer(
     // Detaching a mounted loop device only marks it: it goes away with its last unmount.
     await runCommand('losetup', ['--detach', device], { ...options, okExitCodes: [0, 1] });
   }
-  await mkdir(layerUpperDir(paths.layerDir), { mode: 0o755 });
-  await mkdir(layerWorkDir(paths.layerDir), { mode: 0o700 });
-  await mkdir(layerTmpDir(paths.layerDir));
+  await mkdir(layerUpperDir(paths.layerDir), { recursive: true, mode: 0o755 });
+  await mkdir(layerWorkDir(paths.layerDir), { recursive: true, mode: 0o700 });
+  await mkdir(layerTmpDir(paths.layerDir), { recursive: true });
   await chmod(layerTmpDir(paths.layerDir), 0o1777);
   const overlayOptions = [
     `lowerdir=${lowerDir}`,
@@ -81,6 +88,19 @@ export async function unmountWritableLayer(paths: WritableLayerPaths, options: O
 export async function writableLayerMounted(paths: WritableLayerPaths): Promise<boolean> {
   const points = await readMountPoints();
   return points.has(paths.rootDir) && points.has(paths.layerDir);
+}
+
+/**
+ * Copies the disk of a frozen sandbox consistently: the filesystem is frozen on the host (its
+ * dirty pages written, no write in between) while the image is copied.
+ */
+export async function copyFrozenDisk(paths: WritableLayerPaths, to: string, options: OperationOptions = {}): Promise<void> {
+  await runCommand('fsfreeze', ['--freeze', paths.layerDir], options);
+  try {
+    await copySparse(paths.diskImage, to, options);
+  } finally {
+    await runCommand('fsfreeze', ['--unfreeze', paths.layerDir], {});
+  }
 }
 
 /** Bytes used and total of the sandbox's disk. */
