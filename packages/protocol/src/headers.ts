@@ -8,4 +8,6 @@ export const Headers = {
   nextToken: 'x-next-token',
   keepalivePingInterval: 'keepalive-ping-interval',
   connectTimeoutMs: 'connect-timeout-ms',
+  /** The language of a code-interpreter `/execute` answer (the context's, normalised). */
+  executionLanguage: 'x-sandboxd-language',
 } as const;

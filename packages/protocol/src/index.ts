@@ -34,6 +34,8 @@ export {
 export type { ProcessEvent, ProcessConfig, StartRequest, ProcessSelector, ProcessInput } from './gen/process/process_pb.js';
 export { Filesystem, FileType, EventType, EntryInfoSchema, FilesystemEventSchema } from './gen/filesystem/filesystem_pb.js';
 export type { EntryInfo, FilesystemEvent } from './gen/filesystem/filesystem_pb.js';
+export { processEndOf } from './process-end.js';
+export type { ProcessEnd } from './process-end.js';
 export { renderErrorsDoc } from './errors-doc.js';
 export { deadline, linkSignals, timeoutSignal, throwIfAborted } from './abort.js';
 export type { OperationOptions } from './abort.js';

@@ -18,6 +18,8 @@ import { createMetricsSampler } from './sandboxes/metrics-sampler.js';
 import { createDaemonMetrics } from './observability/daemon-metrics.js';
 import { openMetricsListener } from './observability/metrics-route.js';
 import { trackProxyExchange, trackProxyUpgrade } from './observability/proxy-traffic.js';
+import { trackActivity } from './observability/execution-tracking.js';
+import { activityOf } from './usage/executions.js';
 import { registerPoolMetrics } from './observability/pool-metrics.js';
 import { createWarmPool } from './pool/warm-pool.js';
 import type { WarmPool } from './pool/warm-pool.js';
@@ -26,7 +28,6 @@ import { createSandboxService } from './sandboxes/sandbox-service.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
 import { createSandboxRepo } from './store/sandbox-repo.js';
-import { isExecution } from './usage/executions.js';
 import { createUsageMeter } from './usage/usage-meter.js';
 import { createUsageStore } from './usage/usage-store.js';
 import { malformedRequest, shuttingDown } from './util/e2b-error-bodies.js';
@@ -178,10 +179,11 @@ export function createDaemon(deps: DaemonDeps): Daemon {
           });
         } else {
           trackProxyExchange(prometheus, req, res, route.kind === 'sandbox' ? route.port : undefined);
+          const activity = route.kind === 'sandbox' ? activityOf(req.method, route.port, req.url) : undefined;
           // An execution the sandbox accepted (its answer started with 2xx) is counted for its key.
-          const executing = route.kind === 'sandbox' && isExecution(req.method, route.port, req.url) ? route.record : undefined;
+          const executing = activity !== undefined && route.kind === 'sandbox' ? route.record : undefined;
           if (executing !== undefined) res.once('close', () => res.headersSent && res.statusCode < 300 && usage.execution(executing));
-          proxy.handle(req, res, route);
+          proxy.handle(req, res, route, activity === undefined ? undefined : trackActivity(prometheus, activity, res));
         }
       } catch (error) {
         // Nothing a client sends may take the daemon down.

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { cookieAllowed } from './cookies.js';
 import { sandboxConnection } from './sandbox-dial.js';
 import type { StreamRegistry } from './stream-registry.js';
+import type { ResponseTap } from '../observability/execution-tracking.js';
 import { portNotOpen } from '../util/e2b-error-bodies.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction. */
@@ -98,8 +99,11 @@ export function responseHeaders(rawHeaders: string[], target: ProxyTarget, keepH
 }
 
 export interface NodeProxy {
-  /** Forwards one HTTP request, streaming both bodies; registered for reset under the sandbox. */
-  forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void;
+  /**
+   * Forwards one HTTP request, streaming both bodies; registered for reset under the sandbox.
+   * `tap` sees the upstream response just before it is piped.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, tap?: ResponseTap): void;
   /** Forwards a connection upgrade (WebSocket), piping both sockets once upstream switches. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget): void;
   /** Closes pooled idle upstream connections to one address. */
@@ -116,7 +120,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
     return headers;
   };
 
-  function forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, attempt = 0): void {
+  function forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, tap?: ResponseTap, attempt = 0): void {
     const options: SandboxRequestArgs = {
       host: target.address,
       port: target.port,
@@ -145,6 +149,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
         resetSocket(req.socket);
         return;
       }
+      tap?.(up);
       up.pipe(res);
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
@@ -156,7 +161,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
       // A pooled connection the agent closed meanwhile: retry once for requests without a body.
       const bodyless = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
       if (upstream.reusedSocket && error.code === 'ECONNRESET' && bodyless && attempt === 0) {
-        forward(req, res, target, 1);
+        forward(req, res, target, tap, 1);
         return;
       }
       logger.debug({ sandboxId: target.sandboxId, port: target.port, err: error }, 'upstream request failed');
@@ -227,5 +232,5 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
     }
   };
 
-  return { forward, upgrade, dropConnections, close: () => agent.destroy() };
+  return { forward: (req, res, target, tap) => forward(req, res, target, tap), upgrade, dropConnections, close: () => agent.destroy() };
 }
