@@ -1,6 +1,7 @@
 // User API: the contracts every sandboxd component speaks.
 export { ENVD_PORT, CODE_INTERPRETER_PORT, ENVD_VERSION } from './ports.js';
 export { Headers } from './headers.js';
+export { wellFormedRequestId } from './request-id.js';
 export { SANDBOX_DEFAULT_PATH } from './paths.js';
 export { ErrorCode, errorStatus, errorMeaning, SandboxdError, isSandboxdError, toE2bErrorBody } from './errors.js';
 export type { E2bErrorBody } from './errors.js';

@@ -22,6 +22,7 @@ import type { TemplateBuildService } from './templates/build-service.js';
 import { createMetricsSampler, type MetricsSampler } from './sandboxes/metrics-sampler.js';
 import { createDaemonMetrics, type DaemonMetrics } from './observability/daemon-metrics.js';
 import { httpMetrics } from './observability/http-metrics.js';
+import { requestLog } from './observability/request-id.js';
 import { instrumentSandboxes } from './observability/instrument-sandboxes.js';
 import { metricsHandler } from './observability/metrics-route.js';
 
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps): Hono {
   const sampler = deps.metrics ?? createMetricsSampler({ sandboxes: deps.sandboxes });
   const prometheus = deps.prometheus ?? createDaemonMetrics({ sandboxes: deps.sandboxes, samples: sampler });
   const sandboxes = instrumentSandboxes(deps.sandboxes, prometheus);
+  app.use('*', requestLog(deps.logger));
   app.use('*', httpMetrics(prometheus));
 
   app.onError((error, c) => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -19,6 +19,8 @@ import { createDaemonMetrics } from './observability/daemon-metrics.js';
 import { openMetricsListener } from './observability/metrics-route.js';
 import { trackProxyExchange, trackProxyUpgrade } from './observability/proxy-traffic.js';
 import { trackActivity } from './observability/execution-tracking.js';
+import { assignRequestId, pathOnly, requestIdFor } from './observability/request-id.js';
+import { Headers } from '@sandboxd/protocol';
 import { activityOf } from './usage/executions.js';
 import { registerPoolMetrics } from './observability/pool-metrics.js';
 import { createWarmPool } from './pool/warm-pool.js';
@@ -31,6 +33,15 @@ import { createSandboxRepo } from './store/sandbox-repo.js';
 import { createUsageMeter } from './usage/usage-meter.js';
 import { createUsageStore } from './usage/usage-store.js';
 import { malformedRequest, shuttingDown } from './util/e2b-error-bodies.js';
+
+/** One JSON log line per proxied exchange once its response closes (the path without its query). */
+function logProxied(log: Logger, req: IncomingMessage, res: ServerResponse, target: { sandboxId?: string; port?: number }): void {
+  const started = performance.now();
+  res.once('close', () => {
+    const fields = { ...target, method: req.method, path: pathOnly(req.url), status: res.statusCode, complete: res.writableFinished, ms: Math.round(performance.now() - started) };
+    log.info(fields, 'proxied request');
+  });
+}
 
 const urlOf = (address: AddressInfo): string =>
   `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -157,6 +168,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const server = http.createServer(
     { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: 60_000, requestTimeout: 0, noDelay: true },
     (req, res) => {
+      const reqId = assignRequestId(req, res);
       const inFlight = connections.get(req.socket);
       inFlight?.add(req);
       res.once('close', () => {
@@ -178,6 +190,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
             res.destroy();
           });
         } else {
+          logProxied(logger.child({ reqId }), req, res, route.kind === 'sandbox' ? { sandboxId: route.sandboxId, port: route.port } : {});
           trackProxyExchange(prometheus, req, res, route.kind === 'sandbox' ? route.port : undefined);
           const activity = route.kind === 'sandbox' ? activityOf(req.method, route.port, req.url) : undefined;
           // An execution the sandbox accepted (its answer started with 2xx) is counted for its key.
@@ -201,6 +214,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     socket.once('close', () => connections.delete(socket));
   });
   server.on('upgrade', (req, socket, head) => {
+    req.headers[Headers.requestId] = requestIdFor(req.headers[Headers.requestId]);
     connections.get(req.socket)?.add(req);
     if (closing) {
       resetSocket(socket);

@@ -8,6 +8,9 @@ import { sandboxConnection } from './sandbox-dial.js';
 import type { StreamRegistry } from './stream-registry.js';
 import type { ResponseTap } from '../observability/execution-tracking.js';
 import { portNotOpen } from '../util/e2b-error-bodies.js';
+import { Headers } from '@sandboxd/protocol';
+
+const REQUEST_ID = Headers.requestId;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -89,6 +92,8 @@ export function responseHeaders(rawHeaders: string[], target: ProxyTarget, keepH
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     if (!keepHopByHop && HOP_BY_HOP.has(name)) continue;
+    // The daemon's own id of the exchange answers (set on the response before these).
+    if (name === REQUEST_ID) continue;
     if (name === 'set-cookie' && !cookieAllowed(rawHeaders[i + 1]!, target.host)) {
       droppedCookies++;
       continue;
