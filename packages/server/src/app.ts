@@ -11,6 +11,7 @@ import { LIMITS } from './api/rest/schemas.js';
 import { apiKeyAuth, principalOf } from './api/rest/auth.js';
 import { metricsRoutes } from './api/rest/metrics.js';
 import { usageRoutes } from './api/rest/usage.js';
+import { keyRoutes } from './api/rest/keys.js';
 import { CONFIGURED_KEY_ID } from './auth/api-keys.js';
 import { canSee } from './auth/ownership.js';
 import { hasScope } from './auth/scopes.js';
@@ -140,6 +141,7 @@ export function createApp(deps: AppDeps): Hono {
   // Before the template routes: `DELETE /templates/{id}` of a snapshot deletes the snapshot.
   app.route('/', snapshotRoutes({ sandboxes, domain: deps.domain, maxTimeoutSec: deps.maxTimeoutSec }));
   if (deps.templateBuilds) app.route('/', templateRoutes(deps.templateBuilds));
+  app.route('/', keyRoutes(deps.apiKeys));
   app.route(
     '/',
     sandboxRoutes({
