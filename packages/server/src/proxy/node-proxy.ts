@@ -43,6 +43,8 @@ export interface ProxyTarget {
   requestHost?: string;
   /** The sandbox's loopback secret: a refused port is then retried on the sandbox's loopback. */
   loopbackSecret?: string;
+  /** Header name/value pairs added to the sandbox's response (beside its own, never replacing ours). */
+  addResponseHeaders?: string[];
 }
 
 /** Request options carrying the target to the pool's `createConnection`. */
@@ -100,6 +102,7 @@ export function responseHeaders(rawHeaders: string[], target: ProxyTarget, keepH
     }
     headers.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
+  if (target.addResponseHeaders) headers.push(...target.addResponseHeaders);
   return { headers, droppedCookies };
 }
 

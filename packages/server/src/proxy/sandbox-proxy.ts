@@ -13,6 +13,9 @@ import type { ResponseTap } from '../observability/execution-tracking.js';
 
 type SandboxRoute = Extract<Route, { kind: 'sandbox' | 'error' }>;
 
+/** What a signed `/files` answer carries beside the sandbox's own headers (a CSP the sandbox cannot lift: policies add up). */
+export const SIGNED_FILE_HEADERS = ['content-security-policy', 'sandbox'];
+
 /** The sandbox-traffic half of the listener: routing, forwarding, and reset on sandbox end. */
 export interface SandboxProxy {
   /** The route of a request; `rest` means it is not sandbox traffic. */
@@ -50,6 +53,9 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
       host: `${route.port}-${route.sandboxId}.${domain}`,
       ...(mask ? { requestHost: mask.replaceAll('${PORT}', String(route.port)) } : {}),
       ...(route.record?.ingress?.loopbackSecret ? { loopbackSecret: route.record.ingress.loopbackSecret } : {}),
+      // A file of the sandbox opened from a signed URL is on the daemon's origin: as a sandboxed
+      // document (a unique origin) its scripts cannot reach the daemon's API or the dashboard's key.
+      ...(route.signedFile ? { addResponseHeaders: SIGNED_FILE_HEADERS } : {}),
     };
   };
 
