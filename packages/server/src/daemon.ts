@@ -133,7 +133,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     onSample: (sandboxId, sample, reading) => {
       const record = sandboxes.find(sandboxId);
       if (record === undefined) return;
-      usage.observe(record, { at: sample.at, memBytes: sample.memUsed, ...(reading.cpuNanos !== undefined ? { cpuNanos: reading.cpuNanos } : {}), ...(reading.egressBytes !== undefined ? { egressBytes: reading.egressBytes } : {}) });
+      usage.observe(record, { at: sample.at, memBytes: sample.memUsed, ...(reading.cpuNanos !== undefined ? { cpuNanos: reading.cpuNanos } : {}), ...(reading.egressBytes !== undefined ? { egressBytes: reading.egressBytes } : {}), ...(reading.ingressBytes !== undefined ? { ingressBytes: reading.ingressBytes } : {}) });
     },
   });
   // A paused sandbox's connections end as a killed one's do (a restore could not carry them).

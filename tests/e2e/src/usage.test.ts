@@ -21,6 +21,7 @@ interface Usage {
   memoryGiBSeconds: number;
   executions: number;
   egressBytes: number;
+  ingressBytes: number;
 }
 
 before(async () => {
@@ -39,7 +40,7 @@ async function usageOf(apiKey: string, keyId: string): Promise<Usage | undefined
   return (res.json as { usage: Usage[] }).usage.find((u) => u.keyId === keyId);
 }
 
-const fields = ['sandboxSeconds', 'cpuSeconds', 'memoryGiBSeconds', 'executions', 'egressBytes'] as const;
+const fields = ['sandboxSeconds', 'cpuSeconds', 'memoryGiBSeconds', 'executions', 'egressBytes', 'ingressBytes'] as const;
 
 describe('usage metering per API key', () => {
   let measured: Usage;
@@ -53,16 +54,20 @@ describe('usage metering per API key', () => {
     else assert.equal(code.text, '45', describeExecution(code));
     // About three seconds of one busy CPU.
     await run(sbx, "timeout 3 sh -c 'while :; do :; done' || true");
-    const status = await run(sbx, "curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 25 http://deb.debian.org/debian/ || true");
-    assert.equal(status.stdout, '200');
+    const status = await run(sbx, "curl -sS -o /dev/null -w '%{http_code} %{size_download}' --connect-timeout 5 --max-time 25 http://deb.debian.org/debian/dists/trixie/Release || true");
+    const [httpCode, size] = status.stdout.split(' ');
+    assert.equal(httpCode, '200');
+    // The download is metered as ingress: at least its body's bytes came in from the network.
+    const downloaded = Number(size);
+    assert.ok(downloaded > 10_000, status.stdout);
     // The sampler reads every 5 s: wait for a sample after the work.
     measured = await waitFor(
       async () => {
         const u = await usageOf(metered.key, metered.id);
-        return u && u.cpuSeconds >= 2 && u.egressBytes > 0 && u.executions >= 3 ? u : undefined;
+        return u && u.cpuSeconds >= 2 && u.egressBytes > 0 && u.ingressBytes >= downloaded && u.executions >= 3 ? u : undefined;
       },
       30_000,
-      'usage with CPU, egress and executions',
+      'usage with CPU, egress, the download as ingress and executions',
       1000,
     );
     assert.ok(measured.sandboxSeconds > 3, JSON.stringify(measured));

@@ -44,10 +44,10 @@ describe('usage command', () => {
     const text = usageTable({
       start: 's',
       end: 'e',
-      usage: [{ keyId: 'key_1', keyName: 'ci', sandboxes: 2, sandboxSeconds: 12.34, cpuSeconds: 1.234, memoryGiBSeconds: 0.5, executions: 3, egressBytes: 1500 }],
+      usage: [{ keyId: 'key_1', keyName: 'ci', sandboxes: 2, sandboxSeconds: 12.34, cpuSeconds: 1.234, memoryGiBSeconds: 0.5, executions: 3, egressBytes: 1500, ingressBytes: 72000 }],
     });
     assert.equal(text.split('\n')[0], 'usage from s to e');
-    assert.match(text, /key_1\s+ci\s+2\s+12\.3\s+1\.23\s+0\.500\s+3\s+1500/);
+    assert.match(text, /key_1\s+ci\s+2\s+12\.3\s+1\.23\s+0\.500\s+3\s+1500\s+72000/);
   });
 });
 

@@ -70,6 +70,8 @@ export interface RuntimeMetrics {
   diskTotalBytes: number;
   /** Cumulative bytes the sandbox sent out to the network through its egress firewall, when counted. */
   egressBytes?: number;
+  /** Cumulative bytes the network sent into the sandbox (downloads, replies to it), when counted. */
+  ingressBytes?: number;
 }
 
 /**
