@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe } from 'node:test';
+import { Template } from 'e2b';
+import { launch, type Browser, type Page } from 'puppeteer-core';
+import { CALL_MS, RUN_ID, e2eTest, rest, waitFor } from './helpers.js';
+import { startStack, withTimeout, type Stack } from './stack.js';
+
+// The dashboard's template pages in headless Chromium while a template builds through the SDK:
+// its builds (GET /templates/{id}) with status, the running build's progress and log.
+
+const CHROMIUM = process.env['SANDBOXD_CHROMIUM'] ?? '/usr/bin/chromium';
+const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), '../artifacts/dashboard-builds');
+const UI_MS = 30_000;
+const BUILD_MS = 600_000;
+
+let stack: Stack;
+let builtDir: string;
+let browser: Browser | undefined;
+let page: Page;
+const problems: string[] = [];
+const test = e2eTest(() => stack);
+const name = `dash-build-${RUN_ID}`;
+
+const shot = (file: string) => page.screenshot({ path: join(ARTIFACTS, `${file}.png`), fullPage: true });
+const textOf = (selector: string): Promise<string> => page.$eval(selector, (el) => el.textContent ?? '').catch(() => '');
+async function waitText(selector: string, pattern: RegExp, label: string, ms = UI_MS): Promise<string> {
+  let last = '';
+  try {
+    await waitFor(async () => pattern.test((last = await textOf(selector))), ms, label, 250);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: ${selector} should match ${pattern}, it shows ${JSON.stringify(last.slice(-400))}`, { cause: err });
+  }
+  return last;
+}
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does)`);
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  builtDir = mkdtempSync(join(tmpdir(), 'sandboxd-built-'));
+  stack = await startStack({ env: { SANDBOXD_BUILT_TEMPLATES_DIR: builtDir } });
+  browser = await launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'], timeout: CALL_MS });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  page.on('pageerror', (err) => problems.push(`page error: ${String(err)}`));
+});
+after(async () => {
+  await browser?.close().catch(() => undefined);
+  await stack?.stop();
+  rmSync(builtDir, { recursive: true, force: true });
+});
+
+describe('dashboard: template builds in headless Chromium', () => {
+  test('a build started through the SDK shows on its template page: status, step progress and log, then ready; the list has the template', BUILD_MS, async () => {
+    await page.goto(`${stack.apiUrl}/dashboard`, { timeout: CALL_MS });
+    await page.waitForSelector('#apiKey', { timeout: UI_MS });
+    await page.type('#apiKey', stack.apiKey);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('header nav a[href="#/templates"]', { timeout: UI_MS });
+
+    // Three steps, the last one slow enough to be seen running.
+    const template = Template().fromTemplate('base').runCmd(`echo first-${RUN_ID}`).runCmd('echo second').runCmd(`sleep 6; echo last-${RUN_ID}`);
+    const building = withTimeout(Template.build(template, name, { ...stack.sdk, cpuCount: 1, memoryMB: 512 }), BUILD_MS, 'Template.build');
+    building.catch(() => undefined);
+
+    // The template is known by name as soon as it was requested (before it is built).
+    const info = await waitFor(
+      async () => {
+        const res = await rest(stack, 'GET', `/templates/${name}`);
+        return res.status === 200 && (res.json as { templateID: string; builds: Array<{ status: string }> });
+      },
+      CALL_MS,
+      'GET /templates/{name} while building',
+      500,
+    );
+    assert.equal(info.builds.length, 1);
+    await page.goto(`${stack.apiUrl}/dashboard#/templates/${info.templateID}`, { timeout: CALL_MS });
+    await page.waitForSelector('[data-testid=builds]', { timeout: UI_MS });
+    await waitText('[data-testid=template-names]', new RegExp(name), 'the template named on its page');
+    const running = await waitText('[data-testid=build-progress]', /step [1-3] of 3|checking the start/, 'progress of the running build', BUILD_MS / 2);
+    assert.match(await textOf('[data-testid=builds]'), /building|waiting/);
+    await shot('01-build-running');
+    console.error(`[e2e] progress while building: ${running}`);
+
+    await building;
+    await waitText('[data-testid=builds]', /ready/, 'the build listed as ready');
+    await waitText('[data-testid=build-progress]', /all 3 steps done/, 'progress complete');
+    const log = await textOf('pre.logs');
+    assert.match(log, new RegExp(`first-${RUN_ID}`));
+    assert.match(log, new RegExp(`last-${RUN_ID}`));
+    assert.match(log, /Build finished/);
+    await shot('02-build-ready');
+
+    await page.click('header nav a[href="#/templates"]');
+    await waitText(`tr[data-template-id="${info.templateID}"]`, new RegExp(name), 'the built template listed');
+    await shot('03-templates-list');
+    assert.deepEqual(problems, []);
+  });
+});
