@@ -122,10 +122,12 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
   const usage = createUsageMeter({ store: createUsageStore(db), onError: (err) => logger.warn({ err }, 'recording usage failed') });
   sandboxes.onEnd((record) => usage.ended(record));
-  // What the domain filter relays for a sandbox is not in its egress counter: counted as it passes.
-  runtime.onEgressRelayed?.((sandboxId, bytes) => {
+  // What the domain filter relays for a sandbox is not in its traffic counters: counted as it passes.
+  runtime.onEgressRelayed?.((sandboxId, bytes, direction) => {
     const record = sandboxes.find(sandboxId);
-    if (record !== undefined) usage.egress(record, bytes);
+    if (record === undefined) return;
+    if (direction === 'ingress') usage.ingress(record, bytes);
+    else usage.egress(record, bytes);
   });
   const metrics = createMetricsSampler({
     sandboxes,

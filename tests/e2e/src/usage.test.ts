@@ -113,19 +113,22 @@ describe('usage metering per API key', () => {
     );
     assert.ok(grown.cpuSeconds >= before.cpuSeconds);
   });
-  test('egress relayed by the domain filter (allowOut names only) is counted too', 300_000, async () => {
+  test('egress and downloads relayed by the domain filter (allowOut names only) are counted too', 300_000, async () => {
     const relayKey = await createKey(stack, 'relay', ['--scope', 'sandboxes:create,sandboxes:use,sandboxes:read']);
     await withSandbox(
       () => CoreSandbox.create({ ...stack.sdk, apiKey: relayKey.key, metadata: { suite: 'usage', run: RUN_ID }, network: { denyOut: ['0.0.0.0/0'], allowOut: ['deb.debian.org'] }, requestTimeoutMs: CREATE_MS }),
       async (relayed) => {
         // 30 requests on one connection after one name lookup: over 2000 bytes relayed, far more
         // than the DNS queries the firewall counts.
-        const fetched = await run(relayed, "curl -sS --connect-timeout 5 --max-time 60 'http://deb.debian.org/debian/?n=[1-30]' > /dev/null && echo fetched", {}, 90_000);
-        assert.equal(fetched.stdout, 'fetched\n');
+        // Every body goes to stdout (one -o would cover the first URL only): its sizes follow as SIZE lines.
+        const fetched = await run(relayed, "curl -sS --connect-timeout 5 --max-time 60 -w '\\nSIZE %{size_download}\\n' 'http://deb.debian.org/debian/?n=[1-30]' | grep '^SIZE '", {}, 90_000);
+        const sizes = fetched.stdout.trim().split('\n').map((line) => Number(line.slice('SIZE '.length)));
+        assert.equal(sizes.length, 30, fetched.stdout);
+        const downloaded = sizes.reduce((a, b) => a + b, 0);
         const u = await waitFor(async () => {
           const row = await usageOf(relayKey.key, relayKey.id);
-          return row && row.egressBytes >= 2000 ? row : undefined;
-        }, 30_000, 'relayed egress bytes', 1000);
+          return row && row.egressBytes >= 2000 && row.ingressBytes >= downloaded ? row : undefined;
+        }, 30_000, `relayed egress bytes and ${downloaded} downloaded bytes`, 1000);
         console.error(`[e2e] relayed usage: ${JSON.stringify(u)}`);
       },
     );

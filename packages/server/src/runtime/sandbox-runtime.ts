@@ -143,10 +143,11 @@ export interface SandboxRuntime {
    */
   onExit(listener: (sandboxId: string) => void): () => void;
   /**
-   * Subscribes to bytes a sandbox sent out through a relay of the runtime's own (the domain
-   * filter), which the egress counters of `metrics()` do not see. Returns the unsubscribe.
+   * Subscribes to bytes a relay of the runtime's own (the domain filter) carried for a sandbox,
+   * which the counters of `metrics()` do not see: `egress` it sent out, `ingress` it received.
+   * Returns the unsubscribe.
    */
-  onEgressRelayed?(listener: (sandboxId: string, bytes: number) => void): () => void;
+  onEgressRelayed?(listener: (sandboxId: string, bytes: number, direction: 'egress' | 'ingress') => void): () => void;
   /** Why a sandbox that exited on its own stopped, for the record (best effort). */
   exitReason(sandboxId: string, options?: OperationOptions): Promise<string>;
   /** Stops watching for exits (the daemon is stopping); sandboxes keep running. */

@@ -9,8 +9,8 @@ import { runCommand } from './host-command.js';
  * let through reach it, and a map from the sandbox's host-side interface (in for egress, out for
  * ingress) to a named counter counts their bytes. Traffic between the daemon and the sandbox
  * (proxied requests and answers) is not forwarded and is not counted; traffic relayed by the
- * domain filter leaves from the host itself, so the filter counts its egress
- * (`onEgressRelayed` of the runtime); its ingress is not counted.
+ * domain filter leaves from the host itself, so the filter counts both directions
+ * (`onEgressRelayed` of the runtime).
  */
 export const USAGE_TABLE = 'sandboxd_usage';
 const MAP = 'egress_by_iface';

@@ -128,15 +128,15 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const allowedNames = new Map<string, string[]>();
   /** Sandbox address → its id, for the domain filter's relayed bytes. */
   const sandboxAt = new Map<string, string>();
-  const relayListeners = new Set<(sandboxId: string, bytes: number) => void>();
+  const relayListeners = new Set<(sandboxId: string, bytes: number, direction: 'egress' | 'ingress') => void>();
   const deniedUpstream = [...ALWAYS_DENIED_V4, ...facts.hostSubnets];
   const domainProxy = await startDomainProxy({
     domainsFor: (source) => allowedNames.get(source),
     isDeniedAddress: (ip) => ipv4InAny(ip, deniedUpstream),
     onEvent: (event) => options.onEgressEvent?.(event),
-    onRelayed: (sourceAddress, bytes) => {
+    onRelayed: (sourceAddress, bytes, direction) => {
       const sandboxId = sandboxAt.get(sourceAddress);
-      if (sandboxId !== undefined) for (const listener of relayListeners) listener(sandboxId, bytes);
+      if (sandboxId !== undefined) for (const listener of relayListeners) listener(sandboxId, bytes, direction === 'out' ? 'egress' : 'ingress');
     },
   });
   const redirect = { httpPort: domainProxy.httpPort, tlsPort: domainProxy.tlsPort };
