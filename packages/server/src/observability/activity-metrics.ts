@@ -11,7 +11,7 @@ const OPERATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 const LANGUAGES = new Set(['python', 'javascript', 'typescript', 'r', 'java', 'bash']);
 
 /** A sandbox operation the REST API times. */
-export type SandboxOperation = 'kill' | 'pause' | 'resume';
+type SandboxOperation = 'kill' | 'pause' | 'resume';
 
 export interface ActivityMetrics {
   /** One code execution as the proxy saw its `/execute` stream; `language` as the agent named it. */

@@ -14,7 +14,7 @@ import type { ResponseTap } from '../observability/execution-tracking.js';
 type SandboxRoute = Extract<Route, { kind: 'sandbox' | 'error' }>;
 
 /** What a signed `/files` answer carries beside the sandbox's own headers (a CSP the sandbox cannot lift: policies add up). */
-export const SIGNED_FILE_HEADERS = ['content-security-policy', 'sandbox'];
+const SIGNED_FILE_HEADERS = ['content-security-policy', 'sandbox'];
 
 /** The sandbox-traffic half of the listener: routing, forwarding, and reset on sandbox end. */
 export interface SandboxProxy {
