@@ -27,7 +27,7 @@ function setup() {
 describe('key management over REST', () => {
   it('creates a key (the secret once), lists without secrets, patches scopes and quota, revokes', async () => {
     const { call } = setup();
-    const created = await call('POST', '/keys', { name: 'ci', scopes: ['sandboxes:read'], quota: { maxSandboxes: 2 } });
+    const created = await call('POST', '/keys', { name: 'ci', scopes: ['sandboxes:read', 'sandboxes:read'], quota: { maxSandboxes: 2 } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.match(created.body.key, /^e2b_[0-9a-f]{40}$/);
     assert.deepEqual(created.body.scopes, ['sandboxes:read']);
@@ -49,7 +49,7 @@ describe('key management over REST', () => {
     assert.equal(listed.body.find((k: { id: string }) => k.id === id).name, 'ci');
     assert.equal((await call('GET', `/keys/${id}`)).body.mask, created.body.mask);
 
-    const patched = await call('PATCH', `/keys/${id}`, { scopes: ['sandboxes:create', 'sandboxes:read'], quota: { maxSandboxes: null, maxTimeoutSec: 600 } });
+    const patched = await call('PATCH', `/keys/${id}`, { scopes: ['sandboxes:read', 'sandboxes:create'], quota: { maxSandboxes: null, maxTimeoutSec: 600 } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     assert.deepEqual(patched.body.scopes, ['sandboxes:create', 'sandboxes:read']);
     assert.deepEqual(patched.body.quota, { maxTimeoutSec: 600 });

@@ -1,12 +1,15 @@
 import { Hono } from 'hono';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { ApiKeyStore, CreateKeyOptions, KeyChange, KeyQuota } from '../../auth/api-keys.js';
-import type { Scope } from '../../auth/scopes.js';
+import { ALL_SCOPES, type Scope } from '../../auth/scopes.js';
 import { readBody } from './http.js';
 import { CreateKeyBody, UpdateKeyBody } from './keys-schemas.js';
 
 const keyNotFound = (id: string): SandboxdError =>
   new SandboxdError(ErrorCode.API_KEY_NOT_FOUND, `no active API key "${id}"`, { details: { keyId: id } });
+
+/** The scopes named, each once, in the registry's order. */
+const canonical = (scopes: readonly string[]): Scope[] => ALL_SCOPES.filter((s) => scopes.includes(s));
 
 /** Drops the limits left out (zod gives them as undefined keys). */
 const definedOnly = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
@@ -20,7 +23,7 @@ export function keyRoutes(apiKeys: ApiKeyStore): Hono {
   const app = new Hono();
   app.post('/keys', async (c) => {
     const body = await readBody(c, CreateKeyBody);
-    const options: CreateKeyOptions = { quota: definedOnly(body.quota ?? {}) as KeyQuota, ...(body.scopes ? { scopes: body.scopes as Scope[] } : {}) };
+    const options: CreateKeyOptions = { quota: definedOnly(body.quota ?? {}) as KeyQuota, ...(body.scopes ? { scopes: canonical(body.scopes) } : {}) };
     return c.json(apiKeys.create(body.name, options), 201);
   });
   app.get('/keys', (c) => c.json(apiKeys.list(), 200));
@@ -33,7 +36,7 @@ export function keyRoutes(apiKeys: ApiKeyStore): Hono {
   app.patch('/keys/:keyID', async (c) => {
     const id = c.req.param('keyID');
     const body = await readBody(c, UpdateKeyBody);
-    const change: KeyChange = { ...(body.scopes ? { scopes: body.scopes as Scope[] } : {}), ...(body.quota ? { quota: definedOnly(body.quota) } : {}) };
+    const change: KeyChange = { ...(body.scopes ? { scopes: canonical(body.scopes) } : {}), ...(body.quota ? { quota: definedOnly(body.quota) } : {}) };
     const updated = apiKeys.update(id, change);
     if (updated === undefined) throw keyNotFound(id);
     return c.json(updated, 200);

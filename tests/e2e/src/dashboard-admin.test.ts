@@ -9,11 +9,11 @@ import { launch, type Browser, type Page } from 'puppeteer-core';
 import { CALL_MS, RUN_ID, e2eTest, rest, waitFor } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
-// The dashboard's template pages in headless Chromium while a template builds through the SDK:
-// its builds (GET /templates/{id}) with status, the running build's progress and log.
+// The dashboard's admin pages in headless Chromium: a template's builds (GET /templates/{id}) with
+// status, progress and log while it builds through the SDK; API keys (/keys) made and revoked.
 
 const CHROMIUM = process.env['SANDBOXD_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), '../artifacts/dashboard-builds');
+const ARTIFACTS = resolve(dirname(fileURLToPath(import.meta.url)), '../artifacts/dashboard-admin');
 const UI_MS = 30_000;
 const BUILD_MS = 600_000;
 
@@ -54,7 +54,7 @@ after(async () => {
   rmSync(builtDir, { recursive: true, force: true });
 });
 
-describe('dashboard: template builds in headless Chromium', () => {
+describe('dashboard admin pages in headless Chromium', () => {
   test('a build started through the SDK shows on its template page: status, step progress and log, then ready; the list has the template', BUILD_MS, async () => {
     await page.goto(`${stack.apiUrl}/dashboard`, { timeout: CALL_MS });
     await page.waitForSelector('#apiKey', { timeout: UI_MS });
@@ -98,6 +98,35 @@ describe('dashboard: template builds in headless Chromium', () => {
     await page.click('header nav a[href="#/templates"]');
     await waitText(`tr[data-template-id="${info.templateID}"]`, new RegExp(name), 'the built template listed');
     await shot('03-templates-list');
+    assert.deepEqual(problems, []);
+  });
+
+  test('the keys page makes a scoped key (shown once) that the API accepts within its scopes, and revokes it', CALL_MS * 3, async () => {
+    await page.click('header nav a[href="#/keys"]');
+    await page.waitForSelector('[data-testid=keys]', { timeout: UI_MS });
+    const keyName = `dash-key-${RUN_ID}`;
+    await page.type('[data-testid=new-key-form] input[aria-label=Name]', keyName);
+    // Default scopes: create, use, read; add metrics:read.
+    await page.click('[data-testid=new-key-form] input[value="metrics:read"]');
+    await page.type('[data-testid=new-key-form] input[aria-label="Max sandboxes"]', '2');
+    await page.click('[data-testid=new-key-form] button[type=submit]');
+    const secret = await waitText('[data-testid=new-key]', /^e2b_[0-9a-f]{40}$/, 'the new key shown');
+    const listed = await rest(stack, 'GET', '/keys');
+    const made = (listed.json as Array<{ id: string; name: string; scopes: string[]; quota: unknown }>).find((k) => k.name === keyName);
+    assert.ok(made, listed.text);
+    assert.deepEqual(made.scopes, ['sandboxes:create', 'sandboxes:use', 'sandboxes:read', 'metrics:read']);
+    assert.deepEqual(made.quota, { maxSandboxes: 2 });
+    await waitText(`tr[data-key-id="${made.id}"]`, /metrics:read.*2 sandboxes/, 'the key listed with its scopes and quota');
+    assert.equal((await rest(stack, 'GET', '/v2/sandboxes', { apiKey: secret })).status, 200);
+    assert.equal((await rest(stack, 'GET', '/metrics', { apiKey: secret })).status, 200);
+    assert.equal((await rest(stack, 'GET', '/keys', { apiKey: secret })).status, 403, 'no key management without admin');
+    assert.equal((await page.content()).split(secret).length - 1, 1, 'the secret appears once, in the notice');
+    await shot('04-keys-created');
+
+    await page.click(`tr[data-key-id="${made.id}"] [data-col=action] button`);
+    await waitText(`tr[data-key-id="${made.id}"] [data-col=action]`, /revoked/, 'the key shown revoked');
+    assert.equal((await rest(stack, 'GET', '/v2/sandboxes', { apiKey: secret })).status, 401);
+    await shot('05-keys-revoked');
     assert.deepEqual(problems, []);
   });
 });
