@@ -26,11 +26,14 @@ export const pathOnly = (url: string | undefined): string => (url ?? '').split('
 
 /**
  * One JSON log line per REST request, from a child logger bound to its `reqId`, once it is
- * answered (route pattern, status, milliseconds); the answer carries the id.
+ * answered (route pattern, status, milliseconds); the answer carries the id. On the daemon's
+ * listener the id is the one `assignRequestId` gave the Node request (the fetch Request is built
+ * from its raw headers, which still hold what the client sent).
  */
 export function requestLog(logger: Logger): MiddlewareHandler {
   return async (c, next) => {
-    const reqId = requestIdFor(c.req.header(Headers.requestId));
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const reqId = requestIdFor(incoming?.headers[Headers.requestId] ?? c.req.header(Headers.requestId));
     const log = logger.child({ reqId });
     const started = performance.now();
     try {
