@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { CALL_MS, RUN_ID, assertE2bError, createSandbox, e2eTest, rawFetch, rest, run, waitFor } from './helpers.js';
+import { CALL_MS, CREATE_MS, RUN_ID, assertE2bError, createSandbox, e2eTest, rawFetch, rest, run, waitFor } from './helpers.js';
 import { createCodeSandbox, runCode } from './code-helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
@@ -153,10 +153,12 @@ describe('prometheus: GET /metrics on a real daemon', () => {
   });
 
   test('executions and commands through the official SDKs: counted by language and outcome with their durations; kill and pause timed', 360_000, async () => {
-    const before = await scrape();
-    const delta = (after: Sample[], name: string, labels: Record<string, string>): number => total(after, name, labels) - total(before, name, labels);
     const sbx = await createCodeSandbox(stack, { metadata: { suite: 'prometheus', run: RUN_ID } });
     try {
+      // The first cell waits for the kernel to boot (a minute or more on a loaded host): before the count.
+      await runCode(sbx, '0', { timeoutMs: CREATE_MS, requestTimeoutMs: CREATE_MS }, CREATE_MS);
+      const before = await scrape();
+      const delta = (after: Sample[], name: string, labels: Record<string, string>): number => total(after, name, labels) - total(before, name, labels);
       assert.equal((await runCode(sbx, 'import time; time.sleep(0.3); 1 + 1')).text, '2');
       assert.equal((await runCode(sbx, 'undefined_name')).error?.name, 'NameError');
       assert.equal((await runCode(sbx, 'echo hi', { language: 'bash' })).logs.stdout.join(''), 'hi\n');
