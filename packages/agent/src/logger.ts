@@ -1,4 +1,9 @@
-/** Minimal structured logger: one JSON object per line on stdout. */
+import { currentRequestId } from './request-scope.js';
+
+/**
+ * Minimal structured logger: one JSON object per line on stdout; a line written while a request is
+ * handled carries its `reqId` (`request-scope.ts`).
+ */
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -22,7 +27,8 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stdout.write(line),
 ): Logger {
   const emit = (level: string, msg: string, fields?: Record<string, unknown>): void => {
-    const record: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...base, ...fields };
+    const reqId = currentRequestId();
+    const record: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...(reqId === undefined ? {} : { reqId }), ...base, ...fields };
     for (const [k, v] of Object.entries(record)) {
       if (v instanceof Error) record[k] = serializeError(v);
     }

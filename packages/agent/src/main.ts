@@ -46,7 +46,14 @@ async function main(): Promise<void> {
       kernelDebug: config.kernelDebug,
       ...(memoryGuard ? { oomKillOf: (pid: number) => memoryGuard.killOf(pid) } : {}),
     });
-    const server = await listen({ fetch: code.app.fetch, host: config.host, port: config.codePort, keepAliveMs: 640_000, headersTimeoutMs: 650_000 });
+    const server = await listen({
+      fetch: code.app.fetch,
+      host: config.host,
+      port: config.codePort,
+      keepAliveMs: 640_000,
+      headersTimeoutMs: 650_000,
+      accessLog: logger.child({ server: 'code-interpreter' }),
+    });
     // Executions are interrupted and their connections cut at once; then the kernels go.
     closers.push(async () => {
       await Promise.all([server.close(0), code.close()]);
@@ -85,6 +92,7 @@ async function main(): Promise<void> {
     onRequestError: (err) => errorResponse(new SandboxdError(ErrorCode.BAD_REQUEST, `invalid request URL: ${err instanceof Error ? err.message : String(err)}`)),
     // A write after end or a reset socket must not surface as an unlistened 'error' event.
     onResponseError: (req, err) => envdLogger.warn('response stream error', { method: req.method, url: req.url, err: err.message }),
+    accessLog: envdLogger,
   });
   closers.push(async () => {
     envd.close();

@@ -10,6 +10,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import type { HttpBindings } from '@hono/node-server';
+import { Headers, wellFormedRequestId } from '@sandboxd/protocol';
+import type { Logger } from './logger.js';
+import { inRequest } from './request-scope.js';
 
 export interface ListenOptions {
   fetch: (request: Request, env: HttpBindings) => Response | Promise<Response>;
@@ -27,6 +30,11 @@ export interface ListenOptions {
   onRequestError?: (err: unknown) => Response;
   /** A response stream that errors (a write after end, a reset socket). */
   onResponseError?: (req: IncomingMessage, err: Error) => void;
+  /**
+   * Logs one `request` line (method, path, status, ms) for every request carrying a request id
+   * (all traffic the daemon's proxy forwards), when its response closes.
+   */
+  accessLog?: Logger;
 }
 
 export interface Listening {
@@ -53,7 +61,16 @@ export async function listen(options: ListenOptions): Promise<Listening> {
     (req, res) => {
       const onError = options.onResponseError;
       if (onError) res.on('error', (err) => onError(req, err));
-      void listener(req, res);
+      const reqId = wellFormedRequestId(req.headers[Headers.requestId]);
+      const log = options.accessLog;
+      if (reqId !== undefined && log !== undefined) {
+        const started = performance.now();
+        res.once('close', () => {
+          const fields = { reqId, method: req.method, path: (req.url ?? '').split('?')[0], status: res.statusCode, complete: res.writableFinished, ms: Math.round(performance.now() - started) };
+          log.info('request', fields);
+        });
+      }
+      inRequest(reqId, () => void listener(req, res));
     },
   );
   server.keepAliveTimeout = keepAliveMs;

@@ -14,6 +14,7 @@ export const ErrorCode = {
   SNAPSHOT_NOT_FOUND: 'SNAPSHOT_NOT_FOUND',
   /** A snapshot another runsc or agent version wrote: it cannot be restored by this daemon. */
   SNAPSHOT_INCOMPATIBLE: 'SNAPSHOT_INCOMPATIBLE',
+  API_KEY_NOT_FOUND: 'API_KEY_NOT_FOUND',
   CONFLICT: 'CONFLICT',
   /** Pause of a sandbox that is already paused (E2B: 409, the SDK's pause() returns false). */
   SANDBOX_ALREADY_PAUSED: 'SANDBOX_ALREADY_PAUSED',
@@ -43,6 +44,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   TEMPLATE_NOT_FOUND: 404,
   SNAPSHOT_NOT_FOUND: 404,
   SNAPSHOT_INCOMPATIBLE: 409,
+  API_KEY_NOT_FOUND: 404,
   CONFLICT: 409,
   SANDBOX_ALREADY_PAUSED: 409,
   SANDBOX_NOT_PAUSED: 409,
@@ -69,6 +71,7 @@ export const errorMeaning: Record<ErrorCode, string> = {
   TEMPLATE_NOT_FOUND: 'No template with that id or alias.',
   SNAPSHOT_NOT_FOUND: 'No snapshot with that id or name (deleted, or never taken).',
   SNAPSHOT_INCOMPATIBLE: 'The snapshot was written by another runsc or agent version; take a new one (the message names both versions).',
+  API_KEY_NOT_FOUND: 'No active API key with that id (`/keys/{id}`; revoked keys stay listed).',
   CONFLICT: 'It exists already (a directory, a sandbox id) or the state does not allow the change.',
   FAILED_PRECONDITION: 'The operation does not fit the current state (input before start, a symlink loop).',
   SANDBOX_ALREADY_PAUSED: 'Pause of a sandbox that is paused already (E2B: 409; the SDK reports false).',

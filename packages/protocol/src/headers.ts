@@ -8,4 +8,8 @@ export const Headers = {
   nextToken: 'x-next-token',
   keepalivePingInterval: 'keepalive-ping-interval',
   connectTimeoutMs: 'connect-timeout-ms',
+  /** One request's id: the daemon's answer carries it and its proxy passes it to the agent, both log it. */
+  requestId: 'x-request-id',
+  /** The language of a code-interpreter `/execute` answer (the context's, normalised). */
+  executionLanguage: 'x-sandboxd-language',
 } as const;

@@ -1,6 +1,7 @@
 // User API: the contracts every sandboxd component speaks.
 export { ENVD_PORT, CODE_INTERPRETER_PORT, ENVD_VERSION } from './ports.js';
 export { Headers } from './headers.js';
+export { wellFormedRequestId } from './request-id.js';
 export { SANDBOX_DEFAULT_PATH } from './paths.js';
 export { ErrorCode, errorStatus, errorMeaning, SandboxdError, isSandboxdError, toE2bErrorBody } from './errors.js';
 export type { E2bErrorBody } from './errors.js';
@@ -34,6 +35,8 @@ export {
 export type { ProcessEvent, ProcessConfig, StartRequest, ProcessSelector, ProcessInput } from './gen/process/process_pb.js';
 export { Filesystem, FileType, EventType, EntryInfoSchema, FilesystemEventSchema } from './gen/filesystem/filesystem_pb.js';
 export type { EntryInfo, FilesystemEvent } from './gen/filesystem/filesystem_pb.js';
+export { processEndOf } from './process-end.js';
+export type { ProcessEnd } from './process-end.js';
 export { renderErrorsDoc } from './errors-doc.js';
 export { deadline, linkSignals, timeoutSignal, throwIfAborted } from './abort.js';
 export type { OperationOptions } from './abort.js';

@@ -11,6 +11,7 @@ import { LIMITS } from './api/rest/schemas.js';
 import { apiKeyAuth, principalOf } from './api/rest/auth.js';
 import { metricsRoutes } from './api/rest/metrics.js';
 import { usageRoutes } from './api/rest/usage.js';
+import { keyRoutes } from './api/rest/keys.js';
 import { CONFIGURED_KEY_ID } from './auth/api-keys.js';
 import { canSee } from './auth/ownership.js';
 import { hasScope } from './auth/scopes.js';
@@ -22,6 +23,7 @@ import type { TemplateBuildService } from './templates/build-service.js';
 import { createMetricsSampler, type MetricsSampler } from './sandboxes/metrics-sampler.js';
 import { createDaemonMetrics, type DaemonMetrics } from './observability/daemon-metrics.js';
 import { httpMetrics } from './observability/http-metrics.js';
+import { requestLog } from './observability/request-id.js';
 import { instrumentSandboxes } from './observability/instrument-sandboxes.js';
 import { metricsHandler } from './observability/metrics-route.js';
 
@@ -71,6 +73,7 @@ export function createApp(deps: AppDeps): Hono {
   const sampler = deps.metrics ?? createMetricsSampler({ sandboxes: deps.sandboxes });
   const prometheus = deps.prometheus ?? createDaemonMetrics({ sandboxes: deps.sandboxes, samples: sampler });
   const sandboxes = instrumentSandboxes(deps.sandboxes, prometheus);
+  app.use('*', requestLog(deps.logger));
   app.use('*', httpMetrics(prometheus));
 
   app.onError((error, c) => {
@@ -138,6 +141,7 @@ export function createApp(deps: AppDeps): Hono {
   // Before the template routes: `DELETE /templates/{id}` of a snapshot deletes the snapshot.
   app.route('/', snapshotRoutes({ sandboxes, domain: deps.domain, maxTimeoutSec: deps.maxTimeoutSec }));
   if (deps.templateBuilds) app.route('/', templateRoutes(deps.templateBuilds));
+  app.route('/', keyRoutes(deps.apiKeys));
   app.route(
     '/',
     sandboxRoutes({

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -18,6 +18,10 @@ import { createMetricsSampler } from './sandboxes/metrics-sampler.js';
 import { createDaemonMetrics } from './observability/daemon-metrics.js';
 import { openMetricsListener } from './observability/metrics-route.js';
 import { trackProxyExchange, trackProxyUpgrade } from './observability/proxy-traffic.js';
+import { trackActivity } from './observability/execution-tracking.js';
+import { assignRequestId, pathOnly, requestIdFor } from './observability/request-id.js';
+import { Headers } from '@sandboxd/protocol';
+import { activityOf } from './usage/executions.js';
 import { registerPoolMetrics } from './observability/pool-metrics.js';
 import { createWarmPool } from './pool/warm-pool.js';
 import type { WarmPool } from './pool/warm-pool.js';
@@ -26,10 +30,18 @@ import { createSandboxService } from './sandboxes/sandbox-service.js';
 import type { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
 import { createSandboxRepo } from './store/sandbox-repo.js';
-import { isExecution } from './usage/executions.js';
 import { createUsageMeter } from './usage/usage-meter.js';
 import { createUsageStore } from './usage/usage-store.js';
 import { malformedRequest, shuttingDown } from './util/e2b-error-bodies.js';
+
+/** One JSON log line per proxied exchange once its response closes (the path without its query). */
+function logProxied(log: Logger, req: IncomingMessage, res: ServerResponse, target: { sandboxId?: string; port?: number }): void {
+  const started = performance.now();
+  res.once('close', () => {
+    const fields = { ...target, method: req.method, path: pathOnly(req.url), status: res.statusCode, complete: res.writableFinished, ms: Math.round(performance.now() - started) };
+    log.info(fields, 'proxied request');
+  });
+}
 
 const urlOf = (address: AddressInfo): string =>
   `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -110,10 +122,12 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
   const usage = createUsageMeter({ store: createUsageStore(db), onError: (err) => logger.warn({ err }, 'recording usage failed') });
   sandboxes.onEnd((record) => usage.ended(record));
-  // What the domain filter relays for a sandbox is not in its egress counter: counted as it passes.
-  runtime.onEgressRelayed?.((sandboxId, bytes) => {
+  // What the domain filter relays for a sandbox is not in its traffic counters: counted as it passes.
+  runtime.onEgressRelayed?.((sandboxId, bytes, direction) => {
     const record = sandboxes.find(sandboxId);
-    if (record !== undefined) usage.egress(record, bytes);
+    if (record === undefined) return;
+    if (direction === 'ingress') usage.ingress(record, bytes);
+    else usage.egress(record, bytes);
   });
   const metrics = createMetricsSampler({
     sandboxes,
@@ -121,7 +135,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     onSample: (sandboxId, sample, reading) => {
       const record = sandboxes.find(sandboxId);
       if (record === undefined) return;
-      usage.observe(record, { at: sample.at, memBytes: sample.memUsed, ...(reading.cpuNanos !== undefined ? { cpuNanos: reading.cpuNanos } : {}), ...(reading.egressBytes !== undefined ? { egressBytes: reading.egressBytes } : {}) });
+      usage.observe(record, { at: sample.at, memBytes: sample.memUsed, ...(reading.cpuNanos !== undefined ? { cpuNanos: reading.cpuNanos } : {}), ...(reading.egressBytes !== undefined ? { egressBytes: reading.egressBytes } : {}), ...(reading.ingressBytes !== undefined ? { ingressBytes: reading.ingressBytes } : {}) });
     },
   });
   // A paused sandbox's connections end as a killed one's do (a restore could not carry them).
@@ -156,6 +170,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const server = http.createServer(
     { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: 60_000, requestTimeout: 0, noDelay: true },
     (req, res) => {
+      const reqId = assignRequestId(req, res);
       const inFlight = connections.get(req.socket);
       inFlight?.add(req);
       res.once('close', () => {
@@ -177,11 +192,13 @@ export function createDaemon(deps: DaemonDeps): Daemon {
             res.destroy();
           });
         } else {
+          logProxied(logger.child({ reqId }), req, res, route.kind === 'sandbox' ? { sandboxId: route.sandboxId, port: route.port } : {});
           trackProxyExchange(prometheus, req, res, route.kind === 'sandbox' ? route.port : undefined);
+          const activity = route.kind === 'sandbox' ? activityOf(req.method, route.port, req.url) : undefined;
           // An execution the sandbox accepted (its answer started with 2xx) is counted for its key.
-          const executing = route.kind === 'sandbox' && isExecution(req.method, route.port, req.url) ? route.record : undefined;
+          const executing = activity !== undefined && route.kind === 'sandbox' ? route.record : undefined;
           if (executing !== undefined) res.once('close', () => res.headersSent && res.statusCode < 300 && usage.execution(executing));
-          proxy.handle(req, res, route);
+          proxy.handle(req, res, route, activity === undefined ? undefined : trackActivity(prometheus, activity, res));
         }
       } catch (error) {
         // Nothing a client sends may take the daemon down.
@@ -199,6 +216,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     socket.once('close', () => connections.delete(socket));
   });
   server.on('upgrade', (req, socket, head) => {
+    req.headers[Headers.requestId] = requestIdFor(req.headers[Headers.requestId]);
     connections.get(req.socket)?.add(req);
     if (closing) {
       resetSocket(socket);

@@ -60,7 +60,7 @@ template
   });
 registerTemplateCommands(template, () => mcpConnection(config(), process.env), print);
 
-registerKeyCommands(program, config, print);
+registerKeyCommands(program, config, () => mcpConnection(config(), process.env), print);
 
 program
   .command('usage')

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe } from 'node:test';
 import type { Sandbox } from 'e2b';
 import { launch, type Browser, type BrowserContext, type HTTPRequest, type Page } from 'puppeteer-core';
-import { CALL_MS, CREATE_MS, RUN_ID, createSandbox, e2eTest, rest, run, sha256, toArrayBuffer, waitFor } from './helpers.js';
+import { CALL_MS, CREATE_MS, RUN_ID, createSandbox, e2eTest, rawFetch, rest, run, sha256, toArrayBuffer, waitFor } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
 /** Debian's `chromium` (scripts/setup.sh installs it). */
@@ -212,31 +212,39 @@ describe('web dashboard in headless Chromium', () => {
     }
   });
 
-  test("a sandbox's file served on the daemon's origin (a signed /files URL) cannot become its service worker", CALL_MS * 2, async () => {
-    // Such a worker would control /dashboard and read the key its requests carry.
+  test("a sandbox's HTML file opened from a signed /files URL runs no script on the daemon's origin (CSP sandbox) and no file of it can be a service worker", CALL_MS * 2, async () => {
+    // A script there could call the API with the dashboard's origin or register a worker that
+    // controls /dashboard and reads the key its requests carry.
     const sw = '/home/user/sw.js';
     await withTimeout(second.files.write(sw, "self.addEventListener('fetch', () => {});\n"), CALL_MS, 'write sw.js');
     const swUrl = new URL(await second.downloadUrl(sw));
-    const html = `<!doctype html><script>navigator.serviceWorker.register(${JSON.stringify(swUrl.pathname + swUrl.search)}, { scope: '/' }).then(() => { document.title = 'registered'; }, (e) => { document.title = 'refused: ' + e; });</script>`;
-    await withTimeout(second.files.write('/home/user/sw.html', html), CALL_MS, 'write sw.html');
-    const pageUrl = new URL(await second.downloadUrl('/home/user/sw.html'));
+    const script = `document.title = 'ran'; navigator.serviceWorker.register(${JSON.stringify(swUrl.pathname + swUrl.search)}, { scope: '/' });`;
+    await withTimeout(second.files.write('/home/user/page.html', `<!doctype html><title>static</title><script>${script}</script>`), CALL_MS, 'write page.html');
+    const pageUrl = new URL(await second.downloadUrl('/home/user/page.html'));
     assert.equal(`${pageUrl.protocol}//${pageUrl.host}`, stack.apiUrl, 'signed URLs are on the daemon origin');
+    const direct = await rawFetch(pageUrl.href);
+    assert.equal(direct.status, 200);
+    assert.equal(direct.headers.get('content-security-policy'), 'sandbox');
     const other = await context.newPage();
     try {
-      await other.goto(pageUrl.href, { timeout: CALL_MS });
-      const title = await waitFor(async () => ((await other.title()) === '' ? undefined : other.title()), UI_MS, 'registration settles');
-      assert.match(title, /^refused: /);
-      assert.equal(await other.evaluate('navigator.serviceWorker.getRegistrations().then((r) => r.length)'), 0);
+      const res = await other.goto(pageUrl.href, { timeout: CALL_MS, waitUntil: 'load' });
+      assert.equal(res?.headers()['content-security-policy'], 'sandbox');
+      assert.equal(await other.title(), 'static', 'the inline script did not run');
+      assert.equal(await other.evaluate('window.origin'), 'null', 'a sandboxed document has an opaque origin');
+      await shot('09-signed-file-sandboxed');
     } finally {
       await other.close();
     }
+    // The daemon also refuses the file to a browser fetching it as a worker script.
+    assert.equal((await rawFetch(swUrl.href, { headers: { 'service-worker': 'script' } })).status, 403);
+    assert.equal(await inPage<number>('navigator.serviceWorker.getRegistrations().then((r) => r.length)'), 0);
   });
 
   test('sign-out forgets the key; the key never appeared in a URL and went only to the REST API', CALL_MS, async () => {
     await page.click('[data-testid=signout]');
     await page.waitForSelector('#apiKey', { timeout: UI_MS });
     assert.equal(await inPage<number>('sessionStorage.length'), 0);
-    await shot('09-signed-out');
+    await shot('10-signed-out');
 
     assert.ok(requests.length > 20, `only ${requests.length} requests recorded`);
     const withKey = requests.filter((r) => r.headers['x-api-key'] === stack.apiKey);

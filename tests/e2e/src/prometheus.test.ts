@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { CALL_MS, RUN_ID, assertE2bError, createSandbox, e2eTest, rawFetch, rest, run, waitFor } from './helpers.js';
+import { CALL_MS, CREATE_MS, RUN_ID, assertE2bError, createSandbox, e2eTest, rawFetch, rest, run, waitFor } from './helpers.js';
+import { createCodeSandbox, runCode } from './code-helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
 let stack: Stack;
@@ -148,6 +149,54 @@ describe('prometheus: GET /metrics on a real daemon', () => {
     } finally {
       await withTimeout(a.kill(), CALL_MS, 'kill a').catch(() => undefined);
       if (b) await withTimeout(b.kill(), CALL_MS, 'kill b').catch((err: unknown) => console.error(`[e2e] could not kill ${b?.sandboxId}: ${String(err)}`));
+    }
+  });
+
+  test('executions and commands through the official SDKs: counted by language and outcome with their durations; kill and pause timed', 360_000, async () => {
+    const sbx = await createCodeSandbox(stack, { metadata: { suite: 'prometheus', run: RUN_ID } });
+    try {
+      // The first cell waits for the kernel to boot (a minute or more on a loaded host): before the count.
+      await runCode(sbx, '0', { timeoutMs: CREATE_MS, requestTimeoutMs: CREATE_MS }, CREATE_MS);
+      const before = await scrape();
+      const delta = (after: Sample[], name: string, labels: Record<string, string>): number => total(after, name, labels) - total(before, name, labels);
+      assert.equal((await runCode(sbx, 'import time; time.sleep(0.3); 1 + 1')).text, '2');
+      assert.equal((await runCode(sbx, 'undefined_name')).error?.name, 'NameError');
+      assert.equal((await runCode(sbx, 'echo hi', { language: 'bash' })).logs.stdout.join(''), 'hi\n');
+      // The client gives up after 1 s: the stream ends before the execution's end.
+      await assert.rejects(runCode(sbx, 'import time; time.sleep(30)', { timeoutMs: 1000 }));
+      assert.equal((await run(sbx, 'echo ok')).exitCode, 0);
+      await assert.rejects(run(sbx, 'exit 3'), (err: unknown) => (err as { exitCode?: number }).exitCode === 3);
+
+      const after = await waitFor(
+        async () => {
+          const s = await scrape();
+          return delta(s, 'sandboxd_executions_total', { language: 'python', outcome: 'interrupted' }) >= 1 && s;
+        },
+        30_000,
+        'the interrupted execution counted once its stream closed',
+        500,
+      );
+      assert.equal(delta(after, 'sandboxd_executions_total', { language: 'python', outcome: 'ok' }), 1, JSON.stringify(matching(after, 'sandboxd_executions_total')));
+      assert.equal(delta(after, 'sandboxd_executions_total', { language: 'python', outcome: 'error' }), 1);
+      assert.equal(delta(after, 'sandboxd_executions_total', { language: 'bash', outcome: 'ok' }), 1);
+      assert.equal(delta(after, 'sandboxd_executions_total', { language: 'python', outcome: 'interrupted' }), 1);
+      // Durations are of the streams: the sleeping cell took at least its 0.3 s.
+      assert.ok(delta(after, 'sandboxd_execution_duration_seconds_sum', { language: 'python', outcome: 'ok' }) >= 0.3);
+      assert.equal(delta(after, 'sandboxd_execution_duration_seconds_count', { language: 'python', outcome: 'ok' }), 1);
+      assert.ok(delta(after, 'sandboxd_commands_total', { outcome: 'ok' }) >= 1);
+      assert.equal(delta(after, 'sandboxd_commands_total', { outcome: 'error' }), 1);
+      assert.ok(delta(after, 'sandboxd_command_duration_seconds_count', { outcome: 'ok' }) >= 1);
+      assert.ok(total(after, 'sandboxd_host_memory_bytes', { kind: 'committed' }) > 0);
+      assert.ok(total(after, 'sandboxd_sandboxes_memory_limit_bytes') >= 512 * 2 ** 20);
+
+      await withTimeout(sbx.pause(), CALL_MS, 'pause');
+      await withTimeout(sbx.kill(), CALL_MS, 'kill');
+      const ended = await scrape();
+      assert.equal(delta(ended, 'sandboxd_sandbox_operations_total', { operation: 'pause', outcome: 'ok' }), 1);
+      assert.equal(delta(ended, 'sandboxd_sandbox_operations_total', { operation: 'kill', outcome: 'ok' }), 1);
+      assert.equal(delta(ended, 'sandboxd_sandbox_operation_duration_seconds_count', { operation: 'kill', outcome: 'ok' }), 1);
+    } finally {
+      await withTimeout(sbx.kill(), CALL_MS, 'kill').catch(() => undefined);
     }
   });
 });

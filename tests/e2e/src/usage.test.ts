@@ -21,6 +21,7 @@ interface Usage {
   memoryGiBSeconds: number;
   executions: number;
   egressBytes: number;
+  ingressBytes: number;
 }
 
 before(async () => {
@@ -39,7 +40,7 @@ async function usageOf(apiKey: string, keyId: string): Promise<Usage | undefined
   return (res.json as { usage: Usage[] }).usage.find((u) => u.keyId === keyId);
 }
 
-const fields = ['sandboxSeconds', 'cpuSeconds', 'memoryGiBSeconds', 'executions', 'egressBytes'] as const;
+const fields = ['sandboxSeconds', 'cpuSeconds', 'memoryGiBSeconds', 'executions', 'egressBytes', 'ingressBytes'] as const;
 
 describe('usage metering per API key', () => {
   let measured: Usage;
@@ -53,16 +54,20 @@ describe('usage metering per API key', () => {
     else assert.equal(code.text, '45', describeExecution(code));
     // About three seconds of one busy CPU.
     await run(sbx, "timeout 3 sh -c 'while :; do :; done' || true");
-    const status = await run(sbx, "curl -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 25 http://deb.debian.org/debian/ || true");
-    assert.equal(status.stdout, '200');
+    const status = await run(sbx, "curl -sS -o /dev/null -w '%{http_code} %{size_download}' --connect-timeout 5 --max-time 25 http://deb.debian.org/debian/dists/trixie/Release || true");
+    const [httpCode, size] = status.stdout.split(' ');
+    assert.equal(httpCode, '200');
+    // The download is metered as ingress: at least its body's bytes came in from the network.
+    const downloaded = Number(size);
+    assert.ok(downloaded > 10_000, status.stdout);
     // The sampler reads every 5 s: wait for a sample after the work.
     measured = await waitFor(
       async () => {
         const u = await usageOf(metered.key, metered.id);
-        return u && u.cpuSeconds >= 2 && u.egressBytes > 0 && u.executions >= 3 ? u : undefined;
+        return u && u.cpuSeconds >= 2 && u.egressBytes > 0 && u.ingressBytes >= downloaded && u.executions >= 3 ? u : undefined;
       },
       30_000,
-      'usage with CPU, egress and executions',
+      'usage with CPU, egress, the download as ingress and executions',
       1000,
     );
     assert.ok(measured.sandboxSeconds > 3, JSON.stringify(measured));
@@ -108,19 +113,22 @@ describe('usage metering per API key', () => {
     );
     assert.ok(grown.cpuSeconds >= before.cpuSeconds);
   });
-  test('egress relayed by the domain filter (allowOut names only) is counted too', 300_000, async () => {
+  test('egress and downloads relayed by the domain filter (allowOut names only) are counted too', 300_000, async () => {
     const relayKey = await createKey(stack, 'relay', ['--scope', 'sandboxes:create,sandboxes:use,sandboxes:read']);
     await withSandbox(
       () => CoreSandbox.create({ ...stack.sdk, apiKey: relayKey.key, metadata: { suite: 'usage', run: RUN_ID }, network: { denyOut: ['0.0.0.0/0'], allowOut: ['deb.debian.org'] }, requestTimeoutMs: CREATE_MS }),
       async (relayed) => {
         // 30 requests on one connection after one name lookup: over 2000 bytes relayed, far more
         // than the DNS queries the firewall counts.
-        const fetched = await run(relayed, "curl -sS --connect-timeout 5 --max-time 60 'http://deb.debian.org/debian/?n=[1-30]' > /dev/null && echo fetched", {}, 90_000);
-        assert.equal(fetched.stdout, 'fetched\n');
+        // Every body goes to stdout (one -o would cover the first URL only): its sizes follow as SIZE lines.
+        const fetched = await run(relayed, "curl -sS --connect-timeout 5 --max-time 60 -w '\\nSIZE %{size_download}\\n' 'http://deb.debian.org/debian/?n=[1-30]' | grep '^SIZE '", {}, 90_000);
+        const sizes = fetched.stdout.trim().split('\n').map((line) => Number(line.slice('SIZE '.length)));
+        assert.equal(sizes.length, 30, fetched.stdout);
+        const downloaded = sizes.reduce((a, b) => a + b, 0);
         const u = await waitFor(async () => {
           const row = await usageOf(relayKey.key, relayKey.id);
-          return row && row.egressBytes >= 2000 ? row : undefined;
-        }, 30_000, 'relayed egress bytes', 1000);
+          return row && row.egressBytes >= 2000 && row.ingressBytes >= downloaded ? row : undefined;
+        }, 30_000, `relayed egress bytes and ${downloaded} downloaded bytes`, 1000);
         console.error(`[e2e] relayed usage: ${JSON.stringify(u)}`);
       },
     );

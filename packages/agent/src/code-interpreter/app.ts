@@ -7,7 +7,7 @@
  * const res = await app.request('/health');
  */
 import { Hono } from 'hono';
-import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import { ErrorCode, Headers, SandboxdError } from '@sandboxd/protocol';
 import type { ContextInfo, ExecutionLine } from '@sandboxd/protocol';
 import { tokenMatches } from '../envd/token.js';
 import { errorResponse } from './http-errors.js';
@@ -80,7 +80,8 @@ export function createCodeInterpreterApp(deps: CodeInterpreterAppDeps): Hono {
     return new Response(body, {
       status: 200,
       // Chunked from the first byte: the headers go out at once and nothing is buffered to size the body.
-      headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'transfer-encoding': 'chunked' },
+      // The language tells the daemon's metrics what ran (a context id alone does not say).
+      headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'transfer-encoding': 'chunked', [Headers.executionLanguage]: context.info().language },
     });
   });
 

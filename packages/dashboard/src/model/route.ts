@@ -4,7 +4,8 @@ export type Route =
   | { page: 'sandbox'; sandboxId: string }
   | { page: 'templates' }
   | { page: 'template'; templateId: string }
-  | { page: 'usage' };
+  | { page: 'usage' }
+  | { page: 'keys' };
 
 /** Parses a `location.hash`; anything unknown is the sandbox list. */
 export function parseRoute(hash: string): Route {
@@ -14,6 +15,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'templates' && arg !== undefined && parts.length === 2) return { page: 'template', templateId: arg };
   if (parts[0] === 'templates' && parts.length === 1) return { page: 'templates' };
   if (parts[0] === 'usage' && parts.length === 1) return { page: 'usage' };
+  if (parts[0] === 'keys' && parts.length === 1) return { page: 'keys' };
   return { page: 'sandboxes' };
 }
 
@@ -38,5 +40,7 @@ export function routeHash(route: Route): string {
       return `#/templates/${encodeURIComponent(route.templateId)}`;
     case 'usage':
       return '#/usage';
+    case 'keys':
+      return '#/keys';
   }
 }

@@ -6,6 +6,7 @@ import { SandboxList } from './SandboxList.js';
 import { SandboxPage } from './SandboxPage.js';
 import { SignIn } from './SignIn.js';
 import { TemplatePage, TemplatesPage } from './TemplatesPage.js';
+import { KeysPage } from './KeysPage.js';
 import { UsagePage } from './UsagePage.js';
 
 function useHashRoute(): Route {
@@ -55,7 +56,7 @@ function Shell({ apiKey, onSignOut }: { apiKey: string; onSignOut: (why?: string
     [apiKey],
   );
   const tab = route.page === 'sandbox' ? 'sandboxes' : route.page === 'template' ? 'templates' : route.page;
-  const link = (page: 'sandboxes' | 'templates' | 'usage', label: string) => (
+  const link = (page: 'sandboxes' | 'templates' | 'usage' | 'keys', label: string) => (
     <a href={routeHash({ page })} class={tab === page ? 'active' : undefined} aria-current={tab === page ? 'page' : undefined}>
       {label}
     </a>
@@ -68,6 +69,7 @@ function Shell({ apiKey, onSignOut }: { apiKey: string; onSignOut: (why?: string
           {link('sandboxes', 'Sandboxes')}
           {link('templates', 'Templates')}
           {link('usage', 'Usage')}
+          {link('keys', 'Keys')}
         </nav>
         <button type="button" class="secondary" data-testid="signout" onClick={() => onSignOut()}>
           Sign out
@@ -79,6 +81,7 @@ function Shell({ apiKey, onSignOut }: { apiKey: string; onSignOut: (why?: string
         {route.page === 'templates' && <TemplatesPage api={api} />}
         {route.page === 'template' && <TemplatePage api={api} templateId={route.templateId} />}
         {route.page === 'usage' && <UsagePage api={api} />}
+        {route.page === 'keys' && <KeysPage api={api} />}
       </main>
     </>
   );

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiClient } from '../api/client.js';
 import { buildStatus, listTemplates, templateWithBuilds } from '../api/templates.js';
+import { buildProgress, type BuildProgress } from '../model/build-progress.js';
 import { formatAge } from '../model/format.js';
 import { routeHash } from '../model/route.js';
 import { ErrorLine, Loading, Section, StateBadge } from './bits.js';
@@ -68,6 +69,7 @@ export function TemplatePage({ api, templateId }: { api: ApiClient; templateId: 
         <a href={routeHash({ page: 'templates' })}>Templates</a> / <span class="mono">{templateId}</span>
       </p>
       <h1 class="mono">{templateId}</h1>
+      {polled.data?.names && polled.data.names.length > 0 && <p class="muted" data-testid="template-names">{polled.data.names.join(', ')}</p>}
       <Loading what="Template" data={polled.data} error={polled.error}>
         {() => (
           <Section title="Builds" id="builds">
@@ -113,6 +115,7 @@ const finished = (status: string) => status === 'ready' || status === 'error' ||
 
 function BuildLog({ api, templateId, buildId }: { api: ApiClient; templateId: string; buildId: string }) {
   const [lines, setLines] = useState<string[]>([]);
+  const [progress, setProgress] = useState<BuildProgress | undefined>(undefined);
   const [status, setStatus] = useState<string | undefined>(undefined);
   const [reason, setReason] = useState<string | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
@@ -121,6 +124,8 @@ function BuildLog({ api, templateId, buildId }: { api: ApiClient; templateId: st
     let timer: ReturnType<typeof setTimeout> | undefined;
     let offset = 0;
     setLines([]);
+    setProgress(undefined);
+    const messages: string[] = [];
     setStatus(undefined);
     setReason(undefined);
     const tick = async () => {
@@ -131,6 +136,8 @@ function BuildLog({ api, templateId, buildId }: { api: ApiClient; templateId: st
         const fresh = info.logEntries?.map((e) => `${e.timestamp} ${e.level} ${e.step ? `[${e.step}] ` : ''}${e.message}`) ?? info.logs ?? [];
         offset += fresh.length;
         setLines((l) => [...l, ...fresh]);
+        messages.push(...(info.logEntries?.map((e) => e.message) ?? []));
+        setProgress(buildProgress(messages));
         setStatus(info.status);
         setReason(info.reason?.message);
         setError(undefined);
@@ -151,6 +158,12 @@ function BuildLog({ api, templateId, buildId }: { api: ApiClient; templateId: st
       <h3>
         Build <span class="mono">{buildId}</span> {status && <StateBadge state={status} />} <span class="muted">{lines.length} log lines</span>
       </h3>
+      {progress && (
+        <p class="build-progress" data-testid="build-progress">
+          <progress max={progress.of || 1} value={status === 'ready' ? progress.of || 1 : progress.finalizing ? progress.of : Math.max(0, progress.step - 1)} />{' '}
+          {status === 'ready' ? `all ${progress.of} steps done` : progress.finalizing ? `steps done, checking the start and ready commands` : `step ${progress.step} of ${progress.of}: ${progress.current}`}
+        </p>
+      )}
       {reason && <p class="error">{reason}</p>}
       <ErrorLine error={error} />
       <pre class="logs">{lines.join('\n') || 'No log lines yet.'}</pre>

@@ -51,6 +51,17 @@ export interface ApiKeyStore {
   list(): ApiKeyInfo[];
   /** Revokes by id; false when no unrevoked key has that id. */
   revoke(id: string): boolean;
+  /**
+   * Changes an unrevoked key's scopes and quota limits (a limit set to null is lifted; one left
+   * out stays); undefined when no unrevoked key has that id. Takes effect at its next request.
+   */
+  update(id: string, change: KeyChange): ApiKeyInfo | undefined;
+}
+
+/** What `update` changes. */
+export interface KeyChange {
+  scopes?: Scope[];
+  quota?: { [K in keyof KeyQuota]?: number | null };
 }
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
@@ -101,6 +112,8 @@ export function createApiKeyStore(db: Db, configuredKey?: string): ApiKeyStore {
   );
   const selectAll = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);
   const revokeStmt = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const findActive = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM api_keys WHERE id = ? AND revoked_at IS NULL`);
+  const updateStmt = db.prepare('UPDATE api_keys SET scopes = ?, max_sandboxes = ?, max_timeout_sec = ?, max_memory_mb = ? WHERE id = ? AND revoked_at IS NULL');
 
   const authenticate = (presented: string | undefined | null): Principal | undefined => {
     if (!presented) return undefined;
@@ -130,6 +143,24 @@ export function createApiKeyStore(db: Db, configuredKey?: string): ApiKeyStore {
     },
     revoke(id) {
       return revokeStmt.run(new Date().toISOString(), id).changes > 0;
+    },
+    update(id, change) {
+      const row = findActive.get(id);
+      if (row === undefined) return undefined;
+      const limit = (name: keyof KeyQuota, current: number | null): number | null => {
+        const next = change.quota?.[name];
+        return next === undefined ? current : next;
+      };
+      const scopes = change.scopes ?? (JSON.parse(row.scopes) as Scope[]);
+      const next: Row = {
+        ...row,
+        scopes: JSON.stringify(scopes),
+        max_sandboxes: limit('maxSandboxes', row.max_sandboxes),
+        max_timeout_sec: limit('maxTimeoutSec', row.max_timeout_sec),
+        max_memory_mb: limit('maxMemoryMB', row.max_memory_mb),
+      };
+      updateStmt.run(next.scopes, next.max_sandboxes, next.max_timeout_sec, next.max_memory_mb, id);
+      return toInfo(next);
     },
   };
 }

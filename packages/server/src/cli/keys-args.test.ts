@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSandboxdError } from '@sandboxd/protocol';
-import { formatQuota, keyCreateOptions, keysTable } from './keys-args.js';
+import { formatQuota, keyChange, keyCreateOptions, keysTable } from './keys-args.js';
 import { parseSince, usageTable } from './usage-cli.js';
 
 describe('keys create flags', () => {
@@ -44,9 +44,18 @@ describe('usage command', () => {
     const text = usageTable({
       start: 's',
       end: 'e',
-      usage: [{ keyId: 'key_1', keyName: 'ci', sandboxes: 2, sandboxSeconds: 12.34, cpuSeconds: 1.234, memoryGiBSeconds: 0.5, executions: 3, egressBytes: 1500 }],
+      usage: [{ keyId: 'key_1', keyName: 'ci', sandboxes: 2, sandboxSeconds: 12.34, cpuSeconds: 1.234, memoryGiBSeconds: 0.5, executions: 3, egressBytes: 1500, ingressBytes: 72000 }],
     });
     assert.equal(text.split('\n')[0], 'usage from s to e');
-    assert.match(text, /key_1\s+ci\s+2\s+12\.3\s+1\.23\s+0\.500\s+3\s+1500/);
+    assert.match(text, /key_1\s+ci\s+2\s+12\.3\s+1\.23\s+0\.500\s+3\s+1500\s+72000/);
+  });
+});
+
+describe('keys update flags', () => {
+  it('sets the limits given, lifts one given as 0, keeps the rest, and needs something to change', () => {
+    assert.deepEqual(keyChange({ scope: ['sandboxes:read'], maxSandboxes: '3', maxTimeout: '0' }), { scopes: ['sandboxes:read'], quota: { maxSandboxes: 3, maxTimeoutSec: null } });
+    assert.deepEqual(keyChange({ maxMemoryMb: '2048' }), { quota: { maxMemoryMB: 2048 } });
+    assert.throws(() => keyChange({}), /--scope or a --max/);
+    assert.throws(() => keyChange({ maxSandboxes: '-1' }), /--max-sandboxes/);
   });
 });

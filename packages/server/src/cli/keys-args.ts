@@ -1,5 +1,5 @@
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
-import type { ApiKeyInfo, CreateKeyOptions, KeyQuota } from '../auth/api-keys.js';
+import type { ApiKeyInfo, CreateKeyOptions, KeyChange, KeyQuota } from '../auth/api-keys.js';
 import { parseScopes } from '../auth/scopes.js';
 import { formatTable } from './sandbox-format.js';
 
@@ -29,6 +29,23 @@ export function keyCreateOptions(flags: KeyCreateFlags): CreateKeyOptions {
   if (maxTimeoutSec !== undefined) quota.maxTimeoutSec = maxTimeoutSec;
   if (maxMemoryMB !== undefined) quota.maxMemoryMB = maxMemoryMB;
   return { ...(scopes !== undefined ? { scopes } : {}), quota };
+}
+
+const limitOrLift = (flag: string, raw: string | undefined): number | null | undefined => (raw === '0' ? null : positiveInt(flag, raw));
+
+/** The change of `sandboxd keys update` from its flags: scopes when given, each limit given (0 lifts it). */
+export function keyChange(flags: KeyCreateFlags): KeyChange {
+  const scopes = flags.scope === undefined ? undefined : parseScopes(flags.scope);
+  if (scopes !== undefined && scopes.length === 0) throw new SandboxdError(ErrorCode.BAD_REQUEST, '--scope names no scope');
+  const quota: NonNullable<KeyChange['quota']> = {};
+  const maxSandboxes = limitOrLift('--max-sandboxes', flags.maxSandboxes);
+  const maxTimeoutSec = limitOrLift('--max-timeout', flags.maxTimeout);
+  const maxMemoryMB = limitOrLift('--max-memory-mb', flags.maxMemoryMb);
+  if (maxSandboxes !== undefined) quota.maxSandboxes = maxSandboxes;
+  if (maxTimeoutSec !== undefined) quota.maxTimeoutSec = maxTimeoutSec;
+  if (maxMemoryMB !== undefined) quota.maxMemoryMB = maxMemoryMB;
+  if (scopes === undefined && Object.keys(quota).length === 0) throw new SandboxdError(ErrorCode.BAD_REQUEST, 'give --scope or a --max-… limit to change');
+  return { ...(scopes !== undefined ? { scopes } : {}), ...(Object.keys(quota).length > 0 ? { quota } : {}) };
 }
 
 /** A quota as `sandboxes=2,timeout=600s,memory=2048MiB`; `-` when unlimited. */

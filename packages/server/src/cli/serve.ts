@@ -49,7 +49,10 @@ export async function serve(config: Config): Promise<void> {
   const runtime = await createGvisorRuntime({
     home: config.home,
     agentRoot: REPO_ROOT,
-    onBackgroundError: (sandboxId, err) => logger.error({ sandboxId, err }, 'sandbox cleanup failed; the next start retries it'),
+    onBackgroundError: (sandboxId, err, what) =>
+      what === 'metering'
+        ? logger.error({ sandboxId, err }, "setting up the sandbox's traffic counters failed; its egress and downloads go unmetered")
+        : logger.error({ sandboxId, err }, 'sandbox cleanup failed; the next start retries it'),
     onEgressEvent: (event) => logger.info(event, `egress to ${event.host ?? '(no name)'}:${event.port} ${event.verdict}`),
   });
   const templates = createFsTemplateStore(files.templatesDir);

@@ -12,6 +12,7 @@ export interface UsageRow {
   memoryGiBSeconds: number;
   executions: number;
   egressBytes: number;
+  ingressBytes: number;
 }
 
 export interface UsageAnswer {
@@ -39,7 +40,7 @@ const round = (n: number, digits: number): string => (Math.round(n * 10 ** digit
 /** `sandboxd usage` as a table, one row per key. */
 export function usageTable(answer: UsageAnswer): string {
   const table = formatTable(
-    ['KEY', 'NAME', 'SANDBOXES', 'SANDBOX-S', 'CPU-S', 'MEM-GIB-S', 'EXECUTIONS', 'EGRESS-BYTES'],
+    ['KEY', 'NAME', 'SANDBOXES', 'SANDBOX-S', 'CPU-S', 'MEM-GIB-S', 'EXECUTIONS', 'EGRESS-BYTES', 'INGRESS-BYTES'],
     answer.usage.map((u) => [
       u.keyId ?? '(no owner)',
       u.keyName ?? '-',
@@ -49,6 +50,7 @@ export function usageTable(answer: UsageAnswer): string {
       round(u.memoryGiBSeconds, 3),
       String(u.executions),
       String(u.egressBytes),
+      String(u.ingressBytes),
     ]),
   );
   return `usage from ${answer.start} to ${answer.end}\n${table}`;

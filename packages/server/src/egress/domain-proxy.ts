@@ -19,8 +19,11 @@ export interface DomainProxyOptions {
   /** Upstream ports (tests); default 80 and 443, the ports the sandbox dialled. */
   upstreamPorts?: { http: number; tls: number };
   onEvent?: (event: { sourceAddress: string; host: string | null; port: number; verdict: 'allowed' | 'denied' | 'failed'; reason?: string }) => void;
-  /** Bytes of an allowed connection the sandbox at `sourceAddress` sent on to the upstream (usage metering). */
-  onRelayed?: (sourceAddress: string, bytes: number) => void;
+  /**
+   * Bytes of an allowed connection relayed for the sandbox at `sourceAddress` (usage metering):
+   * `out` what it sent on to the upstream, `in` what the upstream sent back to it.
+   */
+  onRelayed?: (sourceAddress: string, bytes: number, direction: 'out' | 'in') => void;
 }
 
 export interface DomainProxy {
@@ -102,8 +105,9 @@ export async function startDomainProxy(options: DomainProxyOptions): Promise<Dom
     upstream.write(firstBytes);
     const relayed = options.onRelayed;
     if (relayed) {
-      relayed(sourceAddress, firstBytes.length);
-      client.on('data', (chunk: Buffer) => relayed(sourceAddress, chunk.length));
+      relayed(sourceAddress, firstBytes.length, 'out');
+      client.on('data', (chunk: Buffer) => relayed(sourceAddress, chunk.length, 'out'));
+      upstream.on('data', (chunk: Buffer) => relayed(sourceAddress, chunk.length, 'in'));
     }
     client.pipe(upstream);
     upstream.pipe(client);

@@ -122,20 +122,23 @@ test('connections from an address with no domain rules are closed at once', asyn
 test('the proxy reports the bytes it relays for a sandbox, only of allowed connections', async () => {
   const upstream = await echoUpstream();
   const upstreamPort = (upstream.address() as AddressInfo).port;
-  const relayed: Array<[string, number]> = [];
+  const relayed: Array<[string, number, 'out' | 'in']> = [];
   const proxy = await startDomainProxy({
     domainsFor: () => ['allowed.example'],
     isDeniedAddress: () => false,
     resolve: async () => ['127.0.0.1'],
     upstreamPorts: { http: upstreamPort, tls: upstreamPort },
-    onRelayed: (source, bytes) => relayed.push([source, bytes]),
+    onRelayed: (source, bytes, direction) => relayed.push([source, bytes, direction]),
   });
   try {
     const request = 'GET /x HTTP/1.1\r\nHost: allowed.example\r\n\r\n';
-    assert.equal(await exchange(proxy.httpPort, request), 'upstream saw: GET /x HTTP/1.1');
+    const answer = await exchange(proxy.httpPort, request);
+    assert.equal(answer, 'upstream saw: GET /x HTTP/1.1');
     assert.equal(await exchange(proxy.httpPort, 'GET / HTTP/1.1\r\nHost: other.example\r\n\r\n'), '');
     assert.deepEqual([...new Set(relayed.map(([source]) => source))], ['127.0.0.1']);
-    assert.equal(relayed.reduce((sum, [, n]) => sum + n, 0), Buffer.byteLength(request));
+    const total = (direction: 'out' | 'in') => relayed.filter((r) => r[2] === direction).reduce((sum, [, n]) => sum + n, 0);
+    assert.equal(total('out'), Buffer.byteLength(request));
+    assert.ok(total('in') >= Buffer.byteLength(answer), `ingress ${total('in')} of an answer of ${Buffer.byteLength(answer)} bytes`);
   } finally {
     await proxy.close();
     upstream.close();

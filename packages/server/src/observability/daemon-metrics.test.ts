@@ -6,7 +6,7 @@ import { parsePromText, sampleValue } from '../testing/prom-text.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 
 function setup() {
-  const running: Array<{ sandboxId: string; templateAlias: string }> = [];
+  const running: Array<{ sandboxId: string; templateAlias: string; limits: { memoryMB: number } }> = [];
   const listeners = new Set<(r: { sandboxId: string }, reason: EndReason) => void>();
   const mem = new Map<string, number>();
   const cpu = new Map<string, number>();
@@ -44,7 +44,8 @@ describe('daemon metrics', () => {
 
   it('has per-sandbox CPU and memory series only while the sandbox runs, and counts its end by reason', async () => {
     const { running, mem, cpu, end, scrape, metrics, listeners } = setup();
-    running.push({ sandboxId: 'a', templateAlias: 'base' }, { sandboxId: 'b', templateAlias: 'code-interpreter-v1' });
+    running.push({ sandboxId: 'a', templateAlias: 'base', limits: { memoryMB: 512 } }, { sandboxId: 'b', templateAlias: 'code-interpreter-v1', limits: { memoryMB: 1024 } });
+    assert.equal(sampleValue(await scrape(), 'sandboxd_sandboxes_memory_limit_bytes', {}), 1536 * 2 ** 20);
     mem.set('a', 1000).set('b', 2000);
     cpu.set('a', 2_500_000_000);
     let s = await scrape();
@@ -77,5 +78,29 @@ describe('daemon metrics', () => {
     assert.equal(sampleValue(s, 'sandboxd_proxy_requests_total', { port_class: 'envd' }), 2);
     assert.equal(sampleValue(s, 'sandboxd_proxy_bytes_total', { port_class: 'envd', direction: 'in' }), 15);
     assert.equal(sampleValue(s, 'sandboxd_proxy_bytes_total', { port_class: 'envd', direction: 'out' }), 300);
+  });
+});
+
+describe('activity metrics', () => {
+  it('counts executions by language (a fixed set) and outcome, commands by outcome, operations by outcome', async () => {
+    const { metrics, scrape } = setup();
+    metrics.observeExecution('python', 'ok', 0.2);
+    metrics.observeExecution('python', 'error', 0.1);
+    metrics.observeExecution('cobol', 'interrupted', 3);
+    metrics.observeCommand('ok', 0.05);
+    await metrics.observeOperation('kill', async () => undefined);
+    await assert.rejects(metrics.observeOperation('pause', async () => { throw new SandboxdError(ErrorCode.SANDBOX_ALREADY_PAUSED, 'paused'); }));
+    await metrics.observeOperation('resume', async () => ({ resumed: false }), (r) => r.resumed);
+    const s = await scrape();
+    assert.equal(sampleValue(s, 'sandboxd_executions_total', { language: 'python', outcome: 'ok' }), 1);
+    assert.equal(sampleValue(s, 'sandboxd_executions_total', { language: 'python', outcome: 'error' }), 1);
+    assert.equal(sampleValue(s, 'sandboxd_executions_total', { language: 'other', outcome: 'interrupted' }), 1);
+    assert.equal(sampleValue(s, 'sandboxd_execution_duration_seconds_sum', { language: 'other', outcome: 'interrupted' }), 3);
+    assert.equal(sampleValue(s, 'sandboxd_commands_total', { outcome: 'ok' }), 1);
+    assert.equal(sampleValue(s, 'sandboxd_command_duration_seconds_count', { outcome: 'ok' }), 1);
+    assert.equal(sampleValue(s, 'sandboxd_sandbox_operations_total', { operation: 'kill', outcome: 'ok' }), 1);
+    assert.equal(sampleValue(s, 'sandboxd_sandbox_operations_total', { operation: 'pause', outcome: ErrorCode.SANDBOX_ALREADY_PAUSED }), 1);
+    assert.equal(sampleValue(s, 'sandboxd_sandbox_operations_total', { operation: 'resume', outcome: 'ok' }), undefined, 'a connect to a running sandbox is no resume');
+    assert.ok((sampleValue(s, 'sandboxd_host_memory_bytes', { kind: 'total' }) ?? 0) > 0);
   });
 });

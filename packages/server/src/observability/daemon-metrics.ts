@@ -2,10 +2,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { ErrorCode } from '@sandboxd/protocol';
 import type { EndReason } from '../sandboxes/sandbox-record.js';
 import type { PortClass } from './port-class.js';
+import { registerActivityMetrics } from './activity-metrics.js';
+import type { ActivityMetrics } from './activity-metrics.js';
+import { registerHostMemoryMetrics } from './host-memory-metrics.js';
 
 /** What the collectors read of the sandbox service. */
 export interface ObservedSandboxes {
-  running(): Array<{ sandboxId: string; templateAlias: string }>;
+  running(): Array<{ sandboxId: string; templateAlias: string; limits: { memoryMB: number } }>;
   onEnd(listener: (record: { sandboxId: string }, reason: EndReason) => void): () => void;
 }
 
@@ -32,7 +35,7 @@ const REQUEST_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  * The daemon's Prometheus registry and the collectors the hooks feed. Gauges of sandboxes are
  * computed at scrape time from the service and the sampler, so a sandbox that ended has no series.
  */
-export interface DaemonMetrics {
+export interface DaemonMetrics extends ActivityMetrics {
   readonly registry: Registry;
   /** Times a create of `template`; `outcome` is `ok` or the error's code. */
   observeCreate<T>(template: string, create: () => Promise<T>): Promise<T>;
@@ -142,8 +145,12 @@ export function createDaemonMetrics(options: DaemonMetricsOptions): DaemonMetric
     },
   });
 
+  const activity = registerActivityMetrics(registry);
+  registerHostMemoryMetrics(registry, () => sandboxes.running());
+
   return {
     registry,
+    ...activity,
     async observeCreate(template, create) {
       creating.set(template, (creating.get(template) ?? 0) + 1);
       const stop = createSeconds.startTimer();

@@ -31,4 +31,10 @@ describe('Set-Cookie scoping', () => {
     assert.deepEqual(responseHeaders(raw, target), { headers: ['Set-Cookie', 'ok=1', 'X-Y', 'z', 'set-cookie', `mine=1; domain=${HOST}`], droppedCookies: 1 });
     assert.deepEqual(responseHeaders(raw, target, true).headers.slice(2, 4), ['Connection', 'keep-alive']);
   });
+
+  it("keeps the sandbox's own CSP and adds the target's headers after it; drops the sandbox's X-Request-Id", () => {
+    const target = { sandboxId: 'iabc', address: '10.0.0.2', port: 49983, host: HOST, addResponseHeaders: ['content-security-policy', 'sandbox'] };
+    const raw = ['Content-Security-Policy', "script-src 'unsafe-inline'", 'X-Request-Id', 'forged', 'Content-Type', 'text/html'];
+    assert.deepEqual(responseHeaders(raw, target).headers, ['Content-Security-Policy', "script-src 'unsafe-inline'", 'Content-Type', 'text/html', 'content-security-policy', 'sandbox']);
+  });
 });

@@ -6,7 +6,11 @@ import type { Logger } from 'pino';
 import { cookieAllowed } from './cookies.js';
 import { sandboxConnection } from './sandbox-dial.js';
 import type { StreamRegistry } from './stream-registry.js';
+import type { ResponseTap } from '../observability/execution-tracking.js';
 import { portNotOpen } from '../util/e2b-error-bodies.js';
+import { Headers } from '@sandboxd/protocol';
+
+const REQUEST_ID = Headers.requestId;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -39,6 +43,8 @@ export interface ProxyTarget {
   requestHost?: string;
   /** The sandbox's loopback secret: a refused port is then retried on the sandbox's loopback. */
   loopbackSecret?: string;
+  /** Header name/value pairs added to the sandbox's response (beside its own, never replacing ours). */
+  addResponseHeaders?: string[];
 }
 
 /** Request options carrying the target to the pool's `createConnection`. */
@@ -88,18 +94,24 @@ export function responseHeaders(rawHeaders: string[], target: ProxyTarget, keepH
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     if (!keepHopByHop && HOP_BY_HOP.has(name)) continue;
+    // The daemon's own id of the exchange answers (set on the response before these).
+    if (name === REQUEST_ID) continue;
     if (name === 'set-cookie' && !cookieAllowed(rawHeaders[i + 1]!, target.host)) {
       droppedCookies++;
       continue;
     }
     headers.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
+  if (target.addResponseHeaders) headers.push(...target.addResponseHeaders);
   return { headers, droppedCookies };
 }
 
 export interface NodeProxy {
-  /** Forwards one HTTP request, streaming both bodies; registered for reset under the sandbox. */
-  forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void;
+  /**
+   * Forwards one HTTP request, streaming both bodies; registered for reset under the sandbox.
+   * `tap` sees the upstream response just before it is piped.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, tap?: ResponseTap): void;
   /** Forwards a connection upgrade (WebSocket), piping both sockets once upstream switches. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ProxyTarget): void;
   /** Closes pooled idle upstream connections to one address. */
@@ -116,7 +128,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
     return headers;
   };
 
-  function forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, attempt = 0): void {
+  function forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, tap?: ResponseTap, attempt = 0): void {
     const options: SandboxRequestArgs = {
       host: target.address,
       port: target.port,
@@ -145,6 +157,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
         resetSocket(req.socket);
         return;
       }
+      tap?.(up);
       up.pipe(res);
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
@@ -156,7 +169,7 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
       // A pooled connection the agent closed meanwhile: retry once for requests without a body.
       const bodyless = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
       if (upstream.reusedSocket && error.code === 'ECONNRESET' && bodyless && attempt === 0) {
-        forward(req, res, target, 1);
+        forward(req, res, target, tap, 1);
         return;
       }
       logger.debug({ sandboxId: target.sandboxId, port: target.port, err: error }, 'upstream request failed');
@@ -227,5 +240,5 @@ export function createNodeProxy(streams: StreamRegistry, logger: Logger): NodePr
     }
   };
 
-  return { forward, upgrade, dropConnections, close: () => agent.destroy() };
+  return { forward: (req, res, target, tap) => forward(req, res, target, tap), upgrade, dropConnections, close: () => agent.destroy() };
 }

@@ -56,7 +56,7 @@ describe('resolveRoute', () => {
   it('routes signed /files URLs to the sandbox whose token makes the signature valid', () => {
     const signature = fileSignature({ path: '/home/user/a.txt', operation: 'read', username: '', accessToken: 'token-b' });
     const url = `/files?path=%2Fhome%2Fuser%2Fa.txt&signature=${encodeURIComponent(signature)}`;
-    assert.deepEqual(resolveRoute({ method: 'GET', url, headers: {} }, DOMAIN, lookup), { kind: 'sandbox', sandboxId: b.sandboxId, port: 49983, record: b });
+    assert.deepEqual(resolveRoute({ method: 'GET', url, headers: {} }, DOMAIN, lookup), { kind: 'sandbox', sandboxId: b.sandboxId, port: 49983, record: b, signedFile: true });
     // the same signature does not grant a write
     assert.equal(resolveRoute({ method: 'POST', url, headers: {} }, DOMAIN, lookup).kind, 'error');
     const expiring = fileSignature({ path: '/a', operation: 'write', username: 'root', accessToken: 'token-a', expiration: 1900000000 });

@@ -5,8 +5,11 @@ import type { SandboxRecord } from '../sandboxes/sandbox-record.js';
 /** Where one incoming request goes. */
 export type Route =
   | { kind: 'rest' }
-  /** `record` is undefined when the sandbox is unknown or no longer running (→ 502). */
-  | { kind: 'sandbox'; sandboxId: string; port: number; record: SandboxRecord | undefined }
+  /**
+   * `record` is undefined when the sandbox is unknown or no longer running (→ 502). `signedFile`:
+   * a signed `/files` URL, served on the daemon's own origin.
+   */
+  | { kind: 'sandbox'; sandboxId: string; port: number; record: SandboxRecord | undefined; signedFile?: true }
   | { kind: 'error'; status: number; message: string };
 
 /** The part of the sandbox registry routing needs. */
@@ -90,7 +93,7 @@ function routeSignedFiles(method: string, params: URLSearchParams, lookup: Route
     const input = { path: params.get('path') ?? '', operation, username: params.get('username') ?? '', expiration };
     for (const record of lookup.running()) {
       if (record.accessToken !== null && signatureMatches(signature, { ...input, accessToken: record.accessToken })) {
-        return { kind: 'sandbox', sandboxId: record.sandboxId, port: ENVD_PORT, record };
+        return { kind: 'sandbox', sandboxId: record.sandboxId, port: ENVD_PORT, record, signedFile: true };
       }
     }
     return {

@@ -9,14 +9,19 @@ import { createStreamRegistry } from './stream-registry.js';
 import { ENVD_PORT } from '@sandboxd/protocol';
 import { TRAFFIC_TOKEN_HEADER, trafficTokenFailure } from './traffic-token.js';
 import type { StreamRegistry } from './stream-registry.js';
+import type { ResponseTap } from '../observability/execution-tracking.js';
 
 type SandboxRoute = Extract<Route, { kind: 'sandbox' | 'error' }>;
+
+/** What a signed `/files` answer carries beside the sandbox's own headers (a CSP the sandbox cannot lift: policies add up). */
+const SIGNED_FILE_HEADERS = ['content-security-policy', 'sandbox'];
 
 /** The sandbox-traffic half of the listener: routing, forwarding, and reset on sandbox end. */
 export interface SandboxProxy {
   /** The route of a request; `rest` means it is not sandbox traffic. */
   route(req: IncomingMessage): Route;
-  handle(req: IncomingMessage, res: ServerResponse, route: SandboxRoute): void;
+  /** Answers or forwards one request; `tap` sees the sandbox's response before it is piped. */
+  handle(req: IncomingMessage, res: ServerResponse, route: SandboxRoute, tap?: ResponseTap): void;
   /** Handles an upgrade request of any route (REST does not upgrade: 404). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /**
@@ -48,10 +53,13 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
       host: `${route.port}-${route.sandboxId}.${domain}`,
       ...(mask ? { requestHost: mask.replaceAll('${PORT}', String(route.port)) } : {}),
       ...(route.record?.ingress?.loopbackSecret ? { loopbackSecret: route.record.ingress.loopbackSecret } : {}),
+      // A file of the sandbox opened from a signed URL is on the daemon's origin: as a sandboxed
+      // document (a unique origin) its scripts cannot reach the daemon's API or the dashboard's key.
+      ...(route.signedFile ? { addResponseHeaders: SIGNED_FILE_HEADERS } : {}),
     };
   };
 
-  const serve = (req: IncomingMessage, res: ServerResponse, route: SandboxRoute): void => {
+  const serve = (req: IncomingMessage, res: ServerResponse, route: SandboxRoute, tap?: ResponseTap): void => {
     const failed = failure(route, req);
     if (failed !== undefined) {
       req.resume();
@@ -59,7 +67,7 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
       res.end(failed.body);
       return;
     }
-    proxy.forward(req, res, targetOf(route as Extract<Route, { kind: 'sandbox' }>));
+    proxy.forward(req, res, targetOf(route as Extract<Route, { kind: 'sandbox' }>), tap);
   };
   const serveUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, route: SandboxRoute): void => {
     const failed = failure(route, req);
@@ -89,9 +97,9 @@ export function createSandboxProxy(options: { domain: string; lookup: RouteLooku
   return {
     streams,
     route: (req) => resolveRoute(req, domain, lookup),
-    handle(req, res, route) {
-      if (needsWake(route)) void woken(route).then((ready) => serve(req, res, ready));
-      else serve(req, res, route);
+    handle(req, res, route, tap) {
+      if (needsWake(route)) void woken(route).then((ready) => serve(req, res, ready, tap));
+      else serve(req, res, route, tap);
     },
     upgrade(req, socket, head) {
       const route = resolveRoute(req, domain, lookup);

@@ -70,6 +70,8 @@ export interface RuntimeMetrics {
   diskTotalBytes: number;
   /** Cumulative bytes the sandbox sent out to the network through its egress firewall, when counted. */
   egressBytes?: number;
+  /** Cumulative bytes the network sent into the sandbox (downloads, replies to it), when counted. */
+  ingressBytes?: number;
 }
 
 /**
@@ -141,10 +143,11 @@ export interface SandboxRuntime {
    */
   onExit(listener: (sandboxId: string) => void): () => void;
   /**
-   * Subscribes to bytes a sandbox sent out through a relay of the runtime's own (the domain
-   * filter), which the egress counters of `metrics()` do not see. Returns the unsubscribe.
+   * Subscribes to bytes a relay of the runtime's own (the domain filter) carried for a sandbox,
+   * which the counters of `metrics()` do not see: `egress` it sent out, `ingress` it received.
+   * Returns the unsubscribe.
    */
-  onEgressRelayed?(listener: (sandboxId: string, bytes: number) => void): () => void;
+  onEgressRelayed?(listener: (sandboxId: string, bytes: number, direction: 'egress' | 'ingress') => void): () => void;
   /** Why a sandbox that exited on its own stopped, for the record (best effort). */
   exitReason(sandboxId: string, options?: OperationOptions): Promise<string>;
   /** Stops watching for exits (the daemon is stopping); sandboxes keep running. */

@@ -59,6 +59,9 @@ const migrations: string[] = [
      egress_bytes INTEGER NOT NULL
    );`,
   `ALTER TABLE sandboxes ADD COLUMN lifecycle TEXT;`,
+  // Download (ingress) metering beside egress.
+  `ALTER TABLE usage_minutes ADD COLUMN ingress_bytes INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE usage_cursors ADD COLUMN ingress_bytes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**

@@ -27,6 +27,15 @@ interface BuildState {
   finishedAt?: string;
 }
 
+/** One build of a template as `GET /templates/{id}` lists it. */
+export interface TemplateBuildSummary {
+  buildId: string;
+  status: BuildStatus;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+}
+
 /** A template asked for with `POST /v3/templates`, with its builds (kept in memory). */
 interface Requested {
   templateId: string;
@@ -216,6 +225,30 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
         logEntries: entries,
         ...(build.reason ? { reason: build.reason } : {}),
       };
+    },
+
+    /**
+     * The builds of a template, newest first: the ones this daemon ran or is running (in memory)
+     * and the one a built template was made by (ready), for `GET /templates/{id}`.
+     */
+    builds(templateId: string): TemplateBuildSummary[] {
+      const out: TemplateBuildSummary[] = [...(requested.get(templateId)?.builds.values() ?? [])].map((b) => ({
+        buildId: b.buildId,
+        status: b.status,
+        createdAt: b.createdAt,
+        updatedAt: b.finishedAt ?? b.createdAt,
+        ...(b.finishedAt !== undefined ? { finishedAt: b.finishedAt } : {}),
+      }));
+      const t = built.get(templateId);
+      if (t && !out.some((b) => b.buildId === t.buildId)) out.push({ buildId: t.buildId, status: 'ready', createdAt: t.updatedAt, updatedAt: t.updatedAt, finishedAt: t.updatedAt });
+      return out.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+    },
+
+    /** A template requested (by id or name) but not (yet) built: its first build runs or failed. */
+    pending(idOrName: string): { templateId: string; name: string; cpuCount: number; memoryMB: number } | undefined {
+      const entry = requested.get(idOrName) ?? [...requested.values()].find((r) => r.name === idOrName);
+      if (entry === undefined || built.get(entry.templateId)) return undefined;
+      return { templateId: entry.templateId, name: entry.name, cpuCount: entry.cpuCount, memoryMB: entry.memoryMB };
     },
 
     /** The template a name or id means, built in or built. */

@@ -1,13 +1,14 @@
 import { CODE_INTERPRETER_PORT, ENVD_PORT } from '@sandboxd/protocol';
 
 /**
- * True for a proxied request that starts an execution: a code-interpreter `POST /execute` or an
- * envd `process.Process/Start` (a command; Connect sends server streams as POST).
+ * What a proxied request starts: a code execution (a code-interpreter `POST /execute`), a command
+ * (an envd `process.Process/Start`; Connect sends server streams as POST), or neither.
  */
-export function isExecution(method: string | undefined, port: number, url: string | undefined): boolean {
-  if (method !== 'POST') return false;
+export function activityOf(method: string | undefined, port: number, url: string | undefined): 'execution' | 'command' | undefined {
+  if (method !== 'POST') return undefined;
   const path = (url ?? '').split('?')[0];
-  if (port === CODE_INTERPRETER_PORT) return path === '/execute';
-  if (port === ENVD_PORT) return path === '/process.Process/Start';
-  return false;
+  if (port === CODE_INTERPRETER_PORT && path === '/execute') return 'execution';
+  if (port === ENVD_PORT && path === '/process.Process/Start') return 'command';
+  return undefined;
 }
+

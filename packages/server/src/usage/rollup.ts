@@ -9,6 +9,8 @@ export interface UsageCursor {
   cpuNanos: number;
   /** Cumulative bytes the sandbox sent out through its egress firewall. */
   egressBytes: number;
+  /** Cumulative bytes the network sent into the sandbox (downloads, replies). */
+  ingressBytes: number;
 }
 
 /** A reading of a running sandbox. */
@@ -20,6 +22,8 @@ export interface UsageReading {
   memBytes: number;
   /** Cumulative egress bytes; undefined when the runtime does not count them. */
   egressBytes?: number;
+  /** Cumulative ingress bytes; undefined when the runtime does not count them. */
+  ingressBytes?: number;
 }
 
 /** Usage accrued over some time, in the units `GET /usage` reports. */
@@ -29,9 +33,10 @@ export interface UsageAmounts {
   memoryGiBSeconds: number;
   executions: number;
   egressBytes: number;
+  ingressBytes: number;
 }
 
-export const zeroAmounts = (): UsageAmounts => ({ sandboxSeconds: 0, cpuSeconds: 0, memoryGiBSeconds: 0, executions: 0, egressBytes: 0 });
+export const zeroAmounts = (): UsageAmounts => ({ sandboxSeconds: 0, cpuSeconds: 0, memoryGiBSeconds: 0, executions: 0, egressBytes: 0, ingressBytes: 0 });
 
 const GIB = 1024 ** 3;
 
@@ -42,7 +47,7 @@ const growth = (previous: number, current: number | undefined): number => {
 };
 
 /**
- * What a sandbox used between `cursor` and `reading`: wall time, CPU and egress from the growth
+ * What a sandbox used between `cursor` and `reading`: wall time, CPU, egress and ingress from the growth
  * of the cumulative counters, memory as the reading's memory over the whole interval. Returns the
  * cursor to measure the next reading from. A reading not after the cursor accrues nothing.
  */
@@ -51,6 +56,7 @@ export function accrue(cursor: UsageCursor, reading: UsageReading): { amounts: U
     at: Math.max(cursor.at, reading.at),
     cpuNanos: reading.cpuNanos ?? cursor.cpuNanos,
     egressBytes: reading.egressBytes ?? cursor.egressBytes,
+    ingressBytes: reading.ingressBytes ?? cursor.ingressBytes,
   };
   const seconds = Math.max(0, reading.at - cursor.at) / 1000;
   return {
@@ -60,6 +66,7 @@ export function accrue(cursor: UsageCursor, reading: UsageReading): { amounts: U
       memoryGiBSeconds: (Math.max(0, reading.memBytes) / GIB) * seconds,
       executions: 0,
       egressBytes: growth(cursor.egressBytes, reading.egressBytes),
+      ingressBytes: growth(cursor.ingressBytes, reading.ingressBytes),
     },
     cursor: next,
   };
@@ -79,6 +86,7 @@ export function splitByMinute(from: number, to: number, amounts: UsageAmounts): 
     row.cpuSeconds += amounts.cpuSeconds * share;
     row.memoryGiBSeconds += amounts.memoryGiBSeconds * share;
     row.egressBytes += amounts.egressBytes * share;
+    row.ingressBytes += amounts.ingressBytes * share;
     if (withExecutions) row.executions += amounts.executions;
     out.set(minute, row);
   };
@@ -93,13 +101,15 @@ export function splitByMinute(from: number, to: number, amounts: UsageAmounts): 
     start = end;
   }
   // Whole bytes per minute; the rounding remainder goes to the last minute so the total is exact.
-  let assigned = 0;
   const minutes = [...out.keys()];
-  minutes.forEach((m, i) => {
-    const row = out.get(m)!;
-    row.egressBytes = i === minutes.length - 1 ? amounts.egressBytes - assigned : Math.floor(row.egressBytes);
-    assigned += row.egressBytes;
-  });
+  for (const field of ['egressBytes', 'ingressBytes'] as const) {
+    let assigned = 0;
+    minutes.forEach((m, i) => {
+      const row = out.get(m)!;
+      row[field] = i === minutes.length - 1 ? amounts[field] - assigned : Math.floor(row[field]);
+      assigned += row[field];
+    });
+  }
   return out;
 }
 
@@ -110,5 +120,6 @@ export function addInto(a: UsageAmounts, b: UsageAmounts): UsageAmounts {
   a.memoryGiBSeconds += b.memoryGiBSeconds;
   a.executions += b.executions;
   a.egressBytes += b.egressBytes;
+  a.ingressBytes += b.ingressBytes;
   return a;
 }

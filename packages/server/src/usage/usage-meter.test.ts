@@ -14,8 +14,9 @@ describe('usage meter', () => {
     const meter = createUsageMeter({ store });
     const a = { sandboxId: 'ia', ownerKeyId: 'key_a', startedAt: 0 };
     const b = { sandboxId: 'ib', ownerKeyId: 'key_b', startedAt: 60_000 };
-    meter.observe(a, { at: 5_000, cpuNanos: 1e9, memBytes: GIB, egressBytes: 300 });
-    meter.observe(a, { at: 10_000, cpuNanos: 3e9, memBytes: GIB, egressBytes: 700 });
+    meter.observe(a, { at: 5_000, cpuNanos: 1e9, memBytes: GIB, egressBytes: 300, ingressBytes: 4000 });
+    meter.observe(a, { at: 10_000, cpuNanos: 3e9, memBytes: GIB, egressBytes: 700, ingressBytes: 9000 });
+    meter.ingress(a, 100, 9_800);
     meter.execution(a, 9_000);
     meter.execution(a, 9_500);
     meter.observe(b, { at: 65_000, cpuNanos: 5e8, memBytes: 2 * GIB });
@@ -27,6 +28,7 @@ describe('usage meter', () => {
     close(ua.memoryGiBSeconds, 10);
     assert.equal(ua.executions, 2);
     assert.equal(ua.egressBytes, 700);
+    assert.equal(ua.ingressBytes, 9100, 'downloads: the counter from zero, plus what was counted outside it');
     assert.equal(ua.sandboxes, 1);
     close(usage[1]!.memoryGiBSeconds, 10);
     // Minute ranges: key_b's usage is in minute 60 only.

@@ -14,7 +14,7 @@ export interface MeteredSandbox {
 
 /**
  * Usage per API key: every stored metrics sample of a sandbox accrues its sandbox-seconds, CPU
- * and memory and egress since the previous one (`rollup.ts`) into per-sandbox per-minute rows,
+ * memory, egress and ingress since the previous one (`rollup.ts`) into per-sandbox per-minute rows,
  * kept in memory and added to SQLite every `USAGE_FLUSH_MS`, before a query and at close. The
  * cumulative counters' cursor is stored in the same transaction, so after a restart (or a crash)
  * the next sample accrues everything since the last flush: nothing is lost or counted twice
@@ -27,6 +27,8 @@ export interface UsageMeter {
   execution(sandbox: MeteredSandbox, at?: number): void;
   /** Egress bytes counted outside the sandbox's cumulative counter (the domain filter's relay). */
   egress(sandbox: MeteredSandbox, bytes: number, at?: number): void;
+  /** Ingress bytes counted outside the sandbox's cumulative counter (the domain filter's relay). */
+  ingress(sandbox: MeteredSandbox, bytes: number, at?: number): void;
   /** The sandbox ended at `at`: its wall time since the last reading is added, its cursor dropped. */
   ended(sandbox: MeteredSandbox, at?: number): void;
   /** Drops stored cursors of sandboxes not in `runningIds` (they ended while the daemon was down). */
@@ -62,7 +64,7 @@ export function createUsageMeter(options: { store: UsageStore; now?: () => numbe
     let cursor = cursors.get(sandbox.sandboxId);
     if (cursor === undefined) {
       const stored = store.cursor(sandbox.sandboxId);
-      cursor = { ...(stored ?? { at: sandbox.startedAt, cpuNanos: 0, egressBytes: 0 }), memBytes: 0 };
+      cursor = { ...(stored ?? { at: sandbox.startedAt, cpuNanos: 0, egressBytes: 0, ingressBytes: 0 }), memBytes: 0 };
       cursors.set(sandbox.sandboxId, cursor);
     }
     return cursor;
@@ -74,7 +76,7 @@ export function createUsageMeter(options: { store: UsageStore; now?: () => numbe
     const written = new Map<string, UsageCursor>();
     for (const id of dirty) {
       const c = cursors.get(id);
-      if (c) written.set(id, { at: c.at, cpuNanos: c.cpuNanos, egressBytes: c.egressBytes });
+      if (c) written.set(id, { at: c.at, cpuNanos: c.cpuNanos, egressBytes: c.egressBytes, ingressBytes: c.ingressBytes });
     }
     const drop = dropped.splice(0);
     try {
@@ -103,6 +105,9 @@ export function createUsageMeter(options: { store: UsageStore; now?: () => numbe
     },
     egress(sandbox, bytes, at = now()) {
       if (bytes > 0) add(sandbox, splitByMinute(at, at, { ...zeroAmounts(), egressBytes: bytes }));
+    },
+    ingress(sandbox, bytes, at = now()) {
+      if (bytes > 0) add(sandbox, splitByMinute(at, at, { ...zeroAmounts(), ingressBytes: bytes }));
     },
     ended(sandbox, at = now()) {
       const cursor = cursorOf(sandbox);

@@ -11,6 +11,7 @@ const CODE_MAP: Record<ErrorCode, Code> = {
   TEMPLATE_NOT_FOUND: Code.NotFound,
   SNAPSHOT_NOT_FOUND: Code.NotFound,
   SNAPSHOT_INCOMPATIBLE: Code.FailedPrecondition,
+  API_KEY_NOT_FOUND: Code.NotFound,
   CONFLICT: Code.AlreadyExists,
   SANDBOX_ALREADY_PAUSED: Code.FailedPrecondition,
   SANDBOX_NOT_PAUSED: Code.FailedPrecondition,

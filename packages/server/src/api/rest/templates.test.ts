@@ -96,4 +96,24 @@ describe('template build API', () => {
     assert.deepEqual(await body(await call('POST', '/templates/prune')), { layers: 0, uploads });
     assert.equal(existsSync(join(dir, 'uploads')) ? readdirSync(join(dir, 'uploads')).length : 0, 0);
   });
+
+  it('GET /templates/{id}: a template with its builds (E2B TemplateWithBuilds), a pending one included; unknown ones 404', async () => {
+    const { call } = setup();
+    const base = await body(await call('GET', '/templates/base'));
+    assert.equal(base.templateID, 'tbase0000000000000001');
+    assert.equal(base.public, true);
+    assert.deepEqual(base.builds.map((b: { status: string }) => b.status), ['ready']);
+    for (const field of ['aliases', 'names', 'createdAt', 'updatedAt', 'lastSpawnedAt', 'spawnCount']) assert.ok(field in base, field);
+    const made = await body(await call('POST', '/v3/templates', { name: 'pending-app', cpuCount: 1, memoryMB: 512 }));
+    const second = await body(await call('POST', '/v3/templates', { name: 'pending-app' }));
+    const pending = await body(await call('GET', `/templates/${made.templateID}`));
+    assert.equal(pending.public, false);
+    assert.deepEqual(pending.names, ['pending-app']);
+    assert.deepEqual(pending.builds.map((b: { buildID: string; status: string }) => [b.buildID, b.status]).sort(), [[made.buildID, 'waiting'], [second.buildID, 'waiting']].sort());
+    assert.equal(pending.builds[0].envdVersion !== undefined, true);
+    assert.equal((await body(await call('GET', '/templates/pending-app'))).templateID, made.templateID, 'by name too');
+    const missing = await call('GET', '/templates/nosuchtemplate');
+    assert.equal(missing.status, 404);
+    assert.equal((await body(missing)).error_code, 'TEMPLATE_NOT_FOUND');
+  });
 });

@@ -30,6 +30,21 @@ function toTemplate(t: TemplateInfo, buildId: string) {
   };
 }
 
+/** A template whose first build runs (or failed), as `GET /templates/{id}` shows it. */
+function pendingTemplate(builds: TemplateBuildService, idOrName: string): TemplateInfo | undefined {
+  const pending = builds.pending(idOrName);
+  if (pending === undefined) return undefined;
+  const createdAt = builds.builds(pending.templateId).at(-1)?.createdAt ?? new Date().toISOString();
+  return {
+    templateId: pending.templateId,
+    aliases: [pending.name],
+    rootfsPath: '',
+    limits: { cpuCount: pending.cpuCount, memoryMB: pending.memoryMB, pidsLimit: 1024, diskSizeMB: 4096 },
+    createdAt,
+    userBuilt: true,
+  };
+}
+
 /**
  * E2B's template build API, as the official SDK's `Template` drives it: request (`POST
  * /v3/templates`, older `POST /v2/templates`), upload links for COPY files, start
@@ -94,6 +109,36 @@ export function templateRoutes(builds: TemplateBuildService): Hono {
 
   app.get('/templates', (c) => c.json(builds.list().map((t) => toTemplate(t, builds.built().find((b) => b.templateId === t.templateId)?.buildId ?? t.templateId))));
   app.get('/v2/templates', (c) => c.json(builds.list().map((t) => toTemplate(t, builds.built().find((b) => b.templateId === t.templateId)?.buildId ?? t.templateId))));
+
+  // E2B's `TemplateWithBuilds`: a template (by id or name) with its builds and their status.
+  app.get('/templates/:templateID', (c) => {
+    const id = c.req.param('templateID');
+    const t = builds.find(id) ?? pendingTemplate(builds, id);
+    if (!t) throw new SandboxdError(ErrorCode.TEMPLATE_NOT_FOUND, `template "${id}" not found`);
+    const listed = builds.builds(t.templateId);
+    const own = listed.length > 0 ? listed : [{ buildId: t.templateId, status: 'ready' as const, createdAt: t.createdAt, updatedAt: t.createdAt, finishedAt: t.createdAt }];
+    return c.json({
+      templateID: t.templateId,
+      public: !t.userBuilt,
+      aliases: t.aliases,
+      names: t.aliases,
+      createdAt: t.createdAt,
+      updatedAt: own[0]?.updatedAt ?? t.createdAt,
+      lastSpawnedAt: null,
+      spawnCount: 0,
+      builds: own.map((b) => ({
+        buildID: b.buildId,
+        status: b.status,
+        createdAt: b.createdAt,
+        updatedAt: b.updatedAt,
+        ...(b.finishedAt !== undefined ? { finishedAt: b.finishedAt } : {}),
+        cpuCount: t.limits.cpuCount,
+        memoryMB: t.limits.memoryMB,
+        diskSizeMB: t.limits.diskSizeMB,
+        envdVersion: ENVD_VERSION,
+      })),
+    });
+  });
 
   app.get('/templates/:templateID/tags', (c) => c.json(builds.tags(c.req.param('templateID'))));
   app.post('/templates/tags', async (c) => {

@@ -9,17 +9,19 @@ describe('egress counters', () => {
         { metainfo: { version: '1.0.6' } },
         { counter: { family: 'inet', name: 'egress_3', table: USAGE_TABLE, packets: 4, bytes: 1234 } },
         { counter: { family: 'inet', name: 'egress_17', table: USAGE_TABLE, packets: 0, bytes: 0 } },
+        { counter: { family: 'inet', name: 'ingress_3', table: USAGE_TABLE, packets: 9, bytes: 98765 } },
         { counter: { family: 'inet', name: 'egress_5', table: 'other', packets: 1, bytes: 99 } },
         { counter: { family: 'inet', name: 'other_5', table: USAGE_TABLE, packets: 1, bytes: 99 } },
       ],
     });
-    assert.deepEqual([...parseEgressCounters(json)], [[3, 1234], [17, 0]]);
+    assert.deepEqual([...parseEgressCounters(json)], [[3, { egressBytes: 1234, ingressBytes: 98765 }], [17, { egressBytes: 0 }]]);
   });
 
-  it('counts in a forward chain after the firewall (only accepted packets), keyed by the host interface', () => {
+  it('counts in a forward chain after the firewall (only accepted packets), keyed by the host interface: in for egress, out for ingress', () => {
     const script = usageTableScript();
     assert.match(script, /priority filter \+ 10; policy accept;/);
     assert.match(script, /flush chain inet sandboxd_usage forward\nadd rule inet sandboxd_usage forward iifname "sbxh\*" counter name iifname map @egress_by_iface/);
-    assert.equal(script.match(/counter name/g)?.length, 1);
+    assert.match(script, /flush chain inet sandboxd_usage ingress\nadd rule inet sandboxd_usage ingress oifname "sbxh\*" counter name oifname map @ingress_by_iface/);
+    assert.equal(script.match(/counter name/g)?.length, 2);
   });
 });

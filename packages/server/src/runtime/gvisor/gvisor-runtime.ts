@@ -53,8 +53,11 @@ export interface GvisorRuntimeOptions {
   onEgressEvent?: (event: { sourceAddress: string; host: string | null; port: number; verdict: string; reason?: string }) => void;
   /** What the host trusts, handed to every new sandbox (default: the Debian locations). */
   hostTrust?: HostTrustSources;
-  /** Told about failures of the cleanup that runs after `destroy` has returned. */
-  onBackgroundError?: (sandboxId: string, error: unknown) => void;
+  /**
+   * Told about failures of work a caller does not wait for: `cleanup` after `destroy` has returned
+   * (the next start retries it) or `metering` (the usage counters: the sandbox runs unmetered).
+   */
+  onBackgroundError?: (sandboxId: string, error: unknown, what: 'cleanup' | 'metering') => void;
 }
 
 const CGROUP_CONTROLLERS_ROOT = '/sys/fs/cgroup';
@@ -125,15 +128,15 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const allowedNames = new Map<string, string[]>();
   /** Sandbox address → its id, for the domain filter's relayed bytes. */
   const sandboxAt = new Map<string, string>();
-  const relayListeners = new Set<(sandboxId: string, bytes: number) => void>();
+  const relayListeners = new Set<(sandboxId: string, bytes: number, direction: 'egress' | 'ingress') => void>();
   const deniedUpstream = [...ALWAYS_DENIED_V4, ...facts.hostSubnets];
   const domainProxy = await startDomainProxy({
     domainsFor: (source) => allowedNames.get(source),
     isDeniedAddress: (ip) => ipv4InAny(ip, deniedUpstream),
     onEvent: (event) => options.onEgressEvent?.(event),
-    onRelayed: (sourceAddress, bytes) => {
+    onRelayed: (sourceAddress, bytes, direction) => {
       const sandboxId = sandboxAt.get(sourceAddress);
-      if (sandboxId !== undefined) for (const listener of relayListeners) listener(sandboxId, bytes);
+      if (sandboxId !== undefined) for (const listener of relayListeners) listener(sandboxId, bytes, direction === 'out' ? 'egress' : 'ingress');
     },
   });
   const redirect = { httpPort: domainProxy.httpPort, tlsPort: domainProxy.tlsPort };
@@ -243,7 +246,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       rememberNames(net, spec.egress);
       await allowSandboxEgress(net, spec.egress, { ...op, redirect });
       // Metering only: a sandbox starts without its egress counted rather than not at all.
-      await linkEgressCounter(net, true, op).catch((error: unknown) => options.onBackgroundError?.(spec.sandboxId, error));
+      await linkEgressCounter(net, true, op).catch((error: unknown) => options.onBackgroundError?.(spec.sandboxId, error, 'metering'));
       const ociSpec = buildOciSpec({
         sandboxId: spec.sandboxId,
         rootfsPath: paths.rootDir,
@@ -331,7 +334,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await runscOf(sandboxId).killNow(sandboxId, op);
       const record = await readRecord(sandboxesDir, sandboxId);
       const cleanup = teardown(sandboxId, record?.slot, {})
-        .catch((error: unknown) => options.onBackgroundError?.(sandboxId, error))
+        .catch((error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'))
         .finally(() => pendingTeardowns.delete(sandboxId));
       pendingTeardowns.set(sandboxId, cleanup);
     },
@@ -340,7 +343,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await Promise.all(pendingTeardowns.values());
       await ensureBaseRuleset(facts, op);
       await removePartialSnapshots(options.home);
-      await ensureUsageTable(op).catch((error: unknown) => options.onBackgroundError?.('(egress counters)', error));
+      await ensureUsageTable(op).catch((error: unknown) => options.onBackgroundError?.('(usage counters)', error, 'metering'));
       const containers = await listContainers(op);
       const records = await readRecords(sandboxesDir);
       const alive: string[] = [];
@@ -352,7 +355,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         rememberNames(slotAddresses(slot), egress);
         sandboxAt.set(slotAddresses(slot).sandboxAddress, sandboxId);
         await allowSandboxEgress(slotAddresses(slot), egress, { ...op, redirect });
-        await linkEgressCounter(slotAddresses(slot), false, op).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error));
+        await linkEgressCounter(slotAddresses(slot), false, op).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error, 'metering'));
         keep.add(slot);
       };
       for (const sandbox of known) {
@@ -468,7 +471,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await runsc.remove(sandboxId, {}).catch(() => undefined);
         throw SandboxdError.from(error);
       }
-      void discardImages(paths.dir).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error));
+      void discardImages(paths.dir).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'));
     },
 
     async metrics(sandboxId: string): Promise<RuntimeMetrics> {
@@ -490,7 +493,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       const cpuUsedPct = Math.min(100, ((usage.cpuNanos - first.cpuNanos) / elapsedNanos / cpuCount) * 100);
       const disk = await writableLayerUsage(sandboxPaths(sandboxesDir, sandboxId).layerDir);
       const slot = (await readRecord(sandboxesDir, sandboxId).catch(() => undefined))?.slot;
-      const egressBytes = slot === undefined ? undefined : await readEgress(slot);
+      const traffic = slot === undefined ? undefined : await readEgress(slot);
       return {
         cpuCount,
         cpuUsedPct: Math.max(0, Math.round(cpuUsedPct * 100) / 100),
@@ -500,7 +503,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         memCacheBytes: usage.memFileBytes,
         diskUsedBytes: disk.used,
         diskTotalBytes: disk.total,
-        ...(egressBytes !== undefined ? { egressBytes } : {}),
+        ...(traffic?.egressBytes !== undefined ? { egressBytes: traffic.egressBytes } : {}),
+        ...(traffic?.ingressBytes !== undefined ? { ingressBytes: traffic.ingressBytes } : {}),
       };
     },
 
