@@ -3,6 +3,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { releaseMount } from '../runtime/gvisor/read-only-mount.js';
 import type { BuildContext } from './build-types.js';
+import { createKeyLocks } from './key-locks.js';
 
 /** A cached step result: a filesystem layer (overlayfs upper of the step) and the context after it. */
 export interface Layer {
@@ -20,12 +21,19 @@ export interface Layer {
 /**
  * Step layers on disk: `<dir>/<key>/fs` (files, overlayfs whiteouts included) and
  * `<dir>/<key>/layer.json`. A layer is written under `<key>.partial-*` and renamed when complete,
- * so a failed or interrupted step leaves nothing a later build could reuse.
+ * so a failed or interrupted step leaves nothing a later build could reuse. A builder holds a
+ * key's lock from its cache lookup to the commit, so concurrent builds of one step run it once.
  */
 export function createLayerCache(dir: string) {
   const metaPath = (key: string) => join(dir, key, 'layer.json');
+  const locks = createKeyLocks();
   return {
     dir,
+    /** Waits until no other build holds `key`; the release must be called (a `finally`). */
+    lock: (key: string, options: { signal?: AbortSignal } = {}) => locks.acquire(key, options),
+    /** Whether another build holds `key` now. */
+    locked: (key: string) => locks.held(key),
+
     get(key: string): Layer | undefined {
       if (!existsSync(metaPath(key))) return undefined;
       return JSON.parse(readFileSync(metaPath(key), 'utf8')) as Layer;
