@@ -21,7 +21,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function setup() {
   const db = openDatabase(':memory:');
   const runtime = new FakeRuntime();
-  const builds = createTemplateBuildService({ runtime, builtIn: staticTemplates(), dir, logger: silentLogger });
+  const builds = createTemplateBuildService({ runtime, builtIn: staticTemplates(), dir, db, logger: silentLogger });
   const sandboxes = createSandboxService({ runtime, templates: builds.templates, repo: createSandboxRepo(db), logger: silentLogger, createTimeoutMs: 5000 });
   const app = createApp({ sandboxes, apiKeys: createApiKeyStore(db, TEST_API_KEY), logger: silentLogger, domain: 'sandboxd.test', defaultTimeoutSec: 300, maxTimeoutSec: 3600, templateBuilds: builds });
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = { 'x-api-key': TEST_API_KEY }) =>
