@@ -67,6 +67,19 @@ export function splitName(full: string): { name: string; tag?: string } {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+const TAG = /^[a-z0-9-_.]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** E2B's tag rule: trimmed and lower-cased, letters, digits, `-`, `_`, `.`, and not a UUID (400 otherwise, as E2B words it). */
+export function validTags(tags: readonly string[]): string[] {
+  const cleaned = tags.map((tag) => {
+    const t = tag.trim().toLowerCase();
+    if (!TAG.test(t)) throw new SandboxdError(ErrorCode.BAD_REQUEST, `Invalid tag: invalid tag '${tag}': invalid tag: ${tag}`);
+    if (UUID.test(t)) throw new SandboxdError(ErrorCode.BAD_REQUEST, `Invalid tag: invalid tag '${tag}': tag cannot be a UUID`);
+    return t;
+  });
+  return [...new Set(cleaned)];
+}
 
 /**
  * E2B's template build API over the layer builder: templates are requested (an id and a build
@@ -194,7 +207,7 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       const { name, tag } = splitName(input.name);
       if (!NAME.test(name)) throw new SandboxdError(ErrorCode.BAD_REQUEST, `invalid template name "${input.name}": lower-case letters, digits, '.', '_' and '-'`);
       if (builtInNames().includes(name)) throw new SandboxdError(ErrorCode.CONFLICT, `"${name}" is a built-in template's name`);
-      const tags = [...new Set([...(tag ? [tag] : []), ...(input.tags ?? [])])];
+      const tags = validTags([...(tag ? [tag] : []), ...(input.tags ?? [])]);
       const existing = built.find(name);
       const templateId = existing?.templateId ?? [...requested.values()].find((r) => r.name === name)?.templateId ?? store.requestedId(name) ?? randomBytes(10).toString('hex');
       const entry: Requested = requestedOrBuilt(templateId) ?? { templateId, name, tags, cpuCount: 2, memoryMB: 1024, builds: new Map() };
@@ -300,7 +313,8 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       return t.tags.map((tag) => ({ tag, buildID: t.buildId, createdAt: t.updatedAt }));
     },
 
-    async assignTags(target: string, tags: string[]) {
+    async assignTags(target: string, requestedTags: string[]) {
+      const tags = validTags(requestedTags);
       const t = built.find(target);
       if (!t) throw new SandboxdError(ErrorCode.NOT_FOUND, `template "${target}" not found`);
       const name = splitName(t.names[0] ?? target).name;
@@ -310,7 +324,8 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       return { tags, buildID: t.buildId };
     },
 
-    async removeTags(nameOrId: string, tags: string[]) {
+    async removeTags(nameOrId: string, requestedTags: string[]) {
+      const tags = validTags(requestedTags);
       const t = built.find(nameOrId);
       if (!t) throw new SandboxdError(ErrorCode.NOT_FOUND, `template "${nameOrId}" not found`);
       t.tags = t.tags.filter((tag) => !tags.includes(tag));

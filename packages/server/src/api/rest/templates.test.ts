@@ -59,6 +59,18 @@ describe('template build API', () => {
     assert.equal((await call('POST', `/v2/templates/${made.templateID}/builds/${made.buildID}`, { fromImageRegistry: { type: 'aws' } })).status, 400);
   });
 
+  it("rejects tags E2B rejects (':x', 'x:', spaces, a UUID) with 400, before looking the template up", async () => {
+    const { call } = setup();
+    for (const tags of [[':invalid-tag'], ['app:'], ['two words'], ['0b3a2c1d-1111-2222-3333-444455556666']]) {
+      const res = await call('POST', '/templates/tags', { target: 'nope:v1', tags });
+      assert.equal(res.status, 400, JSON.stringify(tags));
+      assert.match((await body(res)).message, /^Invalid tag: /);
+      assert.equal((await call('DELETE', '/templates/tags', { name: 'nope', tags })).status, 400);
+    }
+    assert.equal((await call('POST', '/v3/templates', { name: 'tagged', tags: ['bad tag'] })).status, 400);
+    assert.equal((await call('POST', '/templates/tags', { target: 'nope:v1', tags: [' Stable '] })).status, 404, 'a valid tag of an unknown template');
+  });
+
   it('hands out signed upload links to the daemon itself and takes the upload without an API key', async () => {
     const { call } = setup();
     const made = await body(await call('POST', '/v3/templates', { name: 'up' }));
