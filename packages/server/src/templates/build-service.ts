@@ -10,7 +10,7 @@ import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import type { Db } from '../store/database.js';
 import { BuildLog } from './build-log.js';
-import { createBuildStore, type BuildReason, type BuildStatus, type BuildStore } from './build-store.js';
+import { createBuildStore, type BuildReason, type BuildStatus } from './build-store.js';
 import { BuildStepError, type BuildDefinition, type BuildLogEntry } from './build-types.js';
 import { createBuiltTemplates, type BuiltTemplate } from './built-templates.js';
 import { combineTemplateStores } from './combined-store.js';
