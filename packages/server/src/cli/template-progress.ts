@@ -12,7 +12,7 @@ export async function buildTemplatesWithProgress(store: TemplateStore, names: re
 }
 
 /** Builds a template when absent, printing mmdebstrap's phases and a running package count. */
-export async function buildTemplateWithProgress(store: TemplateStore, name: string, print: (line: string) => void): Promise<TemplateInfo> {
+async function buildTemplateWithProgress(store: TemplateStore, name: string, print: (line: string) => void): Promise<TemplateInfo> {
   const existing = store.resolve(name);
   if (existing) {
     print(`template ${name}: ready (${existing.templateId})`);

@@ -71,7 +71,7 @@ const TAG = /^[a-z0-9-_.]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** E2B's tag rule: trimmed and lower-cased, letters, digits, `-`, `_`, `.`, and not a UUID (400 otherwise, as E2B words it). */
-export function validTags(tags: readonly string[]): string[] {
+function validTags(tags: readonly string[]): string[] {
   const cleaned = tags.map((tag) => {
     const t = tag.trim().toLowerCase();
     if (!TAG.test(t)) throw new SandboxdError(ErrorCode.BAD_REQUEST, `Invalid tag: invalid tag '${tag}': invalid tag: ${tag}`);

@@ -135,4 +135,3 @@ export function createBuildStore(db: Db) {
   };
 }
 
-export type BuildStore = ReturnType<typeof createBuildStore>;

@@ -7,7 +7,7 @@ import type { TemplateInfo, TemplateStore } from './template-store.js';
 import { BUILT_IN_TEMPLATES, templateHash, type TemplateSpec } from './template-spec.js';
 
 /** The apt archive cache the builds share, inside the templates directory (hard links stay on one file system). */
-export const APT_CACHE_DIR = '.apt-archives';
+const APT_CACHE_DIR = '.apt-archives';
 
 /**
  * Templates on disk: `<dir>/<hash>/rootfs` plus `<dir>/<hash>/template.json`, one directory per

@@ -44,4 +44,3 @@ export function createKeyLocks() {
   };
 }
 
-export type KeyLocks = ReturnType<typeof createKeyLocks>;
