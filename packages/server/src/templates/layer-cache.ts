@@ -27,6 +27,7 @@ export interface Layer {
 export function createLayerCache(dir: string) {
   const metaPath = (key: string) => join(dir, key, 'layer.json');
   const locks = createKeyLocks();
+  const get = (key: string): Layer | undefined => (existsSync(metaPath(key)) ? (JSON.parse(readFileSync(metaPath(key), 'utf8')) as Layer) : undefined);
   return {
     dir,
     /** Waits until no other build holds `key`; the release must be called (a `finally`). */
@@ -34,10 +35,7 @@ export function createLayerCache(dir: string) {
     /** Whether another build holds `key` now. */
     locked: (key: string) => locks.held(key),
 
-    get(key: string): Layer | undefined {
-      if (!existsSync(metaPath(key))) return undefined;
-      return JSON.parse(readFileSync(metaPath(key), 'utf8')) as Layer;
-    },
+    get,
 
     /** A fresh directory for a layer being built; `commit` publishes it, `discard` removes it. */
     async begin(key: string): Promise<{ fsDir: string; commit: (context: BuildContext, below: string[], empty: boolean, startCmd?: string) => Promise<Layer>; discard: () => Promise<void> }> {
@@ -59,7 +57,16 @@ export function createLayerCache(dir: string) {
           };
           if (empty) await rm(join(partial, 'fs'), { recursive: true, force: true });
           await writeFile(join(partial, 'layer.json'), JSON.stringify(layer, null, 2));
-          await rm(join(dir, key), { recursive: true, force: true });
+          try {
+            await rm(join(dir, key), { recursive: true, force: true });
+          } catch (error) {
+            // A forced rebuild of a layer sandboxes have used: its files are bound read-only
+            // (EBUSY) and may still back a running sandbox. Same key, same inputs: keep it.
+            const existing = (error as NodeJS.ErrnoException).code === 'EBUSY' ? get(key) : undefined;
+            if (!existing) throw error;
+            await discard();
+            return existing;
+          }
           await rename(partial, join(dir, key));
           return layer;
         },
