@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { releaseMount } from '../runtime/gvisor/read-only-mount.js';
+import { readMountPoints, releaseMount } from '../runtime/gvisor/read-only-mount.js';
 import type { BuildContext } from './build-types.js';
 import { createKeyLocks } from './key-locks.js';
 
@@ -57,16 +57,14 @@ export function createLayerCache(dir: string) {
           };
           if (empty) await rm(join(partial, 'fs'), { recursive: true, force: true });
           await writeFile(join(partial, 'layer.json'), JSON.stringify(layer, null, 2));
-          try {
-            await rm(join(dir, key), { recursive: true, force: true });
-          } catch (error) {
-            // A forced rebuild of a layer sandboxes have used: its files are bound read-only
-            // (EBUSY) and may still back a running sandbox. Same key, same inputs: keep it.
-            const existing = (error as NodeJS.ErrnoException).code === 'EBUSY' ? get(key) : undefined;
-            if (!existing) throw error;
+          // A forced rebuild of a layer sandboxes have used: its files are bound read-only and may
+          // still back a running sandbox, so they stay (same key, same inputs) and the new ones go.
+          const existing = get(key);
+          if (existing?.fsDir !== undefined && (await readMountPoints()).has(existing.fsDir)) {
             await discard();
             return existing;
           }
+          await rm(join(dir, key), { recursive: true, force: true });
           await rename(partial, join(dir, key));
           return layer;
         },
