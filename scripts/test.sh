@@ -13,7 +13,7 @@ node node_modules/npm/bin/npm-cli.js run -s check
 node scripts/check-generated.mjs
 printf '\033[1m==> integration tests (real processes, root, real agents and kernels)\033[0m\n'
 node scripts/run-tests.mjs integration
-printf '\033[1m==> default template\033[0m\n'
-node packages/server/dist/main.js template build base
+printf '\033[1m==> built-in templates (base, code-interpreter-v1)\033[0m\n'
+node packages/server/dist/main.js template build
 printf '\033[1m==> end-to-end tests\033[0m\n'
 node scripts/run-tests.mjs e2e

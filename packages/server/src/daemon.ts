@@ -97,7 +97,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const templateBuilds =
     deps.templateBuildDir === undefined
       ? undefined
-      : createTemplateBuildService({ runtime, builtIn: templates, dir: deps.templateBuildDir, logger, inUse: () => sandboxes.running().map((r) => r.rootfsPath) });
+      : createTemplateBuildService({ runtime, builtIn: templates, dir: deps.templateBuildDir, db, logger, inUse: () => sandboxes.running().map((r) => r.rootfsPath) });
   const pool = createWarmPool({
     runtime,
     templates: templateBuilds?.templates ?? templates,

@@ -10,7 +10,7 @@ import { serve } from './cli/serve.js';
 import { fetchUsage, parseSince, usageTable } from './cli/usage-cli.js';
 import { runningPid, start, stop } from './cli/start.js';
 import { existsSync } from 'node:fs';
-import { buildTemplateWithProgress } from './cli/template-progress.js';
+import { buildTemplatesWithProgress, builtInTemplateNames } from './cli/template-progress.js';
 import { buildTemplateFile, registerTemplateCommands } from './cli/template-cli.js';
 import { createFsTemplateStore } from './templates/fs-template-store.js';
 
@@ -46,7 +46,7 @@ registerSandboxCommands(program, () => mcpConnection(config(), process.env));
 const template = program.command('template').description('manage templates');
 template
   .command('build [file-or-name]')
-  .description('build a template file or directory (the SDK Template class, see README) on the running daemon; a built-in name (default: base) is built here when absent')
+  .description('build a template file or directory (the SDK Template class, see README) on the running daemon; a built-in name is built here when absent (default: every built-in template, base and code-interpreter-v1)')
   .option('--name <name>', 'template name (default: the file\'s or its directory\'s name)')
   .option('--cpu <count>', 'vCPUs of its sandboxes (default 2)')
   .option('--memory <MB>', 'memory of its sandboxes (default 1024)')
@@ -56,7 +56,7 @@ template
       await buildTemplateFile(mcpConnection(config(), process.env), target, opts, print);
       return;
     }
-    await buildTemplateWithProgress(createFsTemplateStore(homeFiles(config()).templatesDir), target ?? 'base', print);
+    await buildTemplatesWithProgress(createFsTemplateStore(homeFiles(config()).templatesDir), target === undefined ? builtInTemplateNames() : [target], print);
   });
 registerTemplateCommands(template, () => mcpConnection(config(), process.env), print);
 

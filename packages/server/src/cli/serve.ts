@@ -80,7 +80,7 @@ export async function serve(config: Config): Promise<void> {
   }
   writeFileSync(files.pidFile, `${process.pid}\n`);
   if (templates.list().length === 0) {
-    logger.warn('no template is built yet: run `sandboxd template build base` (or `./sandboxd start`) before creating sandboxes');
+    logger.warn('no template is built yet: run `sandboxd template build` (base and code-interpreter-v1; or `./sandboxd start`) before creating sandboxes');
   }
   await stopped;
   const started = Date.now();

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { createFsTemplateStore } from '../templates/fs-template-store.js';
 import { DAEMON_ENTRY, homeFiles } from './paths.js';
-import { buildTemplateWithProgress } from './template-progress.js';
+import { buildTemplatesWithProgress, builtInTemplateNames } from './template-progress.js';
 
 type Print = (line: string) => void;
 
@@ -37,14 +37,14 @@ async function answers(url: string, apiKey: string | undefined): Promise<boolean
 }
 
 /**
- * `sandboxd start`: builds the default template when absent (with progress), starts the daemon in
+ * `sandboxd start`: builds the built-in templates when absent (with progress), starts the daemon in
  * the background unless it already runs, waits until it answers, and prints how to use it.
  */
 export async function start(config: Config, print: Print, options: { timeoutMs?: number } = {}): Promise<void> {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const files = homeFiles(config);
   const url = `http://${config.host}:${config.port}`;
-  await buildTemplateWithProgress(createFsTemplateStore(files.templatesDir), 'base', print);
+  await buildTemplatesWithProgress(createFsTemplateStore(files.templatesDir), builtInTemplateNames(), print);
   let pid = runningPid(config);
   if (pid === undefined) {
     const log = openSync(files.logFile, 'a');

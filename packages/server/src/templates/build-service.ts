@@ -8,7 +8,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { Db } from '../store/database.js';
 import { BuildLog } from './build-log.js';
+import { createBuildStore, type BuildReason, type BuildStatus } from './build-store.js';
 import { BuildStepError, type BuildDefinition, type BuildLogEntry } from './build-types.js';
 import { createBuiltTemplates, type BuiltTemplate } from './built-templates.js';
 import { combineTemplateStores } from './combined-store.js';
@@ -16,13 +18,11 @@ import { createLayerCache } from './layer-cache.js';
 import { runBuild } from './template-builder.js';
 import type { TemplateInfo, TemplateStore } from './template-store.js';
 
-export type BuildStatus = 'waiting' | 'building' | 'ready' | 'error';
-
 interface BuildState {
   buildId: string;
   status: BuildStatus;
   log: BuildLog;
-  reason?: { message: string; step?: string; logEntries: BuildLogEntry[] };
+  reason?: BuildReason;
   createdAt: string;
   finishedAt?: string;
 }
@@ -36,7 +36,7 @@ export interface TemplateBuildSummary {
   finishedAt?: string;
 }
 
-/** A template asked for with `POST /v3/templates`, with its builds (kept in memory). */
+/** A template asked for with `POST /v3/templates`, with the builds asked about since the start (all are in the store). */
 interface Requested {
   templateId: string;
   name: string;
@@ -52,6 +52,8 @@ export interface TemplateBuildServiceDeps {
   builtIn: TemplateStore;
   /** Where built templates, layers and uploads live. */
   dir: string;
+  /** The daemon's database: requests, builds and their logs (`build-store.ts`). */
+  db: Db;
   logger: Logger;
   /** Root filesystems in use (running sandboxes' `rootfsPath`): prune keeps their layers. */
   inUse?: () => string[];
@@ -65,6 +67,19 @@ export function splitName(full: string): { name: string; tag?: string } {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+const TAG = /^[a-z0-9-_.]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** E2B's tag rule: trimmed and lower-cased, letters, digits, `-`, `_`, `.`, and not a UUID (400 otherwise, as E2B words it). */
+function validTags(tags: readonly string[]): string[] {
+  const cleaned = tags.map((tag) => {
+    const t = tag.trim().toLowerCase();
+    if (!TAG.test(t)) throw new SandboxdError(ErrorCode.BAD_REQUEST, `Invalid tag: invalid tag '${tag}': invalid tag: ${tag}`);
+    if (UUID.test(t)) throw new SandboxdError(ErrorCode.BAD_REQUEST, `Invalid tag: invalid tag '${tag}': tag cannot be a UUID`);
+    return t;
+  });
+  return [...new Set(cleaned)];
+}
 
 /**
  * E2B's template build API over the layer builder: templates are requested (an id and a build
@@ -78,6 +93,9 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
   const uploadsDir = join(deps.dir, 'uploads');
   const templates = combineTemplateStores(deps.builtIn, built);
   const requested = new Map<string, Requested>();
+  const store = createBuildStore(deps.db);
+  const interrupted = store.failInterrupted(new Date().toISOString());
+  if (interrupted > 0) deps.logger.warn({ builds: interrupted }, 'template builds the last daemon left running are marked failed');
   const secret = randomBytes(32);
   const abort = new AbortController();
   void layers.removePartials().catch(() => undefined);
@@ -88,15 +106,40 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
   const requestedOrBuilt = (templateId: string): Requested | undefined => {
     const own = requested.get(templateId);
     if (own) return own;
+    const stored = store.request(templateId);
     const t = built.get(templateId);
-    if (!t) return undefined;
-    const entry: Requested = { templateId, name: t.names[0] ?? templateId, tags: t.tags, cpuCount: t.cpuCount, memoryMB: t.memoryMB, builds: new Map() };
+    if (!stored && !t) return undefined;
+    const entry: Requested = stored
+      ? { ...stored, builds: new Map() }
+      : { templateId, name: t?.names[0] ?? templateId, tags: t?.tags ?? [], cpuCount: t?.cpuCount ?? 2, memoryMB: t?.memoryMB ?? 1024, builds: new Map() };
     requested.set(templateId, entry);
     return entry;
   };
 
+  /** A log that writes each entry to the store as it is added. */
+  const storedLog = (buildId: string, entries: BuildLogEntry[] = []): BuildLog => {
+    const log = new BuildLog();
+    log.entries.push(...entries);
+    log.onEntry((entry) => store.appendLog(buildId, log.entries.length - 1, entry));
+    return log;
+  };
+
+  const save = (templateId: string, build: BuildState): void => {
+    const { log: _log, ...rest } = build;
+    store.saveBuild({ ...rest, templateId });
+  };
+
   const buildOf = (templateId: string, buildId: string): BuildState => {
-    const build = requestedOrBuilt(templateId)?.builds.get(buildId);
+    const entry = requestedOrBuilt(templateId);
+    let build = entry?.builds.get(buildId);
+    if (entry && !build) {
+      const stored = store.build(templateId, buildId);
+      if (stored) {
+        const { templateId: _id, ...state } = stored;
+        build = { ...state, log: storedLog(buildId, store.log(buildId)) };
+        entry.builds.set(buildId, build);
+      }
+    }
     if (!build) throw new SandboxdError(ErrorCode.NOT_FOUND, `build "${buildId}" of template "${templateId}" not found`);
     return build;
   };
@@ -152,6 +195,7 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       deps.logger.info({ templateId: entry.templateId, buildId: build.buildId, step, err: message }, 'template build failed');
     } finally {
       build.finishedAt = new Date().toISOString();
+      save(entry.templateId, build);
     }
   }
 
@@ -163,17 +207,20 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       const { name, tag } = splitName(input.name);
       if (!NAME.test(name)) throw new SandboxdError(ErrorCode.BAD_REQUEST, `invalid template name "${input.name}": lower-case letters, digits, '.', '_' and '-'`);
       if (builtInNames().includes(name)) throw new SandboxdError(ErrorCode.CONFLICT, `"${name}" is a built-in template's name`);
-      const tags = [...new Set([...(tag ? [tag] : []), ...(input.tags ?? [])])];
+      const tags = validTags([...(tag ? [tag] : []), ...(input.tags ?? [])]);
       const existing = built.find(name);
-      const templateId = existing?.templateId ?? [...requested.values()].find((r) => r.name === name)?.templateId ?? randomBytes(10).toString('hex');
+      const templateId = existing?.templateId ?? [...requested.values()].find((r) => r.name === name)?.templateId ?? store.requestedId(name) ?? randomBytes(10).toString('hex');
       const entry: Requested = requestedOrBuilt(templateId) ?? { templateId, name, tags, cpuCount: 2, memoryMB: 1024, builds: new Map() };
       entry.name = name;
       entry.tags = tags.length > 0 ? tags : ['default'];
       entry.cpuCount = input.cpuCount ?? 2;
       entry.memoryMB = input.memoryMB ?? 1024;
       requested.set(templateId, entry);
+      store.saveRequest({ templateId, name, tags: entry.tags, cpuCount: entry.cpuCount, memoryMB: entry.memoryMB });
       const buildId = randomUUID();
-      entry.builds.set(buildId, { buildId, status: 'waiting', log: new BuildLog(), createdAt: new Date().toISOString() });
+      const build: BuildState = { buildId, status: 'waiting', log: storedLog(buildId), createdAt: new Date().toISOString() };
+      entry.builds.set(buildId, build);
+      save(templateId, build);
       return { templateID: templateId, buildID: buildId, public: false, names: [name], aliases: [name], tags: entry.tags };
     },
 
@@ -211,6 +258,7 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       }
       const entry = requestedOrBuilt(templateId) as Requested;
       build.status = 'building';
+      save(templateId, build);
       void finish(entry, build, def);
     },
 
@@ -265,7 +313,8 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       return t.tags.map((tag) => ({ tag, buildID: t.buildId, createdAt: t.updatedAt }));
     },
 
-    async assignTags(target: string, tags: string[]) {
+    async assignTags(target: string, requestedTags: string[]) {
+      const tags = validTags(requestedTags);
       const t = built.find(target);
       if (!t) throw new SandboxdError(ErrorCode.NOT_FOUND, `template "${target}" not found`);
       const name = splitName(t.names[0] ?? target).name;
@@ -275,7 +324,8 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       return { tags, buildID: t.buildId };
     },
 
-    async removeTags(nameOrId: string, tags: string[]) {
+    async removeTags(nameOrId: string, requestedTags: string[]) {
+      const tags = validTags(requestedTags);
       const t = built.find(nameOrId);
       if (!t) throw new SandboxdError(ErrorCode.NOT_FOUND, `template "${nameOrId}" not found`);
       t.tags = t.tags.filter((tag) => !tags.includes(tag));
@@ -288,6 +338,7 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       const t = built.find(nameOrId);
       if (!t) return false;
       requested.delete(t.templateId);
+      store.removeTemplate(t.templateId);
       return built.remove(t.templateId);
     },
 

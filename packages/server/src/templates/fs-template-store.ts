@@ -4,21 +4,25 @@ import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import { buildRootfs } from './mmdebstrap-builder.js';
 import type { TemplateInfo, TemplateStore } from './template-store.js';
-import { DEFAULT_TEMPLATE, templateHash, type TemplateSpec } from './template-spec.js';
+import { BUILT_IN_TEMPLATES, templateHash, type TemplateSpec } from './template-spec.js';
+
+/** The apt archive cache the builds share, inside the templates directory (hard links stay on one file system). */
+const APT_CACHE_DIR = '.apt-archives';
 
 /**
  * Templates on disk: `<dir>/<hash>/rootfs` plus `<dir>/<hash>/template.json`, one directory per
- * content hash, so a changed spec builds anew and an unchanged one is reused.
+ * content hash, so a changed spec builds anew and an unchanged one is reused. The builds share
+ * one apt archive cache, `<dir>/.apt-archives`: what one build downloaded the next one reuses.
  */
-export function createFsTemplateStore(dir: string, specs: TemplateSpec[] = [DEFAULT_TEMPLATE]): TemplateStore {
+export function createFsTemplateStore(dir: string, specs: readonly TemplateSpec[] = BUILT_IN_TEMPLATES): TemplateStore {
   const building = new Map<string, Promise<TemplateInfo>>();
 
   const infoOf = (spec: TemplateSpec): TemplateInfo | undefined => {
     const hash = templateHash(spec);
     const metaPath = join(dir, hash, 'template.json');
     if (!existsSync(metaPath)) return undefined;
-    // The env is applied per sandbox, not built: sandboxes get the spec's current one.
-    return { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as TemplateInfo), env: spec.env };
+    // The env is applied per sandbox, not built, and the names are the spec's: sandboxes get its current ones.
+    return { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as TemplateInfo), aliases: spec.aliases, env: spec.env };
   };
 
   const specFor = (nameOrId: string): TemplateSpec | undefined => {
@@ -65,7 +69,7 @@ export function createFsTemplateStore(dir: string, specs: TemplateSpec[] = [DEFA
     const partial = join(dir, `${hash}.partial-${process.pid}`);
     await mkdir(partial);
     try {
-      await buildRootfs(spec, join(partial, 'rootfs'), options);
+      await buildRootfs(spec, join(partial, 'rootfs'), { ...options, aptCacheDir: join(dir, APT_CACHE_DIR) });
       const info: TemplateInfo = {
         templateId: hash,
         aliases: spec.aliases,

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { releaseMount } from '../runtime/gvisor/read-only-mount.js';
+import { readMountPoints, releaseMount } from '../runtime/gvisor/read-only-mount.js';
 import type { BuildContext } from './build-types.js';
+import { createKeyLocks } from './key-locks.js';
 
 /** A cached step result: a filesystem layer (overlayfs upper of the step) and the context after it. */
 export interface Layer {
@@ -20,16 +21,21 @@ export interface Layer {
 /**
  * Step layers on disk: `<dir>/<key>/fs` (files, overlayfs whiteouts included) and
  * `<dir>/<key>/layer.json`. A layer is written under `<key>.partial-*` and renamed when complete,
- * so a failed or interrupted step leaves nothing a later build could reuse.
+ * so a failed or interrupted step leaves nothing a later build could reuse. A builder holds a
+ * key's lock from its cache lookup to the commit, so concurrent builds of one step run it once.
  */
 export function createLayerCache(dir: string) {
   const metaPath = (key: string) => join(dir, key, 'layer.json');
+  const locks = createKeyLocks();
+  const get = (key: string): Layer | undefined => (existsSync(metaPath(key)) ? (JSON.parse(readFileSync(metaPath(key), 'utf8')) as Layer) : undefined);
   return {
     dir,
-    get(key: string): Layer | undefined {
-      if (!existsSync(metaPath(key))) return undefined;
-      return JSON.parse(readFileSync(metaPath(key), 'utf8')) as Layer;
-    },
+    /** Waits until no other build holds `key`; the release must be called (a `finally`). */
+    lock: (key: string, options: { signal?: AbortSignal } = {}) => locks.acquire(key, options),
+    /** Whether another build holds `key` now. */
+    locked: (key: string) => locks.held(key),
+
+    get,
 
     /** A fresh directory for a layer being built; `commit` publishes it, `discard` removes it. */
     async begin(key: string): Promise<{ fsDir: string; commit: (context: BuildContext, below: string[], empty: boolean, startCmd?: string) => Promise<Layer>; discard: () => Promise<void> }> {
@@ -51,6 +57,13 @@ export function createLayerCache(dir: string) {
           };
           if (empty) await rm(join(partial, 'fs'), { recursive: true, force: true });
           await writeFile(join(partial, 'layer.json'), JSON.stringify(layer, null, 2));
+          // A forced rebuild of a layer sandboxes have used: its files are bound read-only and may
+          // still back a running sandbox, so they stay (same key, same inputs) and the new ones go.
+          const existing = get(key);
+          if (existing?.fsDir !== undefined && (await readMountPoints()).has(existing.fsDir)) {
+            await discard();
+            return existing;
+          }
           await rm(join(dir, key), { recursive: true, force: true });
           await rename(partial, join(dir, key));
           return layer;

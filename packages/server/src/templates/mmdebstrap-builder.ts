@@ -10,6 +10,8 @@ import type { TemplateSpec } from './template-spec.js';
 
 export interface BuildOptions extends OperationOptions {
   onProgress?: (line: string) => void;
+  /** A directory of .deb files shared between builds: linked in before, updated after (template-hooks/apt-cache.sh). */
+  aptCacheDir?: string;
 }
 
 // Documentation, manuals and translations are left out of the image (copyright files stay).
@@ -47,8 +49,8 @@ export const CUSTOMIZE_HOOKS = [
   // gVisor ignores setuid bits, so sudo is the agent's client that asks its root broker.
   'chroot "$1" dpkg-divert --local --rename --add /usr/bin/sudo && ln -sf /opt/sandboxd/packages/agent/sudo/sudo "$1/usr/bin/sudo"',
   'touch "$1/etc/resolv.conf" "$1/etc/hosts" "$1/etc/hostname"',
-  // Build matplotlib's font cache once, so the first chart in a sandbox does not pay for it.
-  'chroot "$1" runuser -u user -- env HOME=/home/user MPLBACKEND=Agg python3 -c "import matplotlib.pyplot"',
+  // Build matplotlib's font cache once (where it is installed), so the first chart in a sandbox does not pay for it.
+  '[ ! -d "$1/usr/lib/python3/dist-packages/matplotlib" ] || chroot "$1" runuser -u user -- env HOME=/home/user MPLBACKEND=Agg python3 -c "import matplotlib.pyplot"',
   `sh '${join(HOOKS_DIR, 'trust-store.sh')}' "$1" '${TEMPLATE_OWN_CA_BUNDLE}' '${SANDBOX_CA_BUNDLE}' '${SANDBOX_HOST_CAS}'`,
   'rm -rf "$1/var/cache/apt" "$1/var/lib/apt/lists" "$1/var/log"/*.log "$1/tmp"/* "$1/usr/share/python-wheels"',
 ];
@@ -59,6 +61,8 @@ export const CUSTOMIZE_HOOKS = [
  */
 export async function buildRootfs(spec: TemplateSpec, target: string, options: BuildOptions = {}): Promise<void> {
   const mirror = await hostDebianMirror();
+  const cache = options.aptCacheDir;
+  const cacheHook = (direction: 'in' | 'out') => `sh '${join(HOOKS_DIR, 'apt-cache.sh')}' ${direction} '${cache}' "$1"`;
   const args = [
     '--variant=apt',
     '--mode=root',
@@ -67,7 +71,10 @@ export async function buildRootfs(spec: TemplateSpec, target: string, options: B
     `--include=${spec.packages.join(',')}`,
     '--aptopt=APT::Install-Recommends "false"',
     ...LEAN_DPKG_OPTIONS.map((o) => `--dpkgopt=${o}`),
+    // With a cache, the essential packages' .debs stay until the customize hooks copy them out.
+    ...(cache !== undefined ? ['--skip=essential/unlink', `--setup-hook=${cacheHook('in')}`] : []),
     ...ESSENTIAL_HOOKS.map((h) => `--essential-hook=${h}`),
+    ...(cache !== undefined ? [`--customize-hook=${cacheHook('out')}`] : []),
     ...CUSTOMIZE_HOOKS.map((h) => `--customize-hook=${h}`),
     spec.suite,
     target,

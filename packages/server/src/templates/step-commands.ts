@@ -73,7 +73,7 @@ function absoluteDest(dest: string, workdir: string): string {
 
 /**
  * Docker COPY semantics over the SDK's archive (which holds `src` under its relative path): a file
- * goes to `dest` (into it when `dest` ends with `/`), a directory's contents merge into `dest`;
+ * goes to `dest` (into it when `dest` ends with `/` or the source has a wildcard), a directory's contents merge into `dest`;
  * owner and mode apply to what was copied.
  */
 function copyScript(src: string, dest: string, owner: string, mode: string): string {
@@ -81,7 +81,7 @@ function copyScript(src: string, dest: string, owner: string, mode: string): str
     'set -e',
     'u=/tmp/.sandboxd-copy; rm -rf "$u"; mkdir -p "$u"; tar -xf /tmp/.sandboxd-copy.tar -C "$u"; rm -f /tmp/.sandboxd-copy.tar',
     `cd "$u"; src=${shq(src.replace(/\/+$/, '') || '.')}; dest=${shq(dest)}; owner=${shq(owner)}; mode=${shq(mode)}`,
-    'found=0',
+    'found=0; case "$src" in *[*?[]*) multi=1;; *) multi=0;; esac',
     'for e in $src; do',
     '  [ -e "$e" ] || [ -L "$e" ] || continue; found=1',
     '  if [ -d "$e" ] && [ ! -L "$e" ]; then',
@@ -89,7 +89,8 @@ function copyScript(src: string, dest: string, owner: string, mode: string): str
     '    mkdir -p "$dest"; (cd "$e" && tar -cf - .) | tar -xf - -C "$dest" --keep-directory-symlink --no-overwrite-dir',
     '  else',
     '    chown -h "$owner:" "$e"; [ -L "$e" ] || [ -z "$mode" ] || chmod "$mode" "$e"',
-    '    case "$dest" in */) mkdir -p "$dest"; t="$dest$(basename "$e")";; *) if [ -d "$dest" ] && [ "$src" != "$e" ]; then t="$dest/$(basename "$e")"; else mkdir -p "$(dirname "$dest")"; t="$dest"; fi;; esac',
+    // A wildcard source may match several files: then, as in Docker, dest is a directory.
+    '    case "$dest" in */) mkdir -p "$dest"; t="$dest$(basename "$e")";; *) if [ "$multi" = 1 ] && mkdir -p "$dest" || { [ -d "$dest" ] && [ "$src" != "$e" ]; }; then t="$dest/$(basename "$e")"; else mkdir -p "$(dirname "$dest")"; t="$dest"; fi;; esac',
     '    rm -rf "$t" 2>/dev/null || true; mv "$e" "$t"',
     '  fi',
     'done',

@@ -74,52 +74,57 @@ export async function runBuild(deps: BuilderDeps, def: BuildDefinition, limits: 
       const label = `[${name}/${def.steps.length}] ${step.type.toUpperCase()} ${step.args.join(' ')}`.trim();
       key = stepKey(key, step, context);
       forced ||= step.force === true;
-      const cached = forced ? undefined : deps.layers.get(key);
-      if (cached) {
-        log.add('info', `CACHED ${label}`, name);
-        await closeSession();
-        cachedSteps += 1;
-        context = cached.context;
-        lowers = cached.stack;
-        continue;
-      }
-      log.add('info', label, name);
-      let plan;
+      const release = await lockStep(deps, key, name, log, options);
       try {
-        plan = planStep(step, context);
-      } catch (error) {
-        throw new BuildStepError(SandboxdError.from(error).message, name);
-      }
-      const layer = await deps.layers.begin(key);
-      try {
-        if (plan.script === undefined) {
-          // No file changes: the state is the previous one (a live session's changes are in the next snapshot).
-          const committed = await layer.commit(plan.next, lowers, true);
-          if (!session) lowers = committed.stack;
-          context = plan.next;
+        const cached = forced ? undefined : deps.layers.get(key);
+        if (cached) {
+          log.add('info', `CACHED ${label}`, name);
+          await closeSession();
+          cachedSteps += 1;
+          context = cached.context;
+          lowers = cached.stack;
           continue;
         }
-        if (!session) {
-          const started = Date.now();
-          session = await startStepSandbox(sandboxDeps(deps, limits, base.env), lowers, options);
-          log.add('debug', `build sandbox started in ${Date.now() - started} ms`, name);
+        log.add('info', label, name);
+        let plan;
+        try {
+          plan = planStep(step, context);
+        } catch (error) {
+          throw new BuildStepError(SandboxdError.from(error).message, name);
         }
-        if (plan.filesHash !== undefined) await copyFile(join(deps.uploadsDir, `${plan.filesHash}.tar`), join(session.tmpDir, '.sandboxd-copy.tar'));
-        const output: string[] = [];
-        const code = await session.run(plan.script, plan.user, context, (line) => {
-          output.push(line);
-          if (output.length > 50) output.shift();
-          log.add('info', line, name);
-        }, options);
-        if (code !== 0) throw new BuildStepError(`failed to run command '${step.type.toUpperCase() === 'RUN' ? plan.script : label}': exit status ${code}`, name, output);
-        const changed = await session.snapshot(layer.fsDir);
-        const committed = await layer.commit(plan.next, session.lowers, !changed);
-        lowers = committed.stack;
-        context = plan.next;
-      } catch (error) {
-        await layer.discard();
-        if (error instanceof BuildStepError) throw error;
-        throw new BuildStepError(SandboxdError.from(error).message, name);
+        const layer = await deps.layers.begin(key);
+        try {
+          if (plan.script === undefined) {
+            // No file changes: the state is the previous one (a live session's changes are in the next snapshot).
+            const committed = await layer.commit(plan.next, lowers, true);
+            if (!session) lowers = committed.stack;
+            context = plan.next;
+            continue;
+          }
+          if (!session) {
+            const started = Date.now();
+            session = await startStepSandbox(sandboxDeps(deps, limits, base.env), lowers, options);
+            log.add('debug', `build sandbox started in ${Date.now() - started} ms`, name);
+          }
+          if (plan.filesHash !== undefined) await copyFile(join(deps.uploadsDir, `${plan.filesHash}.tar`), join(session.tmpDir, '.sandboxd-copy.tar'));
+          const output: string[] = [];
+          const code = await session.run(plan.script, plan.user, context, (line) => {
+            output.push(line);
+            if (output.length > 50) output.shift();
+            log.add('info', line, name);
+          }, options);
+          if (code !== 0) throw new BuildStepError(`failed to run command '${step.type.toUpperCase() === 'RUN' ? plan.script : label}': exit status ${code}`, name, output);
+          const changed = await session.snapshot(layer.fsDir);
+          const committed = await layer.commit(plan.next, session.lowers, !changed);
+          lowers = committed.stack;
+          context = plan.next;
+        } catch (error) {
+          await layer.discard();
+          if (error instanceof BuildStepError) throw error;
+          throw new BuildStepError(SandboxdError.from(error).message, name);
+        }
+      } finally {
+        release();
       }
     }
   } finally {
@@ -138,6 +143,16 @@ export async function runBuild(deps: BuilderDeps, def: BuildDefinition, limits: 
     diskSizeMB: base.diskSizeMB,
     cachedSteps,
   };
+}
+
+/** Takes a step key's lock, saying so when another build holds it (that build's layer is then reused). */
+async function lockStep(deps: BuilderDeps, key: string, step: string, log: BuildLog, options: OperationOptions): Promise<() => void> {
+  if (deps.layers.locked(key)) log.add('info', 'waiting for another build running this same step', step);
+  try {
+    return await deps.layers.lock(key, options);
+  } catch (error) {
+    throw new BuildStepError(SandboxdError.from(error).message, step);
+  }
 }
 
 const sandboxDeps = (deps: BuilderDeps, limits: SandboxLimits, baseEnv: Record<string, string>): StepSandboxDeps => ({ runtime: deps.runtime, limits, baseEnv });
@@ -169,44 +184,56 @@ async function imageBase(deps: BuilderDeps, def: BuildDefinition, limits: Sandbo
   try {
     const digest = await imageDigest(ref, def.registry, options);
     const imageKey = baseKey('image', `${ref}@${digest}`);
-    let imageLayer = def.force ? undefined : deps.layers.get(imageKey);
-    if (!imageLayer) {
-      const layer = await deps.layers.begin(imageKey);
-      try {
-        const config = await pullImage(ref, def.registry, layer.fsDir, { ...options, onLine: (line) => log.add('info', line, 'base') });
-        if (!(await hasGlibc(layer.fsDir))) throw new BuildStepError(`image "${ref}" is not glibc-based: the sandbox agent's Node.js needs glibc's loader`, 'base');
-        if (defaultRoot === undefined) throw new BuildStepError('the default template is not built: its init (tini) is what images get', 'base');
-        await ensureTini(layer.fsDir, defaultRoot);
-        const user = config.user && !/^(root|0)(:.*)?$/.test(config.user) ? config.user : 'user';
-        const entry = config.entrypoint.length > 0 ? [...config.entrypoint, ...config.cmd].map(shq).join(' ') : undefined;
-        imageLayer = await layer.commit({ user, workdir: config.workdir || (user === 'user' ? '/home/user' : '/'), env: config.env }, [], false, entry);
-      } catch (error) {
-        await layer.discard();
-        throw error;
+    const releaseImage = await lockStep(deps, imageKey, 'base', log, options);
+    let imageLayer;
+    try {
+      imageLayer = def.force ? undefined : deps.layers.get(imageKey);
+      if (!imageLayer) {
+        const layer = await deps.layers.begin(imageKey);
+        try {
+          const config = await pullImage(ref, def.registry, layer.fsDir, { ...options, onLine: (line) => log.add('info', line, 'base') });
+          if (!(await hasGlibc(layer.fsDir))) throw new BuildStepError(`image "${ref}" is not glibc-based: the sandbox agent's Node.js needs glibc's loader`, 'base');
+          if (defaultRoot === undefined) throw new BuildStepError('the default template is not built: its init (tini) is what images get', 'base');
+          await ensureTini(layer.fsDir, defaultRoot);
+          const user = config.user && !/^(root|0)(:.*)?$/.test(config.user) ? config.user : 'user';
+          const entry = config.entrypoint.length > 0 ? [...config.entrypoint, ...config.cmd].map(shq).join(' ') : undefined;
+          imageLayer = await layer.commit({ user, workdir: config.workdir || (user === 'user' ? '/home/user' : '/'), env: config.env }, [], false, entry);
+        } catch (error) {
+          await layer.discard();
+          throw error;
+        }
+      } else {
+        log.add('info', `CACHED image ${ref}@${digest}`, 'base');
       }
-    } else {
-      log.add('info', `CACHED image ${ref}@${digest}`, 'base');
+    } finally {
+      releaseImage();
     }
     const contractKey = stepKey(imageKey, { type: 'SANDBOXD_CONTRACT', args: [CONTRACT_SCRIPT] }, imageLayer.context);
-    let contract = def.force ? undefined : deps.layers.get(contractKey);
-    if (!contract) {
-      const layer = await deps.layers.begin(contractKey);
-      const sandbox = await startStepSandbox(sandboxDeps(deps, limits, {}), imageLayer.stack, options).catch(async (error: unknown) => {
-        await layer.discard();
-        throw error;
-      });
-      try {
-        const output: string[] = [];
-        const env = { ...imageLayer.context.env, SANDBOXD_USER: imageLayer.context.user, SANDBOXD_WORKDIR: imageLayer.context.workdir };
-        const code = await sandbox.run(CONTRACT_SCRIPT, 'root', { ...imageLayer.context, workdir: '/', env }, (line) => output.push(line), options);
-        if (code !== 0) throw new BuildStepError(`adding the sandbox user to the image failed (exit status ${code})`, 'base', output);
-        contract = await layer.commit(imageLayer.context, imageLayer.stack, !(await sandbox.snapshot(layer.fsDir)));
-      } catch (error) {
-        await layer.discard();
-        throw error;
-      } finally {
-        await sandbox.close();
+    const releaseContract = await lockStep(deps, contractKey, 'base', log, options);
+    let contract;
+    try {
+      contract = def.force ? undefined : deps.layers.get(contractKey);
+      if (!contract) {
+        const layer = await deps.layers.begin(contractKey);
+        const sandbox = await startStepSandbox(sandboxDeps(deps, limits, {}), imageLayer.stack, options).catch(async (error: unknown) => {
+          await layer.discard();
+          throw error;
+        });
+        try {
+          const output: string[] = [];
+          const env = { ...imageLayer.context.env, SANDBOXD_USER: imageLayer.context.user, SANDBOXD_WORKDIR: imageLayer.context.workdir };
+          const code = await sandbox.run(CONTRACT_SCRIPT, 'root', { ...imageLayer.context, workdir: '/', env }, (line) => output.push(line), options);
+          if (code !== 0) throw new BuildStepError(`adding the sandbox user to the image failed (exit status ${code})`, 'base', output);
+          contract = await layer.commit(imageLayer.context, imageLayer.stack, !(await sandbox.snapshot(layer.fsDir)));
+        } catch (error) {
+          await layer.discard();
+          throw error;
+        } finally {
+          await sandbox.close();
+        }
       }
+    } finally {
+      releaseContract();
     }
     const startCmd = imageLayer.startCmd;
     return {

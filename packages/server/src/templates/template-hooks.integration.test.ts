@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,25 @@ describe('template hooks', () => {
     const scripts = CUSTOMIZE_HOOKS.flatMap((hook) => [...hook.matchAll(/'([^']+\.sh)'/g)].map((m) => m[1] ?? ''));
     assert.deepEqual(scripts.map((s) => s.split('/').pop()), ['lean-profile.sh', 'package-managers.sh', 'trust-store.sh']);
     for (const script of scripts) assert.ok(existsSync(script), script);
+  });
+
+  it('apt-cache.sh links cached .debs into a new root and what it downloaded back, nothing else', async () => {
+    const root = await fakeRoot();
+    const cache = join(root, '..', `${root.split('/').pop() ?? ''}-cache`);
+    dirs.push(cache);
+    await mkdir(cache);
+    await writeFile(join(cache, 'a_1_amd64.deb'), 'a');
+    const linkedIn = runHook('apt-cache.sh', ['in', cache, root]);
+    assert.equal(linkedIn.status, 0, linkedIn.stderr);
+    const archives = join(root, 'var/cache/apt/archives');
+    assert.equal((await stat(join(archives, 'a_1_amd64.deb'))).ino, (await stat(join(cache, 'a_1_amd64.deb'))).ino, 'a hard link, not a copy');
+    await writeFile(join(archives, 'b_2_amd64.deb'), 'b');
+    await mkdir(join(archives, 'partial'));
+    await writeFile(join(archives, 'lock'), '');
+    const linkedOut = runHook('apt-cache.sh', ['out', cache, root]);
+    assert.equal(linkedOut.status, 0, linkedOut.stderr);
+    assert.deepEqual((await readdir(cache)).sort(), ['a_1_amd64.deb', 'b_2_amd64.deb']);
+    assert.notEqual(runHook('apt-cache.sh', ['sideways', cache, root]).status, 0);
   });
 
   it('trust-store.sh keeps the template bundle aside and points the system bundle and a local CA at the sandbox run files', async () => {

@@ -38,14 +38,50 @@ export const TRUST_ENV: Record<string, string> = {
   SSL_CERT_FILE: SYSTEM_CA_BUNDLE,
 };
 
+/** Default resource limits of sandboxes of the built-in templates. */
+const LIMITS: SandboxLimits = { memoryMB: 2048, cpuCount: 2, pidsLimit: 1024, diskSizeMB: 4096 };
+
 /**
- * The default template: Debian trixie (Python 3.13, pandas 2.2, matplotlib 3.10, Node 20) with
- * the scientific Python stack, Jupyter's ipykernel, pip, npm, git, curl and sudo. Answers to
- * `base` and `code-interpreter-v1`, the names the official SDKs ask for.
+ * The lean `base` template, E2B's `base`: Debian trixie with python3 (pip, venv), nodejs (npm),
+ * git, curl, build tools and sudo; no Jupyter stack. Its packages are a subset of the code
+ * interpreter's, so one build's downloads serve the other (the shared apt archive cache).
  */
-export const DEFAULT_TEMPLATE: TemplateSpec = {
+export const BASE_TEMPLATE: TemplateSpec = {
   name: 'base',
-  aliases: ['base', 'code-interpreter-v1', 'code-interpreter', 'default'],
+  aliases: ['base', 'default'],
+  suite: 'trixie',
+  packages: [
+    'bash',
+    'build-essential',
+    'ca-certificates',
+    'coreutils',
+    'curl',
+    'git',
+    'iproute2',
+    'less',
+    'nodejs',
+    'npm',
+    'passwd',
+    'procps',
+    'python3',
+    'python3-pip',
+    'python3-venv',
+    'sudo',
+    'tini',
+  ],
+  limits: LIMITS,
+  env: TRUST_ENV,
+  recipeVersion: 1,
+};
+
+/**
+ * The code-interpreter template: the lean base's packages plus the scientific Python stack
+ * (pandas 2.2, matplotlib 3.10, ...), Jupyter's ipykernel, R with IRkernel and OpenJDK. Answers to
+ * `code-interpreter-v1`, the name the official code-interpreter SDK asks for.
+ */
+export const CODE_INTERPRETER_TEMPLATE: TemplateSpec = {
+  name: 'code-interpreter-v1',
+  aliases: ['code-interpreter-v1', 'code-interpreter'],
   suite: 'trixie',
   packages: [
     'attr',
@@ -103,11 +139,14 @@ export const DEFAULT_TEMPLATE: TemplateSpec = {
     'tini',
     'unzip',
   ],
-  limits: { memoryMB: 2048, cpuCount: 2, pidsLimit: 1024, diskSizeMB: 4096 },
+  limits: LIMITS,
   env: TRUST_ENV,
   codeInterpreterAliases: ['code-interpreter-v1', 'code-interpreter'],
   recipeVersion: 5,
 };
+
+/** The built-in templates, in the order the set-up builds them (the lean one fills the apt cache first). */
+export const BUILT_IN_TEMPLATES: readonly TemplateSpec[] = [BASE_TEMPLATE, CODE_INTERPRETER_TEMPLATE];
 
 /** Content hash of a spec: the cache key of its build. */
 export function templateHash(spec: TemplateSpec): string {

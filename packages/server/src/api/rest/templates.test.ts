@@ -21,7 +21,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function setup() {
   const db = openDatabase(':memory:');
   const runtime = new FakeRuntime();
-  const builds = createTemplateBuildService({ runtime, builtIn: staticTemplates(), dir, logger: silentLogger });
+  const builds = createTemplateBuildService({ runtime, builtIn: staticTemplates(), dir, db, logger: silentLogger });
   const sandboxes = createSandboxService({ runtime, templates: builds.templates, repo: createSandboxRepo(db), logger: silentLogger, createTimeoutMs: 5000 });
   const app = createApp({ sandboxes, apiKeys: createApiKeyStore(db, TEST_API_KEY), logger: silentLogger, domain: 'sandboxd.test', defaultTimeoutSec: 300, maxTimeoutSec: 3600, templateBuilds: builds });
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = { 'x-api-key': TEST_API_KEY }) =>
@@ -57,6 +57,18 @@ describe('template build API', () => {
     assert.equal((await call('GET', `/templates/${made.templateID}/builds/${made.buildID}/status?logsOffset=-1`)).status, 400);
     assert.equal((await call('GET', `/templates/${made.templateID}/builds/${made.buildID}/status?level=loud`)).status, 400);
     assert.equal((await call('POST', `/v2/templates/${made.templateID}/builds/${made.buildID}`, { fromImageRegistry: { type: 'aws' } })).status, 400);
+  });
+
+  it("rejects tags E2B rejects (':x', 'x:', spaces, a UUID) with 400, before looking the template up", async () => {
+    const { call } = setup();
+    for (const tags of [[':invalid-tag'], ['app:'], ['two words'], ['0b3a2c1d-1111-2222-3333-444455556666']]) {
+      const res = await call('POST', '/templates/tags', { target: 'nope:v1', tags });
+      assert.equal(res.status, 400, JSON.stringify(tags));
+      assert.match((await body(res)).message, /^Invalid tag: /);
+      assert.equal((await call('DELETE', '/templates/tags', { name: 'nope', tags })).status, 400);
+    }
+    assert.equal((await call('POST', '/v3/templates', { name: 'tagged', tags: ['bad tag'] })).status, 400);
+    assert.equal((await call('POST', '/templates/tags', { target: 'nope:v1', tags: [' Stable '] })).status, 404, 'a valid tag of an unknown template');
   });
 
   it('hands out signed upload links to the daemon itself and takes the upload without an API key', async () => {
