@@ -519,11 +519,12 @@ describe('Python SDK: envd (sandbox_sync/commands, sandbox_sync/filesystem, conn
     const r3 = await post(httpxQuery({ path: `${dir}/plain.bin` }), { headers: { 'Content-Type': 'application/octet-stream' }, body: Buffer.from('plain') });
     assert.equal(r3.status, 200, r3.text);
     assert.equal(listOf(WriteInfoModel, r3.json), undefined, r3.text);
-    // metadata= (X-Metadata-*): gVisor's rootfs refuses user xattrs (docs/compatibility.md), an
-    // error the SDK reports from the JSON `message` (SandboxException "500: ...").
+    // metadata= (X-Metadata-*): gVisor's rootfs refuses user xattrs, so the agent keeps them (by
+    // inode, docs/compatibility.md) and answers them back in the write info.
     const r3m = await post(httpxQuery({ path: `${dir}/meta.txt` }), { headers: { 'Content-Type': 'application/octet-stream', 'X-Metadata-Owner': 'py' }, body: Buffer.from('meta') });
-    assert.equal(r3m.status, 500, r3m.text);
-    assert.match((r3m.json as { message: string }).message, /error writing metadata/);
+    assert.equal(r3m.status, 200, r3m.text);
+    assert.equal(listOf(WriteInfoModel, r3m.json), undefined, r3m.text);
+    assert.deepEqual((r3m.json as Array<{ metadata?: unknown }>)[0]?.metadata, { owner: 'py' });
     const r4 = await post(httpxQuery({ path: `${dir}/gz.txt` }), { headers: { 'Content-Type': 'application/octet-stream', 'Content-Encoding': 'gzip' }, body: gzipSync('zipped') });
     assert.equal(r4.status, 200, r4.text);
 
