@@ -65,6 +65,7 @@ const PARSED = {
   sandboxesMetrics: [200, 400, 401, 500],
   logsV1: [200, 401, 404, 500],
   logsV2: [200, 401, 404, 500],
+  pause: [204, 401, 404, 409, 500],
 } as const;
 
 /** A REST call with the Python client's headers (`Content-Type: application/json` only with a body). */
@@ -180,6 +181,29 @@ describe('Python SDK: control plane (e2b/api/client, sandbox_sync/sandbox_api.py
     // `is_running`: envd's /health through the proxy; 502 → False.
     const health = await rawFetch(`${stack.sandboxUrl}/health`, { headers: sbx.rpc.sandboxHeaders });
     assert.equal(health.status, 502, health.text);
+  });
+
+  test('pause (keep_memory), list state=paused, connect resumes (201), pause of a paused sandbox (409)', 300_000, async () => {
+    // `_cls_pause`: SandboxPauseRequest(memory=keep_memory); 409 → False; `connect` resumes.
+    const sbx = await pyCreate('base', runMeta('pause'));
+    expectParsed('pause', await pyRest('POST', `/sandboxes/${sbx.id}/pause`, { memory: true }), 204);
+    expectParsed('pause', await pyRest('POST', `/sandboxes/${sbx.id}/pause`, { memory: true }), 409, ErrorModel);
+    const info = await pyRest('GET', `/sandboxes/${sbx.id}`);
+    expectParsed('getSandbox', info, 200, SandboxDetailModel);
+    assert.equal((info.json as { state: string }).state, 'paused');
+    const paused = await pyRest('GET', `/v2/sandboxes${httpxQuery({ metadata: pyMetadataFilter(runMeta('pause')), state: 'paused' })}`);
+    expectParsed('listV2', paused, 200, (json) => listOf(ListedSandboxModel, json));
+    assert.deepEqual((paused.json as Array<{ sandboxID: string }>).map((s) => s.sandboxID), [sbx.id]);
+    const resumed = await pyRest('POST', `/sandboxes/${sbx.id}/connect`, { timeout: 300 }, stack.apiKey, CREATE_MS);
+    expectParsed('connect', resumed, 201, SandboxModel);
+    const again = await pyRest('POST', `/sandboxes/${sbx.id}/connect`, { timeout: 300 });
+    expectParsed('connect', again, 200, SandboxModel);
+    // keep_memory=False (a filesystem-only pause) is refused; the SDK raises from the message.
+    const fsOnly = await pyRest('POST', `/sandboxes/${sbx.id}/pause`, { memory: false });
+    assert.equal(fsOnly.status, 400, fsOnly.text);
+    assert.equal(typeof (fsOnly.json as { message?: unknown }).message, 'string');
+    expectParsed('kill', await pyRest('DELETE', `/sandboxes/${sbx.id}`), 204);
+    expectParsed('pause', await pyRest('POST', `/sandboxes/${sbx.id}/pause`, { memory: true }), 404, ErrorModel);
   });
 
   test('create options: secure=False, lifecycle kill, auto_resume False, allow_public_traffic False', 300_000, async () => {
