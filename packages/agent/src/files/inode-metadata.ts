@@ -4,7 +4,10 @@ import type { MetadataStore } from './metadata.js';
 /** Files whose metadata this store holds at most (each set is ≤ 4096 bytes, validateMetadata). */
 const MAX_FILES = 50_000;
 
-/** The file behind a path, across renames: device, inode and birth time (a reused inode has another). */
+/**
+ * The file behind a path, across renames: device, inode and birth time. gVisor reports no birth
+ * time (0), so there a removed file's inode reused by a new file shows the old file's metadata.
+ */
 async function fileKey(path: string): Promise<string | undefined> {
   try {
     const st = await stat(path, { bigint: true });
