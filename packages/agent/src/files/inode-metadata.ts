@@ -20,7 +20,8 @@ async function fileKey(path: string): Promise<string | undefined> {
 /**
  * User metadata kept in the agent's memory, keyed by the file (device, inode, birth time) rather
  * than its path, so a rename keeps it and a removed file's metadata is not another path's. For
- * filesystems that refuse `user.*` xattrs: gVisor's gofer-served root (lisafs) answers EOPNOTSUPP.
+ * filesystems that refuse `user.*` xattrs (gVisor's gofer-served root: lisafs answers EOPNOTSUPP)
+ * and templates without setfattr.
  * It lives as long as the agent (a memory pause keeps it).
  */
 export function createInodeMetadataStore(maxFiles = MAX_FILES): MetadataStore {
