@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { AgentConfig } from '@sandboxd/protocol';
+import { createInodeMetadataStore, withMetadataFallback } from '../files/inode-metadata.js';
 import { createXattrMetadataStore } from '../files/metadata.js';
 import { WatcherRegistry } from '../files/watcher-registry.js';
 import type { Logger } from '../logger.js';
@@ -73,7 +74,8 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
     config,
     logger,
     users: createUserDb(options.etcDir),
-    metadata: createXattrMetadataStore(logger),
+    // gVisor's gofer-served root refuses user xattrs: metadata then lives in the agent's memory.
+    metadata: withMetadataFallback(createXattrMetadataStore(logger), createInodeMetadataStore()),
     watchers: new WatcherRegistry(),
     processes: new ProcessManager({ logger, spawn: spawn.context, direct: spawn.direct, trace: config.envVars['SANDBOXD_AGENT_TRACE'] === '1' }),
   };

@@ -85,6 +85,18 @@ function run(file: string, args: string[]): Promise<{ stdout: string; stderr: st
   });
 }
 
+/** setfattr's failure; `code` ENOTSUP when the filesystem refuses user xattrs. */
+function setfattrError(what: string, stderr: string): Error {
+  const err = new Error(`${what}: ${stderr.trim()}`) as NodeJS.ErrnoException;
+  if (/Operation not supported/.test(stderr)) err.code = 'ENOTSUP';
+  return err;
+}
+
+/** No setfattr (a lean template without the attr package): as unsupported as a refusing filesystem. */
+function setfattrMissing(): Error {
+  return Object.assign(new Error('setfattr not found: install the attr package to store file metadata'), { code: 'ENOTSUP' });
+}
+
 export function createXattrMetadataStore(logger: Logger, tools = { getfattr: 'getfattr', setfattr: 'setfattr' }): MetadataStore {
   let warned = false;
   const warnMissing = (): void => {
@@ -113,14 +125,14 @@ export function createXattrMetadataStore(logger: Logger, tools = { getfattr: 'ge
       for (const key of Object.keys(existing)) {
         if (key in metadata) continue;
         const r = await run(tools.setfattr, ['-x', METADATA_PREFIX + key, '--', path]);
-        if (r.missing) throw new Error('setfattr not found: install the attr package to store file metadata');
-        if (r.code !== 0) throw new Error(`error removing metadata '${key}': ${r.stderr.trim()}`);
+        if (r.missing) throw setfattrMissing();
+        if (r.code !== 0) throw setfattrError(`error removing metadata '${key}'`, r.stderr);
       }
       for (const [key, value] of Object.entries(metadata)) {
         const hex = `0x${Buffer.from(value, 'utf8').toString('hex')}`;
         const r = await run(tools.setfattr, ['-n', METADATA_PREFIX + key, '-v', value === '' ? '""' : hex, '--', path]);
-        if (r.missing) throw new Error('setfattr not found: install the attr package to store file metadata');
-        if (r.code !== 0) throw new Error(`error writing metadata '${key}': ${r.stderr.trim()}`);
+        if (r.missing) throw setfattrMissing();
+        if (r.code !== 0) throw setfattrError(`error writing metadata '${key}'`, r.stderr);
       }
     },
   };
