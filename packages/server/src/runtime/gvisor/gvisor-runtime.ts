@@ -9,7 +9,7 @@ import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
 import { checkSnapshotVersions, commitSnapshot, diskBytes, prepareSnapshot, readSnapshotVersions, removePartialSnapshots, removeSnapshot, snapshotPaths, type SnapshotVersions } from './snapshot-images.js';
 import { parseOpenConnections, type OpenConnection } from './open-connections.js';
-import { commitImage, discardImages, hasImage, imagePaths, preparePartialImage, summariseCheckpointError } from './pause-image.js';
+import { clearStopped, commitImage, discardImages, hasImage, imagePaths, isStopped, markStopped, preparePartialImage, summariseCheckpointError } from './pause-image.js';
 import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
 import { createSlotClaims } from './slot-claims.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
@@ -375,6 +375,9 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           await rmImagePartial(dir);
           await adopt(sandbox.sandboxId, record.slot, record.egress);
           paused.push({ sandboxId: sandbox.sandboxId, tier: 'disk' });
+        } else if (status === undefined && sandbox.paused === true && (await isStopped(dir))) {
+          await adopt(sandbox.sandboxId, record.slot, record.egress);
+          paused.push({ sandboxId: sandbox.sandboxId, tier: 'filesystem' });
         }
       }
       const aliveIds = new Set([...alive, ...paused.map((p) => p.sandboxId)]);
@@ -472,6 +475,54 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         throw SandboxdError.from(error);
       }
       void discardImages(paths.dir).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'));
+    },
+
+    async stop(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      const record = await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      const status = await containerStatus(sandboxId, op);
+      if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      // What the sentry still holds for the host's files goes out first (a stop kills it at once).
+      await runscExec(paths.runscDir, sandboxId, { argv: ['/bin/sync'], uid: 0, gid: 0, cwd: '/', env: {} }, { ...op, timeoutMs: 15_000 }).catch(
+        (error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'),
+      );
+      exits.unwatch(sandboxId);
+      await runscOf(sandboxId).remove(sandboxId, op);
+      await markStopped(paths.dir);
+      lastCpuSample.delete(sandboxId);
+    },
+
+    async reboot(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      const record = await readRecord(sandboxesDir, sandboxId);
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      if (!record || !(await isStopped(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not stopped`);
+      const net = slotAddresses(record.slot);
+      const runsc = runscOf(sandboxId);
+      try {
+        await runsc.remove(sandboxId, op);
+        await readdressSandboxNetwork(net, op);
+        const consoleLog = await openAgentLog(paths.logDir, op);
+        try {
+          await runsc.create(sandboxId, paths.bundleDir, consoleLog.fd, async () => {
+            await consoleLog.close();
+            await consoleLog.drained(2_000);
+            return consoleTail(sandboxId, 1500);
+          }, op);
+        } finally {
+          await consoleLog.close();
+        }
+        await runsc.start(sandboxId, op);
+        await waitForAgent(net.sandboxAddress, () => deathReason(sandboxId), { signal: op.signal, timeoutMs: options.startTimeoutMs ?? 60_000 });
+        if (!(await watchSandbox(sandboxId, op))) {
+          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while booting again: ${(await deathReason(sandboxId)) ?? 'gone'}`);
+        }
+      } catch (error) {
+        exits.unwatch(sandboxId);
+        await runsc.remove(sandboxId, {}).catch(() => undefined);
+        throw SandboxdError.from(error);
+      }
+      await clearStopped(paths.dir);
     },
 
     async metrics(sandboxId: string): Promise<RuntimeMetrics> {
