@@ -294,6 +294,44 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     }
   }
 
+  /**
+   * Boots a sandbox whose container is gone again in its own slot, from its bundle: restored from
+   * `image` (a checkpoint), or a fresh boot on its filesystem. Resolves once its agent answers; on
+   * failure no container is left (the caller's image or marker stays).
+   */
+  async function bootAgainInSlot(sandboxId: string, from: { image?: string }, op: OperationOptions): Promise<void> {
+    const record = await readRecord(sandboxesDir, sandboxId);
+    if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+    const paths = sandboxPaths(sandboxesDir, sandboxId);
+    const net = slotAddresses(record.slot);
+    const runsc = runscOf(sandboxId);
+    try {
+      await runsc.remove(sandboxId, op);
+      await readdressSandboxNetwork(net, op);
+      const consoleLog = await openAgentLog(paths.logDir, op);
+      const tail = async (): Promise<string> => {
+        await consoleLog.close();
+        await consoleLog.drained(2_000);
+        return consoleTail(sandboxId, 1500);
+      };
+      try {
+        if (from.image !== undefined) await runsc.restore(sandboxId, paths.bundleDir, from.image, consoleLog.fd, tail, op);
+        else await runsc.create(sandboxId, paths.bundleDir, consoleLog.fd, tail, op);
+      } finally {
+        await consoleLog.close();
+      }
+      if (from.image === undefined) await runsc.start(sandboxId, op);
+      await waitForAgent(net.sandboxAddress, () => deathReason(sandboxId), { signal: op.signal, timeoutMs: options.startTimeoutMs ?? 60_000 });
+      if (!(await watchSandbox(sandboxId, op))) {
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while ${from.image ? 'restoring' : 'booting again'}: ${(await deathReason(sandboxId)) ?? 'gone'}`);
+      }
+    } catch (error) {
+      exits.unwatch(sandboxId);
+      await runsc.remove(sandboxId, {}).catch(() => undefined);
+      throw SandboxdError.from(error);
+    }
+  }
+
   const runtime: SandboxRuntime = {
     create: (spec: SandboxSpec, op: OperationOptions = {}) => boot(spec, op),
 
@@ -447,33 +485,9 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async restore(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const record = await readRecord(sandboxesDir, sandboxId);
       const paths = sandboxPaths(sandboxesDir, sandboxId);
-      if (!record || !(await hasImage(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" has no image to restore`);
-      const net = slotAddresses(record.slot);
-      const runsc = runscOf(sandboxId);
-      try {
-        await runsc.remove(sandboxId, op);
-        await readdressSandboxNetwork(net, op);
-        const consoleLog = await openAgentLog(paths.logDir, op);
-        try {
-          await runsc.restore(sandboxId, paths.bundleDir, imagePaths(paths.dir).image, consoleLog.fd, async () => {
-            await consoleLog.close();
-            await consoleLog.drained(2_000);
-            return consoleTail(sandboxId, 1500);
-          }, op);
-        } finally {
-          await consoleLog.close();
-        }
-        await waitForAgent(net.sandboxAddress, () => deathReason(sandboxId), { signal: op.signal, timeoutMs: options.startTimeoutMs ?? 60_000 });
-        if (!(await watchSandbox(sandboxId, op))) {
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while restoring: ${(await deathReason(sandboxId)) ?? 'gone'}`);
-        }
-      } catch (error) {
-        exits.unwatch(sandboxId);
-        await runsc.remove(sandboxId, {}).catch(() => undefined);
-        throw SandboxdError.from(error);
-      }
+      if (!(await hasImage(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" has no image to restore`);
+      await bootAgainInSlot(sandboxId, { image: imagePaths(paths.dir).image }, op);
       void discardImages(paths.dir).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'));
     },
 
@@ -494,34 +508,9 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async reboot(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const record = await readRecord(sandboxesDir, sandboxId);
       const paths = sandboxPaths(sandboxesDir, sandboxId);
-      if (!record || !(await isStopped(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not stopped`);
-      const net = slotAddresses(record.slot);
-      const runsc = runscOf(sandboxId);
-      try {
-        await runsc.remove(sandboxId, op);
-        await readdressSandboxNetwork(net, op);
-        const consoleLog = await openAgentLog(paths.logDir, op);
-        try {
-          await runsc.create(sandboxId, paths.bundleDir, consoleLog.fd, async () => {
-            await consoleLog.close();
-            await consoleLog.drained(2_000);
-            return consoleTail(sandboxId, 1500);
-          }, op);
-        } finally {
-          await consoleLog.close();
-        }
-        await runsc.start(sandboxId, op);
-        await waitForAgent(net.sandboxAddress, () => deathReason(sandboxId), { signal: op.signal, timeoutMs: options.startTimeoutMs ?? 60_000 });
-        if (!(await watchSandbox(sandboxId, op))) {
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while booting again: ${(await deathReason(sandboxId)) ?? 'gone'}`);
-        }
-      } catch (error) {
-        exits.unwatch(sandboxId);
-        await runsc.remove(sandboxId, {}).catch(() => undefined);
-        throw SandboxdError.from(error);
-      }
+      if (!(await isStopped(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not stopped`);
+      await bootAgainInSlot(sandboxId, {}, op);
       await clearStopped(paths.dir);
     },
 
