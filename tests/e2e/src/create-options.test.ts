@@ -34,16 +34,7 @@ async function assertCreateRejected(label: string, opts: SandboxOpts, pattern: R
 }
 
 describe('create options sandboxd does not implement', () => {
-  // onTimeout 'pause' and autoResume are implemented (pause.test.ts); a filesystem-only pause is not.
-  test('lifecycle.onTimeout pause without memory (keepMemory: false) is rejected by name', 60_000, async () => {
-    await assertCreateRejected(
-      'onTimeout pause without memory',
-      { lifecycle: { onTimeout: { action: 'pause', keepMemory: false } } },
-      /autoPauseMemory: false .*is not supported/,
-    );
-    assert.deepEqual(await runIds(), []);
-  });
-
+  // onTimeout 'pause', autoResume and keepMemory: false are implemented (pause.test.ts).
   test('network rules, egressProxy and httpsPorts are rejected by name', 60_000, async () => {
     await assertCreateRejected(
       'network.rules',
@@ -67,7 +58,8 @@ describe('create options sandboxd does not implement', () => {
   });
 
   test('the same rejections on the raw v1 route, in E2B error shape', 30_000, async () => {
-    for (const extra of [{ autoPause: true, autoPauseMemory: false }, { volumeMounts: [{ name: 'v', path: '/data' }] }, { network: { rules: { 'a.example.com': [] } } }]) {
+    // keepMemory: false with autoResume (the SDK refuses it itself) and without autoPause.
+    for (const extra of [{ autoPause: true, autoPauseMemory: false, autoResume: { enabled: true } }, { autoPauseMemory: false }, { volumeMounts: [{ name: 'v', path: '/data' }] }, { network: { rules: { 'a.example.com': [] } } }]) {
       const res = await rest(stack, 'POST', '/sandboxes', { body: JSON.stringify({ templateID: 'base', metadata: { run: RUN_ID }, ...extra }) });
       assertE2bError(res, 400);
     }

@@ -130,6 +130,25 @@ describe('lifecycle and errors', () => {
     await withTimeout(sbx.kill(), CALL_MS, 'kill');
   });
 
+  test('keepMemory: false stops the sandbox; connect boots it again with its files, id, token and env, but no process of before', 240_000, async () => {
+    const sbx = await createSandbox(stack, { ...slowCreate, secure: true, envs: { KEPT_ENV: 'yes' }, metadata: { group, role: 'fs-only' } });
+    await withTimeout(sbx.files.write('/home/user/fs-only.txt', 'on disk'), CALL_MS, 'write');
+    const bootBefore = (await run(sbx, 'cat /proc/sys/kernel/random/boot_id')).stdout.trim();
+    await withTimeout(sbx.commands.run('sleep 600', { background: true }), CALL_MS, 'background process');
+    assert.equal(await withTimeout(sbx.pause({ keepMemory: false }), CALL_MS, 'pause without memory'), true);
+    assert.equal(await withTimeout(sbx.isRunning(), CALL_MS, 'isRunning'), false);
+    assert.equal((await info(sbx.sandboxId)).state, 'paused');
+    assert.equal(await withTimeout(sbx.pause({ keepMemory: false }), CALL_MS, 'pause again'), false);
+    const back = await withTimeout(Sandbox.connect(sbx.sandboxId, { ...stack.sdk, ...slowCreate }), 170_000, 'connect boots again');
+    assert.equal(back.sandboxId, sbx.sandboxId);
+    // The same handle keeps working: the access token is the same after the new boot.
+    assert.equal(await withTimeout(sbx.files.read('/home/user/fs-only.txt'), CALL_MS, 'read after boot'), 'on disk');
+    assert.notEqual((await run(sbx, 'cat /proc/sys/kernel/random/boot_id')).stdout.trim(), bootBefore, 'a new boot, not a restore');
+    assert.equal((await run(sbx, 'echo $KEPT_ENV')).stdout, 'yes\n');
+    assert.equal((await run(sbx, 'pgrep -x sleep || true')).stdout, '', 'no process survives a filesystem-only pause');
+    await withTimeout(sbx.kill(), CALL_MS, 'kill');
+  });
+
   test('kill of a paused sandbox removes it', 120_000, async () => {
     const sbx = await createSandbox(stack, { ...slowCreate, metadata: { group, role: 'kill' } });
     assert.equal(await withTimeout(sbx.pause(), CALL_MS, 'pause'), true);

@@ -40,9 +40,10 @@ export interface RuntimeSandbox {
 
 /**
  * Where a paused sandbox's state is: `memory` (frozen, its memory still held; resumes in tens of
- * ms) or `disk` (checkpointed to an image under SANDBOXD_HOME; holds no memory).
+ * ms), `disk` (checkpointed to an image under SANDBOXD_HOME; holds no memory) or `filesystem`
+ * (E2B's `keepMemory: false`: stopped, only its filesystem kept; a resume boots it again).
  */
-export type PauseTier = 'memory' | 'disk';
+export type PauseTier = 'memory' | 'disk' | 'filesystem';
 
 /** A written snapshot image. */
 export interface SnapshotImage {
@@ -114,6 +115,16 @@ export interface SandboxRuntime {
    * its agent answers. Its TCP connections from before are reset. On failure the image stays.
    */
   restore(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /**
+   * Stops a running sandbox keeping only its filesystem (its writes flushed first): the container
+   * goes, its writable layer, network slot, firewall rules and run directory stay, marked stopped.
+   */
+  stop(sandboxId: string, options?: OperationOptions): Promise<void>;
+  /**
+   * Boots a stopped sandbox again on its own filesystem, bundle and slot (a fresh kernel: no
+   * process or memory of before), and resolves once its agent answers. On failure it stays stopped.
+   */
+  reboot(sandboxId: string, options?: OperationOptions): Promise<void>;
   /**
    * Writes a frozen sandbox's memory and disk to the snapshot `snapshotId` (complete or absent:
    * written aside, then renamed); the sandbox stays frozen and whole, refused or not.

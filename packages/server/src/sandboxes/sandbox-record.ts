@@ -14,6 +14,8 @@ export interface SandboxLifecycle {
   onTimeout: 'kill' | 'pause';
   /** A paused sandbox resumes on its own when traffic for it reaches the proxy. */
   autoResume: boolean;
+  /** false: the timeout's pause keeps only the filesystem (E2B's `keepMemory: false`); absent: memory too. */
+  keepMemory?: boolean;
   /** The timeout a resume by traffic gives it, in seconds: the create request's, at least 300 (as E2B). */
   timeoutSec: number;
 }

@@ -40,6 +40,13 @@ export interface CreateSandboxInput {
   autoPause?: boolean;
   /** E2B's `autoResume.enabled` (only with autoPause). */
   autoResume?: boolean;
+  /** E2B's `autoPauseMemory` (`lifecycle.onTimeout.keepMemory`): false pauses at timeout keeping only the filesystem. */
+  autoPauseMemory?: boolean;
+}
+
+/** A pause's options: `keepMemory: false` is E2B's filesystem-only pause (a resume boots again). */
+export interface PauseOptions extends OperationOptions {
+  keepMemory?: boolean;
 }
 
 /** The outcome of connect/resume: the sandbox, and whether it was paused and is now resumed. */
@@ -71,7 +78,7 @@ export interface SandboxService {
    * period or under memory pressure. Its end time no longer applies. SANDBOX_ALREADY_PAUSED when
    * paused, SANDBOX_NOT_FOUND when unknown.
    */
-  pause(sandboxId: string, options?: OperationOptions): Promise<void>;
+  pause(sandboxId: string, options?: PauseOptions): Promise<void>;
   /**
    * Resumes a paused sandbox (from memory or from disk) with the end time now + timeout; a
    * running one only has its end time extended (never shortened), as connect does.
@@ -178,7 +185,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     const record = live.get(sandboxId);
     if (record === undefined) return;
     if (record.lifecycle?.onTimeout === 'pause') {
-      pause(sandboxId).catch((error: unknown) => {
+      pause(sandboxId, { keepMemory: record.lifecycle.keepMemory !== false }).catch((error: unknown) => {
         logger.error({ sandboxId, err: error }, 'pausing expired sandbox failed; killing it');
         const still = live.get(sandboxId);
         if (still) end(still, 'expired').catch(() => undefined);
@@ -210,7 +217,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     });
   }
 
-  async function pause(sandboxId: string, options?: OperationOptions): Promise<void> {
+  async function pause(sandboxId: string, options?: PauseOptions): Promise<void> {
+    const keepMemory = options?.keepMemory !== false;
     await serial(sandboxId, async () => {
       if (paused.has(sandboxId)) throw alreadyPaused(sandboxId);
       const record = get(sandboxId);
@@ -228,7 +236,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       // connection still open inside would make runsc refuse the checkpoint to disk.
       await sleep(SETTLE_MS);
       try {
-        await runtime.freeze(sandboxId, options);
+        if (keepMemory) await runtime.freeze(sandboxId, options);
+        else await runtime.stop(sandboxId, options);
       } catch (error) {
         pausing.delete(sandboxId);
         live.set(sandboxId, record);
@@ -239,10 +248,30 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       record.state = 'paused';
       repo.update(record);
       pausing.delete(sandboxId);
-      paused.set(sandboxId, { record, tier: 'memory' });
-      tiering.frozen(sandboxId);
-      logger.info({ sandboxId }, 'sandbox paused');
+      paused.set(sandboxId, { record, tier: keepMemory ? 'memory' : 'filesystem' });
+      if (keepMemory) tiering.frozen(sandboxId);
+      logger.info({ sandboxId, keepMemory }, 'sandbox paused');
     });
+  }
+
+  /**
+   * Boots a sandbox paused without its memory again; its agent then takes the sandbox's identity
+   * (a pool- or snapshot-born sandbox's boot configuration is its first identity's).
+   */
+  async function bootAgain(record: SandboxRecord, op: OperationOptions): Promise<void> {
+    await runtime.reboot(record.sandboxId, op);
+    const secret = record.ingress?.loopbackSecret;
+    if (!secret || record.address === null) return;
+    const snapshot = snapshotStore.resolve(record.templateId);
+    const template = templates.resolve(record.templateId) ?? snapshot?.template;
+    const identity = {
+      sandboxId: record.sandboxId,
+      templateId: record.templateId,
+      accessToken: record.accessToken,
+      envVars: { ...template?.env, ...snapshot?.envVars, ...record.envVars },
+      defaultUser: template?.defaultUser ?? POOL_USER,
+    };
+    await adoptAgent(record.address, secret, { generation: Date.now(), ...identity }, op);
   }
 
   function resume(sandboxId: string, timeoutSec: number, options?: OperationOptions): Promise<ResumeResult> {
@@ -255,8 +284,10 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       tiering.forget(sandboxId);
       const startedAt = now();
       try {
+        const op = { signal: linkSignals(options?.signal, shutdown.signal), timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs };
         if (tier === 'memory') await runtime.thaw(sandboxId, options);
-        else await runtime.restore(sandboxId, { signal: linkSignals(options?.signal, shutdown.signal), timeoutMs: options?.timeoutMs ?? deps.createTimeoutMs });
+        else if (tier === 'disk') await runtime.restore(sandboxId, op);
+        else await bootAgain(record, op);
       } catch (error) {
         if (tier === 'memory') tiering.frozen(sandboxId);
         if (isSandboxdError(error) && error.code !== ErrorCode.INTERNAL) throw error;
@@ -612,7 +643,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       const entry = paused.get(sandboxId);
       if (entry === undefined) return live.get(sandboxId);
       const lifecycle = entry.record.lifecycle;
-      if (lifecycle?.autoResume !== true) return undefined;
+      // A filesystem-only pause has no memory to wake: only connect boots it again (as E2B).
+      if (lifecycle?.autoResume !== true || entry.tier === 'filesystem') return undefined;
       return (await resume(sandboxId, lifecycle.timeoutSec)).record;
     },
 
@@ -744,6 +776,7 @@ function lifecycleOf(input: CreateSandboxInput): SandboxLifecycle {
   return {
     onTimeout,
     autoResume: onTimeout === 'pause' && input.autoResume === true,
+    ...(onTimeout === 'pause' && input.autoPauseMemory === false ? { keepMemory: false } : {}),
     timeoutSec: Math.max(input.timeoutSec, AUTO_RESUME_MIN_TIMEOUT_SEC),
   };
 }

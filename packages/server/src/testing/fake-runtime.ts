@@ -185,6 +185,20 @@ export class FakeRuntime implements SandboxRuntime {
     this.tiers.delete(sandboxId);
   }
 
+  async stop(sandboxId: string): Promise<void> {
+    this.require(sandboxId);
+    this.pauseCalls.push(`stop:${sandboxId}`);
+    if (this.tiers.has(sandboxId)) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running`);
+    this.tiers.set(sandboxId, 'filesystem');
+  }
+
+  async reboot(sandboxId: string): Promise<void> {
+    this.require(sandboxId);
+    this.pauseCalls.push(`reboot:${sandboxId}`);
+    if (this.tiers.get(sandboxId) !== 'filesystem') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not stopped`);
+    this.tiers.delete(sandboxId);
+  }
+
   /** Snapshots taken (id → the sandbox they were taken of). */
   readonly snapshots = new Map<string, string>();
 

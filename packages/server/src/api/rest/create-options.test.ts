@@ -39,7 +39,7 @@ async function assertRejected(res: Response, pattern: RegExp): Promise<void> {
  * sandboxd does not implement, and the word the 400 must name.
  */
 const UNSUPPORTED: Array<[string, Record<string, unknown>, RegExp]> = [
-  ["lifecycle.onTimeout: {action: 'pause', keepMemory: false}", { autoPause: true, autoPauseMemory: false }, /autoPauseMemory: false .*filesystem-only pause\) is not supported/],
+  ["keepMemory: false with autoResume (the SDK refuses it too)", { autoPause: true, autoPauseMemory: false, autoResume: { enabled: true } }, /cannot be combined with autoPauseMemory: false/],
   ['autoResume without autoPause', { autoResume: { enabled: true } }, /autoResume .*requires autoPause: true/],
   ['autoPauseMemory: false alone (E2B: only with autoPause)', { autoPauseMemory: false }, /autoPauseMemory: false/],
   ['volumeMounts', { volumeMounts: [{ name: 'vol', path: '/data' }] }, /volumeMounts \(persistent volumes\) is not supported/],

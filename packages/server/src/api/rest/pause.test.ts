@@ -157,12 +157,26 @@ describe('pause and resume (REST)', () => {
     assert.equal(sandboxes.pauseTier(id), 'memory');
   });
 
-  it('pause with memory: false is refused naming the option', async () => {
-    const { call, create } = setup();
-    const id = await create();
-    const res = await call('POST', `/sandboxes/${id}/pause`, { memory: false });
-    assert.equal(res.status, 400);
-    assert.match((await body(res)).message, /memory: false .*is not supported/);
+  it('pause with memory: false stops the sandbox keeping its filesystem; traffic does not wake it', async () => {
+    const { call, create, runtime, sandboxes } = setup();
+    const id = await create({ autoPause: true, autoResume: { enabled: true } });
+    assert.equal((await call('POST', `/sandboxes/${id}/pause`, { memory: false })).status, 204);
+    assert.deepEqual(runtime.pauseCalls, [`stop:${id}`]);
+    assert.equal(sandboxes.pauseTier(id), 'filesystem');
+    assert.equal((await body(await call('GET', `/sandboxes/${id}`))).state, 'paused');
+    assert.equal((await call('POST', `/sandboxes/${id}/pause`, { memory: false })).status, 409);
+    assert.equal(await sandboxes.wake(id), undefined, 'a filesystem-only pause is resumed by connect only');
+    assert.equal((await call('POST', `/sandboxes/${id}/pause`, { memory: 'no' })).status, 400);
+  });
+
+  it('lifecycle keepMemory: false pauses at the timeout without the memory', async () => {
+    const { create, runtime, sandboxes } = setup();
+    const id = await create({ timeout: 1, autoPause: true, autoPauseMemory: false });
+    // The reaper runs on real timers (as the onTimeout test above): past the end time, then polled.
+    await wait(1100);
+    for (let i = 0; i < 100 && sandboxes.pauseTier(id) === undefined; i++) await wait(20);
+    assert.equal(sandboxes.pauseTier(id), 'filesystem');
+    assert.deepEqual(runtime.pauseCalls, [`stop:${id}`]);
   });
 
   it('concurrent resumes of one paused sandbox resume it once', async () => {

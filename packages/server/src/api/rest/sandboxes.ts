@@ -77,6 +77,7 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
           owner: { keyId: principal.keyId, quota: principal.quota },
           autoPause: body.autoPause ?? false,
           autoResume: body.autoResume?.enabled ?? false,
+          ...(body.autoPauseMemory === false ? { autoPauseMemory: false } : {}),
         },
         { signal: c.req.raw.signal },
       );
@@ -181,8 +182,8 @@ export function sandboxRoutes(opts: SandboxRoutesOptions): Hono {
   app.post('/sandboxes/:sandboxID/pause', async (c) => {
     const id = c.req.param('sandboxID');
     visibleInfo(c, id);
-    await readBody(c, pauseRequestSchema);
-    await sandboxes.pause(id);
+    const body = await readBody(c, pauseRequestSchema);
+    await sandboxes.pause(id, { keepMemory: body.memory !== false });
     return c.body(null, 204);
   });
 

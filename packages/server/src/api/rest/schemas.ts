@@ -144,11 +144,8 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
     allow_internet_access: z.boolean().nullish(),
     // SDK: `lifecycle.onTimeout` → autoPause (false for 'kill', true for 'pause').
     autoPause: z.boolean({ message: 'autoPause must be a boolean' }).nullish(),
-    // SDK: `lifecycle.onTimeout.keepMemory`: a pause here always keeps the memory.
-    autoPauseMemory: z
-      .boolean({ message: 'autoPauseMemory must be a boolean' })
-      .nullish()
-      .refine((v) => v !== false, `autoPauseMemory: false (lifecycle.onTimeout.keepMemory: false, a filesystem-only pause) ${NOT_SUPPORTED}: a pause keeps the memory`),
+    // SDK: `lifecycle.onTimeout.keepMemory` (false: the timeout's pause keeps only the filesystem).
+    autoPauseMemory: z.boolean({ message: 'autoPauseMemory must be a boolean' }).nullish(),
     // SDK: `lifecycle.autoResume`.
     autoResume: z.object({ enabled: z.boolean({ message: 'autoResume.enabled must be a boolean' }) }).nullish(),
     mcp: unsupported('mcp (MCP gateway)'),
@@ -171,6 +168,14 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
   })
   .refine((b) => b.autoResume?.enabled !== true || b.autoPause === true, {
     message: 'autoResume (lifecycle.autoResume: true) requires autoPause: true (lifecycle.onTimeout: \'pause\')',
+    path: ['autoResume'],
+  })
+  .refine((b) => b.autoPauseMemory !== false || b.autoPause === true, {
+    message: 'autoPauseMemory: false (lifecycle.onTimeout.keepMemory: false) requires autoPause: true (lifecycle.onTimeout: \'pause\')',
+    path: ['autoPauseMemory'],
+  })
+  .refine((b) => b.autoResume?.enabled !== true || b.autoPauseMemory !== false, {
+    message: 'autoResume (lifecycle.autoResume: true) cannot be combined with autoPauseMemory: false (keepMemory: false): a filesystem-only pause is resumed by connect only',
     path: ['autoResume'],
   });
 
@@ -206,21 +211,18 @@ export const refreshRequestSchema = z.object({
 
 /**
  * `POST /(v2/)sandboxes/{id}/connect`: `timeout` 0..max (the SDK omits it when no timeoutMs is
- * given: the route's default applies). `memory` chooses how a paused sandbox resumes in E2B
- * (false: reboot); a pause here always keeps the memory, so a paused sandbox resumes with it.
+ * given: the route's default applies). `memory` is accepted and ignored: how a sandbox resumes
+ * follows how it was paused (with its memory, or booted again after a filesystem-only pause).
  */
 export const connectSchema = (maxTimeoutSec: number) =>
   z.object({ timeout: timeoutSeconds(maxTimeoutSec).optional(), memory: z.boolean({ message: 'memory must be a boolean' }).nullish() });
 
 /**
- * `POST /sandboxes/{id}/pause` (E2B's SandboxPauseRequest, body optional): `memory: false` asks
- * for a filesystem-only pause, which is refused (a pause here always keeps the memory).
+ * `POST /sandboxes/{id}/pause` (E2B's SandboxPauseRequest, body optional): `memory: false` is a
+ * filesystem-only pause (the container stops; a resume boots it again on the same filesystem).
  */
 export const pauseRequestSchema = z.object({
-  memory: z
-    .boolean({ message: 'memory must be a boolean' })
-    .nullish()
-    .refine((v) => v !== false, `memory: false (keepMemory: false, a filesystem-only pause) ${NOT_SUPPORTED}: a pause keeps the memory`),
+  memory: z.boolean({ message: 'memory must be a boolean' }).nullish(),
 });
 
 /** `POST /sandboxes/{id}/resume` (deprecated; E2B's ResumedSandbox): `timeout` 0..max, `autoPause` ignored. */

@@ -9,7 +9,7 @@ import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
 import { checkSnapshotVersions, commitSnapshot, diskBytes, prepareSnapshot, readSnapshotVersions, removePartialSnapshots, removeSnapshot, snapshotPaths, type SnapshotVersions } from './snapshot-images.js';
 import { parseOpenConnections, type OpenConnection } from './open-connections.js';
-import { commitImage, discardImages, hasImage, imagePaths, preparePartialImage, summariseCheckpointError } from './pause-image.js';
+import { clearStopped, commitImage, discardImages, hasImage, imagePaths, isStopped, markStopped, preparePartialImage, summariseCheckpointError } from './pause-image.js';
 import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
 import { createSlotClaims } from './slot-claims.js';
 import { probeAgent, waitForAgent } from './agent-health.js';
@@ -294,6 +294,44 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     }
   }
 
+  /**
+   * Boots a sandbox whose container is gone again in its own slot, from its bundle: restored from
+   * `image` (a checkpoint), or a fresh boot on its filesystem. Resolves once its agent answers; on
+   * failure no container is left (the caller's image or marker stays).
+   */
+  async function bootAgainInSlot(sandboxId: string, from: { image?: string }, op: OperationOptions): Promise<void> {
+    const record = await readRecord(sandboxesDir, sandboxId);
+    if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+    const paths = sandboxPaths(sandboxesDir, sandboxId);
+    const net = slotAddresses(record.slot);
+    const runsc = runscOf(sandboxId);
+    try {
+      await runsc.remove(sandboxId, op);
+      await readdressSandboxNetwork(net, op);
+      const consoleLog = await openAgentLog(paths.logDir, op);
+      const tail = async (): Promise<string> => {
+        await consoleLog.close();
+        await consoleLog.drained(2_000);
+        return consoleTail(sandboxId, 1500);
+      };
+      try {
+        if (from.image !== undefined) await runsc.restore(sandboxId, paths.bundleDir, from.image, consoleLog.fd, tail, op);
+        else await runsc.create(sandboxId, paths.bundleDir, consoleLog.fd, tail, op);
+      } finally {
+        await consoleLog.close();
+      }
+      if (from.image === undefined) await runsc.start(sandboxId, op);
+      await waitForAgent(net.sandboxAddress, () => deathReason(sandboxId), { signal: op.signal, timeoutMs: options.startTimeoutMs ?? 60_000 });
+      if (!(await watchSandbox(sandboxId, op))) {
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while ${from.image ? 'restoring' : 'booting again'}: ${(await deathReason(sandboxId)) ?? 'gone'}`);
+      }
+    } catch (error) {
+      exits.unwatch(sandboxId);
+      await runsc.remove(sandboxId, {}).catch(() => undefined);
+      throw SandboxdError.from(error);
+    }
+  }
+
   const runtime: SandboxRuntime = {
     create: (spec: SandboxSpec, op: OperationOptions = {}) => boot(spec, op),
 
@@ -375,6 +413,9 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           await rmImagePartial(dir);
           await adopt(sandbox.sandboxId, record.slot, record.egress);
           paused.push({ sandboxId: sandbox.sandboxId, tier: 'disk' });
+        } else if (status === undefined && sandbox.paused === true && (await isStopped(dir))) {
+          await adopt(sandbox.sandboxId, record.slot, record.egress);
+          paused.push({ sandboxId: sandbox.sandboxId, tier: 'filesystem' });
         }
       }
       const aliveIds = new Set([...alive, ...paused.map((p) => p.sandboxId)]);
@@ -444,34 +485,33 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async restore(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const record = await readRecord(sandboxesDir, sandboxId);
       const paths = sandboxPaths(sandboxesDir, sandboxId);
-      if (!record || !(await hasImage(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" has no image to restore`);
-      const net = slotAddresses(record.slot);
-      const runsc = runscOf(sandboxId);
-      try {
-        await runsc.remove(sandboxId, op);
-        await readdressSandboxNetwork(net, op);
-        const consoleLog = await openAgentLog(paths.logDir, op);
-        try {
-          await runsc.restore(sandboxId, paths.bundleDir, imagePaths(paths.dir).image, consoleLog.fd, async () => {
-            await consoleLog.close();
-            await consoleLog.drained(2_000);
-            return consoleTail(sandboxId, 1500);
-          }, op);
-        } finally {
-          await consoleLog.close();
-        }
-        await waitForAgent(net.sandboxAddress, () => deathReason(sandboxId), { signal: op.signal, timeoutMs: options.startTimeoutMs ?? 60_000 });
-        if (!(await watchSandbox(sandboxId, op))) {
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while restoring: ${(await deathReason(sandboxId)) ?? 'gone'}`);
-        }
-      } catch (error) {
-        exits.unwatch(sandboxId);
-        await runsc.remove(sandboxId, {}).catch(() => undefined);
-        throw SandboxdError.from(error);
-      }
+      if (!(await hasImage(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" has no image to restore`);
+      await bootAgainInSlot(sandboxId, { image: imagePaths(paths.dir).image }, op);
       void discardImages(paths.dir).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'));
+    },
+
+    async stop(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      const record = await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      const status = await containerStatus(sandboxId, op);
+      if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      // What the sentry still holds for the host's files goes out first (a stop kills it at once).
+      await runscExec(paths.runscDir, sandboxId, { argv: ['/bin/sync'], uid: 0, gid: 0, cwd: '/', env: {} }, { ...op, timeoutMs: 15_000 }).catch(
+        (error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'),
+      );
+      exits.unwatch(sandboxId);
+      await runscOf(sandboxId).remove(sandboxId, op);
+      await markStopped(paths.dir);
+      lastCpuSample.delete(sandboxId);
+    },
+
+    async reboot(sandboxId: string, op: OperationOptions = {}): Promise<void> {
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      if (!(await isStopped(paths.dir))) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not stopped`);
+      await bootAgainInSlot(sandboxId, {}, op);
+      await clearStopped(paths.dir);
     },
 
     async metrics(sandboxId: string): Promise<RuntimeMetrics> {

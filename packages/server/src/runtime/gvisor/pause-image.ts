@@ -1,4 +1,4 @@
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -48,4 +48,28 @@ export function summariseCheckpointError(message: string): string {
   const line = message.split('\n').find((l) => /checkpoint failed|save rejected|error/i.test(l)) ?? message.split('\n')[0] ?? message;
   const reason = /checkpoint failed: .*/.exec(line)?.[0] ?? line;
   return reason.length > 400 ? `${reason.slice(0, 400)}…` : reason;
+}
+
+/**
+ * The marker of a filesystem-only pause (E2B's `keepMemory: false`): the container is gone, its
+ * writable layer, slot and run directory stay, and a resume boots it again. Written after the
+ * container stopped, removed once the new boot answers, so a crash in between leaves it paused.
+ */
+const STOPPED_MARKER = 'stopped';
+
+export async function markStopped(sandboxDir: string): Promise<void> {
+  await writeFile(join(sandboxDir, `${STOPPED_MARKER}.partial`), `${new Date().toISOString()}\n`, { mode: 0o600 });
+  await rename(join(sandboxDir, `${STOPPED_MARKER}.partial`), join(sandboxDir, STOPPED_MARKER));
+}
+
+export async function clearStopped(sandboxDir: string): Promise<void> {
+  await rm(join(sandboxDir, STOPPED_MARKER), { force: true });
+}
+
+/** true when the sandbox is paused without its memory (stopped, to be booted again). */
+export async function isStopped(sandboxDir: string): Promise<boolean> {
+  return access(join(sandboxDir, STOPPED_MARKER)).then(
+    () => true,
+    () => false,
+  );
 }
