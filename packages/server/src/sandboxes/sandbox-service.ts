@@ -217,6 +217,17 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     });
   }
 
+  /** Tells the pause listeners (the proxy drops the sandbox's connections) before a freeze or stop. */
+  function dropConnections(record: SandboxRecord): void {
+    for (const listener of pauseListeners) {
+      try {
+        listener(record);
+      } catch (error) {
+        logger.error({ err: error }, 'sandbox pause listener failed');
+      }
+    }
+  }
+
   async function pause(sandboxId: string, options?: PauseOptions): Promise<void> {
     const keepMemory = options?.keepMemory !== false;
     await serial(sandboxId, async () => {
@@ -225,13 +236,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       live.delete(sandboxId);
       pausing.set(sandboxId, record);
       reaper.disarm(sandboxId);
-      for (const listener of pauseListeners) {
-        try {
-          listener(record);
-        } catch (error) {
-          logger.error({ err: error }, 'sandbox pause listener failed');
-        }
-      }
+      dropConnections(record);
       // The sandbox's programs close the connections the proxy just dropped before they stop: a
       // connection still open inside would make runsc refuse the checkpoint to disk.
       await sleep(SETTLE_MS);
@@ -500,13 +505,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       const startedAt = now();
       let diskBytes: number;
       try {
-        for (const listener of pauseListeners) {
-          try {
-            listener(record);
-          } catch (error) {
-            logger.error({ err: error }, 'sandbox pause listener failed');
-          }
-        }
+        dropConnections(record);
         await sleep(SETTLE_MS);
         await runtime.freeze(sandboxId, options);
         try {
