@@ -13,10 +13,12 @@ describe('loadConfig', () => {
     assert.equal(config.domain, 'sandboxd.local');
     assert.equal(config.defaultTimeoutSec, 300);
     assert.equal(config.maxTimeoutSec, 86400);
-    assert.equal(config.pauseToDisk, false);
+    assert.equal(config.pauseToDisk, true);
   });
 
-  it('turns the pause disk tier on with SANDBOXD_PAUSE_TO_DISK=1 or true, and refuses other values', () => {
+  it('has the pause disk tier on by default, off with SANDBOXD_PAUSE_TO_DISK=0 or false, and refuses other values', () => {
+    assert.equal(loadConfig({}).pauseToDisk, true);
+    assert.equal(loadConfig({ SANDBOXD_PAUSE_TO_DISK: 'false' }).pauseToDisk, false);
     assert.equal(loadConfig({ SANDBOXD_PAUSE_TO_DISK: '1' }).pauseToDisk, true);
     assert.equal(loadConfig({ SANDBOXD_PAUSE_TO_DISK: 'true' }).pauseToDisk, true);
     assert.equal(loadConfig({ SANDBOXD_PAUSE_TO_DISK: '0' }).pauseToDisk, false);

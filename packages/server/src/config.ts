@@ -30,8 +30,9 @@ export interface Config {
   metricsHost: string | undefined;
   /**
    * Whether paused sandboxes move from memory to disk (after the grace period or under memory
-   * pressure). Off by default: runsc 20240729 can refuse a checkpoint, and a refused checkpoint
-   * loses the sandbox (docs/architecture.md); paused sandboxes then stay frozen in memory.
+   * pressure). On by default; a checkpoint runsc 20240729 refuses (a TCP connection the sandbox
+   * itself opened is still open: docs/architecture.md) keeps the sandbox frozen in memory, and it
+   * is tried again later. Off: paused sandboxes stay frozen in memory until resumed or killed.
    */
   pauseToDisk: boolean;
   /** How long a paused sandbox stays frozen in memory before it is checkpointed to disk, in seconds. */
@@ -87,7 +88,7 @@ const schema = z
     metricsHost: z.string().min(1).optional(),
     pauseToDisk: z
       .enum(['0', '1', 'true', 'false'])
-      .default('0')
+      .default('1')
       .transform((v) => v === '1' || v === 'true'),
     pauseMemoryGraceSec: int(0, 30 * 24 * 3600).default(60),
     pauseMinAvailableMB: int(0, 1024 * 1024).default(1024),

@@ -15,7 +15,8 @@ const group = `pause-${RUN_ID}`;
 const slowCreate = { requestTimeoutMs: 170_000 };
 
 before(async () => {
-  stack = await startStack({ env: { SANDBOXD_PAUSE_TO_DISK: '1', SANDBOXD_PAUSE_MEMORY_GRACE_SEC: String(GRACE_SEC), SANDBOXD_PAUSE_MIN_AVAILABLE_MB: '0' } });
+  // The disk tier is the default (no SANDBOXD_PAUSE_TO_DISK): this file checks that too.
+  stack = await startStack({ env: { SANDBOXD_PAUSE_MEMORY_GRACE_SEC: String(GRACE_SEC), SANDBOXD_PAUSE_MIN_AVAILABLE_MB: '0' } });
 });
 after(async () => {
   await stack?.stop();

@@ -28,6 +28,11 @@ export interface ContextOptions {
   oomKillOf?: (pid: number) => OomKill | undefined;
   /** Mirror kernels' stdout/stderr to the agent's stderr. */
   kernelDebug?: boolean;
+  /**
+   * The kernel starts on the context's first use (an execution, `ready`), not at construction:
+   * a default context nobody uses then costs no memory (JavaScript's kernel holds ~180 MiB).
+   */
+  lazy?: boolean;
 }
 
 /** Output queued per execution before the kernel's iopub channel is paused (the HTTP edge adds its socket buffer). */
@@ -44,7 +49,8 @@ type ExitReason = 'restart' | 'interrupt-failed' | 'close';
 type CellEnd = 'completed' | 'interrupted' | 'died';
 
 export class Context {
-  private kernel: Promise<Kernel>;
+  /** Undefined only for a lazy context that has not been used yet. */
+  private kernel: Promise<Kernel> | undefined;
   private readonly lock = new Mutex();
   private readonly exitReasons = new WeakMap<Kernel, ExitReason>();
   private running = false;
@@ -55,7 +61,7 @@ export class Context {
   private notice: string | undefined;
 
   constructor(private readonly options: ContextOptions) {
-    this.kernel = this.boot();
+    if (options.lazy !== true) this.kernel = this.boot();
   }
 
   get id(): string {
@@ -71,7 +77,21 @@ export class Context {
    * naming the caller's deadline when `signal` (the request's) aborts first.
    */
   async ready(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.bootIfLazy();
     await this.currentKernel(options.signal);
+  }
+
+  /**
+   * Starts a lazy context's kernel on its first use. Called before the caller queues for the lock,
+   * so that the warm-up takes its place in the queue first, as it does for an eager context.
+   */
+  private bootIfLazy(): void {
+    if (this.kernel === undefined && !this.closed) this.kernel = this.boot();
+  }
+
+  /** The current kernel start, or undefined for a lazy context not used yet. */
+  private settledKernel(): Promise<Kernel | undefined> {
+    return this.kernel === undefined ? Promise.resolve(undefined) : this.kernel.catch(() => undefined);
   }
 
   /**
@@ -118,6 +138,8 @@ export class Context {
   private async currentKernel(signal?: AbortSignal): Promise<Kernel> {
     const startedAt = performance.now();
     let kernel: Kernel | typeof ABORTED;
+    this.bootIfLazy();
+    if (this.kernel === undefined) throw new SandboxdError(ErrorCode.NOT_FOUND, `context ${this.id} is closed`);
     try {
       kernel = await untilAborted(this.kernel, signal);
     } catch (error) {
@@ -141,6 +163,7 @@ export class Context {
   /** Streams the lines of one execution; `signal` (client gone, shutdown) interrupts it. */
   execute(code: string, envVars: Record<string, string>, options: { signal?: AbortSignal } = {}): AsyncIterable<ExecutionLine> {
     const stream = new PushStream<ExecutionLine>({ highWaterMark: STREAM_HIGH_WATER_MARK, sizeOf: lineSize });
+    this.bootIfLazy();
     void this.run(stream, code, envVars, options.signal).finally(() => stream.end());
     return stream;
   }
@@ -258,6 +281,7 @@ export class Context {
     const sameUser = user.name === this.options.user.name;
     this.options.env = env;
     this.options.user = user;
+    if (this.kernel === undefined) return; // not started: it will start with these
     if (!sameUser) return this.restart();
     // The kernel's own warm-up queues for the lock as soon as it is up: let it go first. A kernel
     // whose start failed (it exited while starting) is started again here, outside the lock, so
@@ -266,7 +290,7 @@ export class Context {
     await this.currentKernel().catch(() => undefined);
     const release = await this.lock.acquire();
     try {
-      const kernel = await this.kernel.catch(() => undefined);
+      const kernel = await this.settledKernel();
       if (kernel === undefined || !kernel.alive) return;
       const names = [...new Set([...Object.keys(previous), ...Object.keys(env)])].filter((name) => previous[name] !== env[name]);
       if (names.length > 0) await this.silent(kernel, restoreEnvCode(this.options.language, names, env));
@@ -277,14 +301,15 @@ export class Context {
 
   /** Restarts the kernel (state lost); an execution in progress ends with `ContextRestarting`. */
   async restart(): Promise<void> {
-    const kernel = await this.kernel.catch(() => undefined);
+    if (this.kernel === undefined) return; // a lazy context not started has no state to lose
+    const kernel = await this.settledKernel();
     await this.replaceKernel(kernel, 'restart');
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.lifetime.abort(new Error(`context ${this.id} closed`));
-    const kernel = await this.kernel.catch(() => undefined);
+    const kernel = await this.settledKernel();
     if (kernel) {
       this.exitReasons.set(kernel, 'close');
       await kernel.kill();

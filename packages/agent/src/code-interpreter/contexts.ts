@@ -39,12 +39,15 @@ export class Contexts {
     return context;
   }
 
-  /** The per-language default context, created on first use (without waiting for the kernel). */
-  async defaultFor(language: string | null | undefined): Promise<Context> {
+  /**
+   * The per-language default context, created on first use (without waiting for the kernel). With
+   * `lazy`, its kernel starts only when the context is first used (listed, it is there already).
+   */
+  async defaultFor(language: string | null | undefined, options: { lazy?: boolean } = {}): Promise<Context> {
     const name = normalizeLanguage(language);
     let context = this.defaults.get(name);
     if (!context) {
-      context = this.add(name, this.options.user.home);
+      context = this.add(name, this.options.user.home, options.lazy === true);
       this.defaults.set(name, context);
     }
     return context;
@@ -83,10 +86,10 @@ export class Contexts {
     await Promise.all(all.map((id) => this.remove(id)));
   }
 
-  private add(language: string, cwd: string): Context {
+  private add(language: string, cwd: string, lazy = false): Context {
     const spec = kernelSpecFor(language);
     if (spec === undefined) throw new SandboxdError(ErrorCode.BAD_REQUEST, `Unsupported language: ${language}`);
-    const context = new Context({ id: randomUUID(), language, cwd, spec, ...this.options });
+    const context = new Context({ id: randomUUID(), language, cwd, spec, ...this.options, lazy });
     this.byId.set(context.id, context);
     return context;
   }

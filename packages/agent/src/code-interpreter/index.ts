@@ -69,9 +69,12 @@ export async function createCodeInterpreter(options: CodeInterpreterOptions): Pr
     kernelDebug: options.kernelDebug === true,
     ...(options.oomKillOf ? { oomKillOf: options.oomKillOf } : {}),
   });
-  // Both default kernels boot in parallel: at once for code-interpreter sandboxes, else on first use.
+  // Both default contexts exist from the start (E2B lists both), but only Python's kernel boots
+  // then: at once for code-interpreter sandboxes, else on first use. JavaScript's kernel (Deno,
+  // ~180 MiB of sandbox memory, measured) starts on the first JavaScript execution.
   let booted: Promise<unknown> | undefined;
-  const bootDefaults = (): Promise<unknown> => (booted ??= Promise.all([contexts.defaultFor('python'), contexts.defaultFor('javascript')]));
+  const bootDefaults = (): Promise<unknown> =>
+    (booted ??= Promise.all([contexts.defaultFor('python'), contexts.defaultFor('javascript', { lazy: true })]));
   if (config.bootKernels) await bootDefaults();
 
   const shutdown = new AbortController();

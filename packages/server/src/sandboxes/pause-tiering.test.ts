@@ -32,6 +32,34 @@ describe('pause tiering', () => {
     tiering.stop();
   });
 
+  it('tries a refused sandbox again after twice the last wait, capped, and memory pressure does not hurry it', async () => {
+    const dueAt: number[] = [];
+    const tiering = createPauseTiering({
+      graceMs: 0,
+      minAvailableBytes: 1024,
+      toDisk: () => dueAt.push(Date.now()),
+      availableBytes: async () => 10,
+      pressureCheckMs: 10,
+      maxRetryMs: 1_500,
+    });
+    const waitForDue = async (count: number) => {
+      while (dueAt.length < count) await wait(10);
+    };
+    const first = Date.now();
+    tiering.refused('a');
+    await waitForDue(1);
+    assert.ok(dueAt[0]! - first >= 1_000, `first retry after at least 1 s, not at once under pressure (${dueAt[0]! - first} ms)`);
+    const second = Date.now();
+    tiering.refused('a');
+    await waitForDue(2);
+    assert.ok(dueAt[1]! - second >= 1_500, `second wait doubled and capped at 1.5 s (${dueAt[1]! - second} ms)`);
+    const third = Date.now();
+    tiering.frozen('a');
+    await waitForDue(3);
+    assert.ok(dueAt[2]! - third < 1_000, 'a new freeze starts over at the grace period (0 here)');
+    tiering.stop();
+  });
+
   it('reads MemAvailable from /proc/meminfo', async () => {
     const bytes = await memAvailableBytes();
     assert.ok(bytes !== undefined && bytes > 0);

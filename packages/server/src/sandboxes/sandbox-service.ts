@@ -208,11 +208,12 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       try {
         await runtime.checkpoint(sandboxId, op);
       } catch (error) {
-        if (paused.get(sandboxId) === entry) tiering.frozen(sandboxId);
-        logger.warn({ sandboxId, err: error }, 'checkpoint to disk failed; the sandbox stays paused in memory (retried after the grace period)');
+        if (paused.get(sandboxId) === entry) tiering.refused(sandboxId);
+        logger.warn({ sandboxId, err: error }, 'checkpoint to disk failed; the sandbox stays paused in memory (tried again later, each wait twice the last)');
         return;
       }
       entry.tier = 'disk';
+      tiering.forget(sandboxId);
       logger.info({ sandboxId, ms: now() - startedAt }, 'paused sandbox checkpointed to disk');
     });
   }
