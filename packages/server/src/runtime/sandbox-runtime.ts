@@ -137,6 +137,11 @@ export interface SandboxRuntime {
    * agent wrote.
    */
   createFromSnapshot(spec: SandboxSpec, snapshotId: string, options?: OperationOptions): Promise<RuntimeSandbox>;
+  /**
+   * Resolves when the snapshot's image can be restored by this runtime: SNAPSHOT_NOT_FOUND when
+   * there is none, SNAPSHOT_INCOMPATIBLE when another runsc or agent wrote it.
+   */
+  checkSnapshot(snapshotId: string, options?: OperationOptions): Promise<void>;
   /** Deletes a snapshot's image. Idempotent. */
   deleteSnapshot(snapshotId: string, options?: OperationOptions): Promise<void>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;

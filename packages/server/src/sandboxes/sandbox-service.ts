@@ -10,6 +10,7 @@ import type { SnapshotRecord, SnapshotStore } from './snapshot-store.js';
 import { createSnapshotStore } from './snapshot-store.js';
 import { POOL_USER, bootsKernels } from '../pool/warm-pool.js';
 import type { PooledSandbox, WarmPool } from '../pool/warm-pool.js';
+import { kernelsFor, type TemplateImage, type TemplateImages } from '../pool/template-images.js';
 import type { SandboxRepo } from './sandbox-repo.js';
 import type { KeyQuota } from '../auth/api-keys.js';
 import { checkCreateQuota } from '../auth/quota.js';
@@ -136,6 +137,8 @@ export interface SandboxServiceDeps {
   snapshots?: SnapshotStore;
   /** Warm sandboxes `create` claims before it boots one cold. */
   pool?: Pick<WarmPool, 'claim'>;
+  /** Template images a create restores when the pool has none (a failed restore boots cold). */
+  images?: Pick<TemplateImages, 'get' | 'failed'>;
   now?: () => number;
 }
 
@@ -399,6 +402,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     options: OperationOptions | undefined,
     pooled?: PooledSandbox,
     snapshot?: SnapshotRecord,
+    image?: TemplateImage,
   ): Promise<SandboxRecord> {
     const startedAt = now();
     const record: SandboxRecord = {
@@ -415,8 +419,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       ingress: {
         trafficAccessToken: input.allowPublicTraffic === false ? newAccessToken() : null,
         maskRequestHost: input.maskRequestHost ?? null,
-        // A restored agent keeps the daemon secret it had when snapshotted.
-        loopbackSecret: snapshot?.loopbackSecret ?? pooled?.loopbackSecret ?? newAccessToken(),
+        // A restored agent is given its own secret by its first adopt (a fork's children share no secret).
+        loopbackSecret: pooled?.loopbackSecret ?? newAccessToken(),
       },
       lifecycle: lifecycleOf(input),
       startedAt,
@@ -457,22 +461,32 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
             },
           };
-        if (snapshot === undefined) {
+        const restoreFrom = snapshot ?? image;
+        if (restoreFrom === undefined) {
           record.address = (await runtime.create(spec, { signal, timeoutMs })).address;
         } else {
-          const restored = await runtime.createFromSnapshot(spec, snapshot.snapshotId, { signal, timeoutMs });
+          const restored = await runtime.createFromSnapshot(spec, restoreFrom.snapshotId, { signal, timeoutMs });
           record.address = restored.address;
-          // The restored agent is still the source sandbox: it becomes this one. The generation
-          // only has to be newer than any the source had (a pool claim is 2).
-          const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
-          await adoptAgent(restored.address, snapshot.loopbackSecret, { generation: Date.now(), ...identity }, { signal, timeoutMs });
+          // The restored agent is still the sandbox its image was taken of: it becomes this one,
+          // with this one's daemon secret and hostname. The generation only has to be newer than
+          // any the source had (a pool claim is 2).
+          const identity = {
+            sandboxId,
+            templateId: record.templateId,
+            accessToken: record.accessToken,
+            envVars: agentEnv,
+            defaultUser: template.defaultUser ?? POOL_USER,
+            loopbackSecret: record.ingress?.loopbackSecret ?? newAccessToken(),
+            hostname: sandboxId,
+          };
+          await adoptAgent(restored.address, restoreFrom.loopbackSecret, { generation: Date.now(), ...identity }, { signal, timeoutMs });
         }
       }
     } catch (error) {
       record.state = 'failed';
       repo.update(record);
       logger.warn({ sandboxId, err: error }, 'sandbox failed to start');
-      if (pooled !== undefined || snapshot !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
+      if (pooled !== undefined || snapshot !== undefined || image !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
       if (isSandboxdError(error)) throw error;
       const normalised = SandboxdError.from(error);
       if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
@@ -486,7 +500,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     live.set(sandboxId, record);
     reaper.arm(sandboxId, record.endAt);
     const ms = Math.round(performance.now() - began);
-    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, snapshot: snapshot?.snapshotId, ms, ...claim }, 'sandbox started');
+    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, snapshot: snapshot?.snapshotId, fromImage: image !== undefined, ms, ...claim }, 'sandbox started');
     return record;
   }
 
@@ -618,6 +632,16 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         } catch (error) {
           if (options?.signal?.aborted || shutdown.signal.aborted) throw error;
           logger.warn({ sandboxId: pooled.sandboxId, err: error }, 'claiming a pooled sandbox failed; starting one cold');
+        }
+      }
+      const image = deps.images?.get(template, kernelsFor(template, input.template));
+      if (image !== undefined) {
+        try {
+          return await start(input, template, options, undefined, undefined, image);
+        } catch (error) {
+          if (options?.signal?.aborted || shutdown.signal.aborted) throw error;
+          deps.images?.failed(image, error);
+          logger.warn({ templateId: template.templateId, snapshotId: image.snapshotId, err: error }, 'starting from the template image failed; booting cold');
         }
       }
       return start(input, template, options);

@@ -16,6 +16,8 @@ export interface AdopterOptions {
   config: AgentConfig;
   hooks: AdoptHook[];
   logger: Logger;
+  /** Sets the kernel's hostname (an adopt that names one); absent: such an adopt is refused. */
+  setHostname?: (hostname: string) => Promise<void>;
 }
 
 export interface Adopter {
@@ -39,7 +41,7 @@ export function createAdopter(options: AdopterOptions): Adopter {
   let tail: Promise<unknown> = Promise.resolve();
 
   const apply = async (request: AdoptRequest): Promise<AdoptResponse> => {
-    const { generation: wanted, ...identity } = request;
+    const { generation: wanted, loopbackSecret: _secret, hostname: _hostname, ...identity } = request;
     if (wanted === generation && sameIdentity(identity, identityOf(config))) {
       return { generation, sandboxId: config.sandboxId, applied: false };
     }
@@ -48,7 +50,13 @@ export function createAdopter(options: AdopterOptions): Adopter {
         details: { generation },
       });
     }
+    // The hostname first: a failure leaves the old identity whole (the daemon then destroys the sandbox).
+    if (request.hostname !== undefined) {
+      if (options.setHostname === undefined) throw new SandboxdError(ErrorCode.INTERNAL, 'this agent cannot set the hostname');
+      await options.setHostname(request.hostname);
+    }
     generation = wanted;
+    if (request.loopbackSecret !== undefined) config.loopbackSecret = request.loopbackSecret;
     config.sandboxId = identity.sandboxId;
     config.templateId = identity.templateId;
     config.accessToken = identity.accessToken;

@@ -363,6 +363,10 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       return { diskBytes: await diskBytes(snapshotPaths(options.home, snapshotId).dir) };
     },
 
+    async checkSnapshot(snapshotId: string, op: OperationOptions = {}): Promise<void> {
+      checkSnapshotVersions(snapshotId, await readSnapshotVersions(options.home, snapshotId), await currentVersions(op));
+    },
+
     deleteSnapshot: (snapshotId: string) => removeSnapshot(options.home, snapshotId),
 
     async destroy(sandboxId: string, op: OperationOptions = {}): Promise<void> {
