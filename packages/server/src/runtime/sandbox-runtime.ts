@@ -36,6 +36,8 @@ export interface RuntimeSandbox {
   sandboxId: string;
   /** IP address (host-reachable) on which the sandbox's agent and user ports listen. */
   address: string;
+  /** Where the start's time went, ms per step (for the log), when the runtime measures it. */
+  phases?: Record<string, number>;
 }
 
 /**

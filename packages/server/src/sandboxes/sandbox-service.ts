@@ -436,6 +436,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     const timeoutMs = options?.timeoutMs ?? deps.createTimeoutMs;
     const began = performance.now();
     let claim: { adoptMs: number; egressMs: number } | undefined;
+    let phases: Record<string, number> | undefined;
     try {
       if (pooled !== undefined) {
         const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
@@ -463,10 +464,13 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           };
         const restoreFrom = snapshot ?? image;
         if (restoreFrom === undefined) {
-          record.address = (await runtime.create(spec, { signal, timeoutMs })).address;
+          const booted = await runtime.create(spec, { signal, timeoutMs });
+          record.address = booted.address;
+          phases = booted.phases;
         } else {
           const restored = await runtime.createFromSnapshot(spec, restoreFrom.snapshotId, { signal, timeoutMs });
           record.address = restored.address;
+          const adoptStarted = performance.now();
           // The restored agent is still the sandbox its image was taken of: it becomes this one,
           // with this one's daemon secret and hostname. The generation only has to be newer than
           // any the source had (a pool claim is 2).
@@ -480,6 +484,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
             hostname: sandboxId,
           };
           await adoptAgent(restored.address, restoreFrom.loopbackSecret, { generation: Date.now(), ...identity }, { signal, timeoutMs });
+          phases = { ...restored.phases, adoptMs: Math.round(performance.now() - adoptStarted) };
         }
       }
     } catch (error) {
@@ -500,7 +505,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     live.set(sandboxId, record);
     reaper.arm(sandboxId, record.endAt);
     const ms = Math.round(performance.now() - began);
-    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, snapshot: snapshot?.snapshotId, fromImage: image !== undefined, ms, ...claim }, 'sandbox started');
+    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, snapshot: snapshot?.snapshotId, fromImage: image !== undefined, ms, ...claim, ...(phases ? { phases } : {}) }, 'sandbox started');
     return record;
   }
 

@@ -5,8 +5,11 @@ import type { Logger } from '../../logger.js';
 /** The identity an adopt hands to the agent's other services (the code interpreter). */
 export type AdoptedIdentity = Omit<AdoptRequest, 'generation'>;
 
-/** A service that must follow an identity change before the adopt answers. */
-export type AdoptHook = (identity: AdoptedIdentity) => Promise<void>;
+/**
+ * A service that must follow an identity change before the adopt answers. `restored`: the adopt
+ * names a hostname, which the daemon sends only to an agent restored from an image.
+ */
+export type AdoptHook = (identity: AdoptedIdentity, how: { restored: boolean }) => Promise<void>;
 
 export interface AdopterOptions {
   /**
@@ -63,7 +66,8 @@ export function createAdopter(options: AdopterOptions): Adopter {
     config.defaultUser = identity.defaultUser;
     for (const key of Object.keys(config.envVars)) delete config.envVars[key];
     Object.assign(config.envVars, identity.envVars);
-    await Promise.all(hooks.map((hook) => hook(identityOf(config))));
+    const how = { restored: request.hostname !== undefined };
+    await Promise.all(hooks.map((hook) => hook(identityOf(config), how)));
     logger.info('adopted identity', { generation, sandboxId: identity.sandboxId, secure: identity.accessToken !== null });
     return { generation, sandboxId: config.sandboxId, applied: true };
   };

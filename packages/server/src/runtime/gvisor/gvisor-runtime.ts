@@ -237,10 +237,18 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     const net = slotAddresses(slot);
     const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
     const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
+    const phases: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (name: string): void => {
+      const now = performance.now();
+      phases[name] = Math.round(now - mark);
+      mark = now;
+    };
     try {
       for (const lower of spec.rootfsPath.split(':')) await readOnlyRoot(lower, op);
       const snapshot = fromSnapshot === undefined ? undefined : snapshotPaths(options.home, fromSnapshot);
       await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op, snapshot?.diskImage);
+      lap('layerMs');
       await createSandboxNetwork(net, op);
       sandboxAt.set(net.sandboxAddress, spec.sandboxId);
       rememberNames(net, spec.egress);
@@ -260,6 +268,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf, trust);
       // What the daemon wrote for the sandbox is read-only on the host from here on.
       await ensureReadOnlyBind(paths.runDir, op);
+      lap('networkAndFilesMs');
       const runsc = runscOf(spec.sandboxId);
       const consoleLog = await openAgentLog(paths.logDir, op);
       const tail = async (): Promise<string> => {
@@ -277,6 +286,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await consoleLog.close();
       }
       if (!snapshot) await runsc.start(spec.sandboxId, op);
+      lap(snapshot ? 'runscRestoreMs' : 'runscCreateStartMs');
       await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
         ...op,
         timeoutMs: options.startTimeoutMs ?? 60_000,
@@ -284,7 +294,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       if (!(await watchSandbox(spec.sandboxId, op))) {
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while starting: ${(await deathReason(spec.sandboxId)) ?? 'gone'}`);
       }
-      return { sandboxId: spec.sandboxId, address: net.sandboxAddress };
+      lap('agentHealthMs');
+      return { sandboxId: spec.sandboxId, address: net.sandboxAddress, phases };
     } catch (error) {
       await teardown(spec.sandboxId, slot, {}).catch(() => undefined);
       // A step that saw the deadline's abort may report it as its own failure: the deadline wins.
