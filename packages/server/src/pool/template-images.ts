@@ -84,6 +84,9 @@ export function imageKey(template: TemplateInfo, kernels: boolean): string {
 
 const RECORD = /^[0-9a-f]{24}\.json$/;
 
+/** The snapshot ids of template images start with it (other snapshots' ids are sandbox-style ids). */
+export const TEMPLATE_IMAGE_PREFIX = 'template-';
+
 export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
   const { runtime, templates, logger } = deps;
   const ready = new Map<string, TemplateImage>();
@@ -130,6 +133,13 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
           await drop(image, SandboxdError.from(error).message);
         }
       }
+      // Images without a record (a crash between the image and its record, a record lost) are of no use.
+      const recorded = new Set([...ready.values()].map((i) => i.snapshotId));
+      for (const id of await runtime.listSnapshots().catch(() => [] as string[])) {
+        if (!id.startsWith(TEMPLATE_IMAGE_PREFIX) || recorded.has(id)) continue;
+        await runtime.deleteSnapshot(id).catch(() => undefined);
+        logger.info({ snapshotId: id }, 'template image without a record deleted');
+      }
     })();
     return loaded;
   }
@@ -139,7 +149,7 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
     const startedAt = Date.now();
     const sandboxId = newSandboxId();
     const loopbackSecret = newAccessToken();
-    const snapshotId = `template-${key}`;
+    const snapshotId = `${TEMPLATE_IMAGE_PREFIX}${key}`;
     const identity = poolIdentity(sandboxId, template);
     const { address } = await runtime.create(
       {

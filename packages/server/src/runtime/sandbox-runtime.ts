@@ -144,6 +144,8 @@ export interface SandboxRuntime {
    * there is none, SNAPSHOT_INCOMPATIBLE when another runsc or agent wrote it.
    */
   checkSnapshot(snapshotId: string, options?: OperationOptions): Promise<void>;
+  /** Ids of the complete snapshot images on this host (the daemon deletes those it has no record of). */
+  listSnapshots(options?: OperationOptions): Promise<string[]>;
   /** Deletes a snapshot's image. Idempotent. */
   deleteSnapshot(snapshotId: string, options?: OperationOptions): Promise<void>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;

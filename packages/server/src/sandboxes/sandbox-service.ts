@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 import type { PauseTier, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
@@ -10,7 +11,7 @@ import type { SnapshotRecord, SnapshotStore } from './snapshot-store.js';
 import { createSnapshotStore } from './snapshot-store.js';
 import { POOL_USER, bootsKernels } from '../pool/warm-pool.js';
 import type { PooledSandbox, WarmPool } from '../pool/warm-pool.js';
-import { kernelsFor, type TemplateImage, type TemplateImages } from '../pool/template-images.js';
+import { TEMPLATE_IMAGE_PREFIX, kernelsFor, type TemplateImage, type TemplateImages } from '../pool/template-images.js';
 import type { SandboxRepo } from './sandbox-repo.js';
 import type { KeyQuota } from '../auth/api-keys.js';
 import { checkCreateQuota } from '../auth/quota.js';
@@ -137,10 +138,17 @@ export interface SandboxServiceDeps {
   snapshots?: SnapshotStore;
   /** Warm sandboxes `create` claims before it boots one cold. */
   pool?: Pick<WarmPool, 'claim'>;
+  /** Waits before each retry of a refused snapshot, ms (default 1 s, then 3 s: three attempts). */
+  snapshotRetryDelaysMs?: number[];
+  /** Fork children restored at once (default: the host's CPU count). */
+  forkParallelism?: number;
   /** Template images a create restores when the pool has none (a failed restore boots cold). */
   images?: Pick<TemplateImages, 'get' | 'failed'>;
   now?: () => number;
 }
+
+/** Waits before the second and third attempt of a snapshot runsc refused, ms. */
+const SNAPSHOT_RETRY_DELAYS_MS = [1_000, 3_000];
 
 /** How long a sandbox may run to close its connections before it is frozen, ms. */
 const SETTLE_MS = 100;
@@ -359,6 +367,13 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   };
   let unsubscribeExits: (() => void) | undefined;
 
+  /**
+   * The sandboxes a key holds against its quota: running, starting, and paused (a paused one keeps
+   * its memory frozen by default, and a resume needs no room the key no longer has).
+   */
+  const heldBy = (keyId: string): SandboxRecord[] =>
+    [...live.values(), ...starting.values(), ...pausing.values(), ...[...paused.values()].map((p) => p.record)].filter((r) => r.ownerKeyId === keyId);
+
   const get = (sandboxId: string): SandboxRecord => {
     const record = live.get(sandboxId);
     if (record === undefined) throw notFound(sandboxId);
@@ -526,11 +541,24 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       try {
         dropConnections(record);
         await sleep(SETTLE_MS);
-        await runtime.freeze(sandboxId, options);
-        try {
-          ({ diskBytes } = await runtime.snapshot(sandboxId, snapshotId, options));
-        } finally {
-          await runtime.thaw(sandboxId).catch((error: unknown) => logger.error({ sandboxId, err: error }, 'thawing a snapshotted sandbox failed'));
+        // A refusal (the sandbox holds a TCP connection runsc cannot save) is retried after the
+        // sandbox ran a while: its programs and gVisor's TCP timers, which stop while it is
+        // frozen, get to close what was open.
+        const retries = deps.snapshotRetryDelaysMs ?? SNAPSHOT_RETRY_DELAYS_MS;
+        for (let attempt = 0; ; attempt++) {
+          await runtime.freeze(sandboxId, options);
+          try {
+            ({ diskBytes } = await runtime.snapshot(sandboxId, snapshotId, options));
+            break;
+          } catch (error) {
+            const delay = retries[attempt];
+            const refused = isSandboxdError(error) && error.code === ErrorCode.RUNTIME_FAILURE && !options?.signal?.aborted;
+            if (delay === undefined || !refused) throw error;
+            logger.warn({ sandboxId, attempt: attempt + 1, retryInMs: delay, err: error }, 'snapshot refused; retrying');
+          } finally {
+            await runtime.thaw(sandboxId).catch((error: unknown) => logger.error({ sandboxId, err: error }, 'thawing a snapshotted sandbox failed'));
+          }
+          await sleep(retries[attempt] ?? 0);
         }
       } finally {
         pausing.delete(sandboxId);
@@ -551,6 +579,25 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       logger.info({ sandboxId, snapshotId, ms: now() - startedAt, diskBytes }, 'sandbox snapshotted');
       return snapshot;
     });
+  }
+
+  /**
+   * Deletes snapshot images no record names (a crash mid-fork, mid-delete or between the image and
+   * its record). Template images (`template-…`) are the template images' own.
+   */
+  async function removeOrphanSnapshots(): Promise<void> {
+    const known = new Set(snapshotStore.list().map((s) => s.snapshotId));
+    const ids = await runtime.listSnapshots().catch((error: unknown) => {
+      logger.warn({ err: error }, 'listing snapshot images failed');
+      return [] as string[];
+    });
+    for (const id of ids) {
+      if (known.has(id) || id.startsWith(TEMPLATE_IMAGE_PREFIX)) continue;
+      await runtime.deleteSnapshot(id).then(
+        () => logger.info({ snapshotId: id }, 'orphaned snapshot image deleted'),
+        (error: unknown) => logger.warn({ snapshotId: id, err: error }, 'deleting an orphaned snapshot image failed'),
+      );
+    }
   }
 
   /** Starts a sandbox from a snapshot: the create request's identity over the snapshot's state. */
@@ -597,6 +644,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           logger.info({ sandboxId: record.sandboxId }, 'sandbox did not survive the restart');
         }
       }
+      await removeOrphanSnapshots();
     },
 
     stop() {
@@ -613,7 +661,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       if (snapshot !== undefined) {
         const { owner } = input;
         if (owner !== undefined) {
-          const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
+          const owned = heldBy(owner.keyId);
           checkCreateQuota(owner.quota, { timeoutSec: input.timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
         }
         return startFromSnapshot(input, snapshot, options);
@@ -627,7 +675,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       }
       const { owner } = input;
       if (owner !== undefined) {
-        const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
+        const owned = heldBy(owner.keyId);
         checkCreateQuota(owner.quota, { timeoutSec: input.timeoutSec, memoryMB: template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
       }
       const pooled = deps.pool?.claim(input.template, template.templateId);
@@ -769,19 +817,26 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           autoPause: parent.lifecycle?.onTimeout === 'pause',
           autoResume: parent.lifecycle?.autoResume === true,
         };
-        // One at a time: a restore is CPU-bound, and parallel ones only share the cores.
-        const results: Array<SandboxRecord | SandboxdError> = [];
-        for (let i = 0; i < count; i++) {
-          const child = async (): Promise<SandboxRecord> => {
-            const owner = options?.owner;
-            if (owner !== undefined) {
-              const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
-              checkCreateQuota(owner.quota, { timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
+        // A restore is CPU-bound: as many at once as the box has cores (more only share them).
+        const results: Array<SandboxRecord | SandboxdError> = new Array<SandboxRecord | SandboxdError>(count);
+        const child = async (): Promise<SandboxRecord> => {
+          const owner = options?.owner;
+          if (owner !== undefined) {
+            const owned = heldBy(owner.keyId);
+            checkCreateQuota(owner.quota, { timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
+          }
+          return start({ ...input, ...(owner !== undefined ? { owner } : {}) }, snapshot.template, { ...(options?.signal ? { signal: options.signal } : {}) }, undefined, snapshot);
+        };
+        let next = 0;
+        const width = Math.max(1, Math.min(count, deps.forkParallelism ?? availableParallelism()));
+        await Promise.all(
+          Array.from({ length: width }, async () => {
+            while (next < count) {
+              const at = next++;
+              results[at] = await child().catch((error: unknown) => SandboxdError.from(error));
             }
-            return start({ ...input, ...(owner !== undefined ? { owner } : {}) }, snapshot.template, { ...(options?.signal ? { signal: options.signal } : {}) }, undefined, snapshot);
-          };
-          results.push(await child().catch((error: unknown) => SandboxdError.from(error)));
-        }
+          }),
+        );
         return results;
       } finally {
         await runtime.deleteSnapshot(snapshot.snapshotId).catch((error: unknown) => logger.warn({ snapshotId: snapshot.snapshotId, err: error }, 'deleting a fork snapshot failed'));

@@ -234,6 +234,10 @@ export class FakeRuntime implements SandboxRuntime {
     if (this.incompatibleSnapshots.has(snapshotId)) throw new SandboxdError(ErrorCode.SNAPSHOT_INCOMPATIBLE, `snapshot "${snapshotId}" was written by another runsc`);
   }
 
+  async listSnapshots(): Promise<string[]> {
+    return [...this.snapshots.keys()];
+  }
+
   async deleteSnapshot(snapshotId: string): Promise<void> {
     this.snapshots.delete(snapshotId);
   }

@@ -7,7 +7,7 @@ import type { KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRu
 import type { EgressPolicy } from '../../domain/egress-policy.js';
 import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
-import { checkSnapshotVersions, commitSnapshot, diskBytes, prepareSnapshot, readSnapshotVersions, removePartialSnapshots, removeSnapshot, snapshotPaths, type SnapshotVersions } from './snapshot-images.js';
+import { checkSnapshotVersions, commitSnapshot, diskBytes, listSnapshotIds, prepareSnapshot, readSnapshotVersions, removePartialSnapshots, removeSnapshot, snapshotPaths, type SnapshotVersions } from './snapshot-images.js';
 import { parseOpenConnections, type OpenConnection } from './open-connections.js';
 import { clearStopped, commitImage, discardImages, hasImage, imagePaths, isStopped, markStopped, preparePartialImage, summariseCheckpointError } from './pause-image.js';
 import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
@@ -377,6 +377,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async checkSnapshot(snapshotId: string, op: OperationOptions = {}): Promise<void> {
       checkSnapshotVersions(snapshotId, await readSnapshotVersions(options.home, snapshotId), await currentVersions(op));
     },
+
+    listSnapshots: () => listSnapshotIds(options.home),
 
     deleteSnapshot: (snapshotId: string) => removeSnapshot(options.home, snapshotId),
 
