@@ -151,7 +151,6 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     const sandboxId = newSandboxId();
     const loopbackSecret = newAccessToken();
     const abort = new AbortController();
-    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(deps.bootTimeoutMs)]);
     const warmTimeoutMs = deps.warmTimeoutMs ?? 600_000;
     const identity = poolIdentity(sandboxId, template);
     heldMB.set(sandboxId, expected(alias));
@@ -172,8 +171,10 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
           loopbackSecret,
         },
       };
-      // The template's image first (made now when there is none): a restore instead of a boot.
-      const image = await deps.images?.ensure(template, kernels, { signal });
+      // The template's image first (made now when there is none, which can take minutes on a loaded
+      // box: the boot's deadline starts after it): a restore instead of a boot.
+      const image = await deps.images?.ensure(template, kernels, { signal: abort.signal });
+      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(deps.bootTimeoutMs)]);
       let restored: { address: string; generation: number } | undefined;
       if (image !== undefined) {
         try {
