@@ -181,7 +181,7 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
       await writeFile(`${recordPath(key)}.partial`, JSON.stringify(image), { mode: 0o600 });
       await rename(`${recordPath(key)}.partial`, recordPath(key));
       logger.info(
-        { templateId: template.templateId, snapshotId, kernels, bootMs: booted - startedAt, warmMs: warmed - booted, snapshotMs: Date.now() - warmed, diskBytes },
+        { templateId: template.templateId, snapshotId, kernels, imagedSandboxId: sandboxId, bootMs: booted - startedAt, warmMs: warmed - booted, snapshotMs: Date.now() - warmed, diskBytes },
         'template image made',
       );
       return image;

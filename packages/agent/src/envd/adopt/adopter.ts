@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { AdoptRequest, AdoptResponse, AgentConfig } from '@sandboxd/protocol';
 import { ErrorCode, SandboxdError, sameIdentity } from '@sandboxd/protocol';
 import type { Logger } from '../../logger.js';
@@ -56,7 +57,9 @@ export function createAdopter(options: AdopterOptions): Adopter {
     // The hostname first: a failure leaves the old identity whole (the daemon then destroys the sandbox).
     if (request.hostname !== undefined) {
       if (options.setHostname === undefined) throw new SandboxdError(ErrorCode.INTERNAL, 'this agent cannot set the hostname');
+      const before = hostname();
       await options.setHostname(request.hostname);
+      logger.info('hostname set', { from: before, to: request.hostname });
     }
     generation = wanted;
     if (request.loopbackSecret !== undefined) config.loopbackSecret = request.loopbackSecret;
