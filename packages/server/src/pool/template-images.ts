@@ -197,11 +197,12 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
     if (stopped || (retryAt.get(key) ?? 0) > Date.now()) return Promise.resolve(undefined);
     let pending = making.get(key);
     if (pending === undefined) {
+      // Never rejects: a failure means no image (the callers boot).
       const run = async (): Promise<TemplateImage | undefined> => {
-        await load();
-        const found = ready.get(key);
-        if (found !== undefined || stopped) return found;
         try {
+          await load();
+          const found = ready.get(key);
+          if (found !== undefined || stopped) return found;
           const image = await make(template, kernels, key, stopping.signal);
           ready.set(key, image);
           retryAt.delete(key);
@@ -256,7 +257,7 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
       // Made again after the delay: an image that cannot be restored must not cost every create a boot more.
       retryAt.set(image.key, Date.now() + delay);
       logger.warn({ templateId: image.templateId, snapshotId: image.snapshotId, err: error, retryInMs: delay }, 'a restore from the template image failed; it is deleted');
-      void drop(image, 'a restore from it failed');
+      drop(image, 'a restore from it failed').catch((err: unknown) => logger.warn({ snapshotId: image.snapshotId, err }, 'deleting a template image failed'));
     },
     async stop() {
       stopped = true;
