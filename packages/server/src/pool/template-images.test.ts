@@ -54,7 +54,7 @@ async function setup(options: { home?: string; runtime?: AdoptingRuntime; templa
   const home = options.home ?? temp!.home;
   const templates = options.templates ?? defaultTemplates().map((t) => ({ ...t, env: { SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' } }));
   const store = staticTemplates(templates);
-  const images = createTemplateImages({ runtime, templates: store, logger: silentLogger, dir: join(home, 'template-images'), bootTimeoutMs: 5_000, retryDelayMs: 60_000 });
+  const images = createTemplateImages({ runtime, templates: store, logger: silentLogger, dir: join(home, 'template-images'), bootTimeoutMs: 5_000, retryDelayMs: 60_000, snapshotRetryDelaysMs: [5, 5] });
   const pool = options.pool
     ? createWarmPool({ runtime, templates: store, logger: silentLogger, sizes: new Map(Object.entries(options.pool)), memoryBudgetMB: 4096, bootTimeoutMs: 5_000, retryDelayMs: 20, images })
     : undefined;
@@ -220,5 +220,20 @@ describe('template images', () => {
     assert.equal(claim.generation, poolAdopt[0]!.generation + 1);
     assert.equal(claim.envVars['X'], 'y');
     assert.equal(record.ingress?.loopbackSecret, poolAdopt[0]!.loopbackSecret);
+  });
+
+  it('a snapshot runsc refuses is retried with the imaged sandbox thawed in between', async () => {
+    const runtime = new AdoptingRuntime();
+    let refusals = 2;
+    const take = runtime.snapshot.bind(runtime);
+    runtime.snapshot = async (...args) => {
+      if (refusals-- > 0) throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, 'endpoint cannot be saved in connected state');
+      return take(...args);
+    };
+    const s = await setup({ runtime, templates: [defaultTemplates()[0]!] });
+    cleanups.push(() => runtime.close());
+    await until('imaged', () => s.images.get(s.templates[0]!, false) !== undefined);
+    const calls = runtime.pauseCalls.map((c) => c.split(':')[0]);
+    assert.deepEqual(calls, ['freeze', 'thaw', 'freeze', 'thaw', 'freeze', 'snapshot']);
   });
 });

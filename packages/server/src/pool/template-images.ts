@@ -59,6 +59,8 @@ export interface TemplateImagesDeps {
   warmTimeoutMs?: number;
   /** Wait before a template whose image could not be made is tried again; default 10 min. */
   retryDelayMs?: number;
+  /** Waits before each retry of a snapshot runsc refused, ms (default 1 s, then 3 s). */
+  snapshotRetryDelaysMs?: number[];
 }
 
 /** Whether a create of `alias` boots the kernels (as `create` decides). */
@@ -144,6 +146,27 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
     return loaded;
   }
 
+  /**
+   * Freezes the sandbox and writes the snapshot; a refusal (a TCP connection runsc cannot save,
+   * such as one the host opened that the agent has not accepted yet) is retried after the sandbox
+   * ran a while, thawed, so that its programs and gVisor's TCP timers close what was open.
+   */
+  async function snapshotWithRetries(sandboxId: string, snapshotId: string, signal: AbortSignal): Promise<{ diskBytes: number }> {
+    const delays = deps.snapshotRetryDelaysMs ?? [1_000, 3_000];
+    for (let attempt = 0; ; attempt++) {
+      await runtime.freeze(sandboxId, { signal });
+      try {
+        return await runtime.snapshot(sandboxId, snapshotId, { signal, timeoutMs: 120_000 });
+      } catch (error) {
+        const delay = delays[attempt];
+        if (delay === undefined || signal.aborted || !(isSandboxdError(error) && error.code === ErrorCode.RUNTIME_FAILURE)) throw error;
+        logger.warn({ sandboxId, attempt: attempt + 1, retryInMs: delay, err: error }, 'template image refused; retrying');
+        await runtime.thaw(sandboxId, { signal });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
   /** Boots a sandbox of the template, warms it, checkpoints it into a snapshot, destroys it. */
   async function make(template: TemplateInfo, kernels: boolean, key: string, signal: AbortSignal): Promise<TemplateImage> {
     const startedAt = Date.now();
@@ -174,8 +197,7 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
       const warmMs = deps.warmTimeoutMs ?? 600_000;
       await adoptAgent(address, loopbackSecret, { generation: 1, ...identity }, { signal: linkSignals(signal, AbortSignal.timeout(warmMs)), timeoutMs: warmMs });
       const warmed = Date.now();
-      await runtime.freeze(sandboxId, { signal });
-      const { diskBytes } = await runtime.snapshot(sandboxId, snapshotId, { signal, timeoutMs: 120_000 });
+      const { diskBytes } = await snapshotWithRetries(sandboxId, snapshotId, signal);
       const image: TemplateImage = { key, snapshotId, templateId: template.templateId, kernels, loopbackSecret, createdAt: new Date().toISOString() };
       // The record (it holds the secret) is written aside and renamed: present only when complete.
       await writeFile(`${recordPath(key)}.partial`, JSON.stringify(image), { mode: 0o600 });
