@@ -22,11 +22,6 @@ export interface AgentRuntimeConfig {
   lang: string;
   /** Mirror kernels' stdout/stderr to the agent's stderr. */
   kernelDebug: boolean;
-  /**
-   * Whether the agent runs in a sandbox (`E2B_SANDBOX=true`, which the daemon's OCI spec sets): only
-   * there may an adopt set the hostname (an agent a test starts on the host must never).
-   */
-  inSandbox: boolean;
 }
 
 /** A port number from the environment: `fallback` when unset or empty, `off` when it says so. */
@@ -49,7 +44,6 @@ const AgentEnvSchema = z.object({
   SANDBOXD_AGENT_SUDO_SOCKET: z.optional(z.string()),
   SANDBOXD_AGENT_MEMORY_GUARD: z.optional(z.string()),
   SANDBOXD_KERNEL_DEBUG: z.optional(z.string()),
-  E2B_SANDBOX: z.optional(z.string()),
   PATH: z.optional(z.string()),
   LANG: z.optional(z.string()),
 });
@@ -72,6 +66,5 @@ export async function loadConfig(env: NodeJS.ProcessEnv): Promise<AgentRuntimeCo
     path: e.PATH || SANDBOX_DEFAULT_PATH,
     lang: e.LANG || 'C.UTF-8',
     kernelDebug: Boolean(e.SANDBOXD_KERNEL_DEBUG),
-    inSandbox: e.E2B_SANDBOX === 'true',
   };
 }

@@ -10,7 +10,6 @@ import { installSafetyNet } from './envd/safety-net.js';
 import { createCodeInterpreter } from './code-interpreter/index.js';
 import { loadConfig } from './config.js';
 import type { AdoptHook } from './envd/adopt/adopter.js';
-import { setKernelHostname } from './envd/adopt/hostname.js';
 import { createLogger } from './logger.js';
 import { applyPidsLimit } from './limits/pids-limit.js';
 import { startMemoryGuard } from './memory/memory-guard.js';
@@ -81,7 +80,7 @@ async function main(): Promise<void> {
   // service must already be listening by then.
   const envdLogger = logger.child({ server: 'envd' });
   installSafetyNet(envdLogger);
-  const envd = await createEnvd({ config: config.agent, logger: envdLogger, path: config.path, adoptHooks, ...(config.inSandbox ? { setHostname: setKernelHostname } : {}) });
+  const envd = await createEnvd({ config: config.agent, logger: envdLogger, path: config.path, adoptHooks });
   const server = await listen({
     fetch: envd.app.fetch,
     host: config.host,

@@ -33,8 +33,6 @@ export interface EnvdOptions {
    * The adopt itself rewrites `config` in place (token, env, default user), which envd reads per request.
    */
   adoptHooks?: AdoptHook[];
-  /** Sets the kernel's hostname when an adopt names one (main.ts: `setKernelHostname`); absent: refused. */
-  setHostname?: (hostname: string) => Promise<void>;
 }
 
 export interface Envd {
@@ -83,12 +81,7 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
   };
   const shutdown = new AbortController();
   // The daemon's `POST /adopt` (daemon secret only): this agent becomes another sandbox.
-  const adopter = createAdopter({
-    config,
-    hooks: options.adoptHooks ?? [],
-    logger: logger.child({ route: 'adopt' }),
-    ...(options.setHostname ? { setHostname: options.setHostname } : {}),
-  });
+  const adopter = createAdopter({ config, hooks: options.adoptHooks ?? [], logger: logger.child({ route: 'adopt' }) });
   // Read at each request: an adopt of a sandbox restored from an image gives it its own secret.
   const adopt = createAdoptHandler({ secret: () => config.loopbackSecret, adopter, logger });
   const app = createEnvdApp(deps, { shutdown: shutdown.signal, adopt });

@@ -24,6 +24,8 @@ export interface ExecSpec {
   gid: number;
   cwd: string;
   env: Record<string, string>;
+  /** Capabilities added to the process's bounding set (`runsc exec --cap`), beyond the sandbox's. */
+  capabilities?: string[];
 }
 
 export interface ExecOptions extends OperationOptions {

@@ -23,32 +23,23 @@ const request = (generation: number, overrides: Partial<AdoptRequest> = {}): Ado
   ...overrides,
 });
 
-describe('adopt of a restored agent: its own daemon secret and hostname', () => {
-  it('sets the hostname before anything else and replaces the daemon secret', async () => {
+describe('adopt of a restored agent: its own daemon secret', () => {
+  it('replaces the daemon secret; hooks hear of a restored agent (an adopt naming its hostname)', async () => {
     const cfg = config();
-    const names: string[] = [];
-    const adopter = createAdopter({ config: cfg, hooks: [], logger: silentLogger, setHostname: async (name) => void names.push(name) });
+    const heard: boolean[] = [];
+    const adopter = createAdopter({ config: cfg, hooks: [async (_identity, how) => void heard.push(how.restored)], logger: silentLogger });
     await adopter.adopt(request(5, { hostname: 'restored', loopbackSecret: SECOND }));
-    assert.deepEqual(names, ['restored']);
     assert.equal(cfg.loopbackSecret, SECOND);
     assert.equal(cfg.sandboxId, 'restored');
     assert.deepEqual(cfg.envVars, { B: '2' });
-  });
-
-  it('a hostname that cannot be set leaves the old identity whole; without a setter such an adopt is refused', async () => {
-    const cfg = config();
-    const failing = createAdopter({ config: cfg, hooks: [], logger: silentLogger, setHostname: () => Promise.reject(new Error('EPERM')) });
-    await assert.rejects(failing.adopt(request(5, { hostname: 'restored', loopbackSecret: SECOND })), /EPERM/);
-    assert.equal(cfg.sandboxId, 'imaged');
-    assert.equal(cfg.loopbackSecret, FIRST);
-    assert.equal(failing.generation, 0);
-    const none = createAdopter({ config: config(), hooks: [], logger: silentLogger });
-    await assert.rejects(none.adopt(request(5, { hostname: 'restored' })), /cannot set the hostname/);
+    await adopter.adopt(request(6, { sandboxId: 'claimed' }));
+    assert.equal(cfg.loopbackSecret, SECOND, 'no secret named: unchanged');
+    assert.deepEqual(heard, [true, false]);
   });
 
   it('the route takes the new secret from then on, and no longer the old one', async () => {
     const cfg = config();
-    const adopter = createAdopter({ config: cfg, hooks: [], logger: silentLogger, setHostname: async () => undefined });
+    const adopter = createAdopter({ config: cfg, hooks: [], logger: silentLogger });
     const handler = createAdoptHandler({ secret: () => cfg.loopbackSecret, adopter, logger: silentLogger });
     const app = new Hono();
     app.onError((err, c) => c.json({ message: err.message }, 403));

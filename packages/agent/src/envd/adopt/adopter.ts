@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { AdoptRequest, AdoptResponse, AgentConfig } from '@sandboxd/protocol';
 import { ErrorCode, SandboxdError, sameIdentity } from '@sandboxd/protocol';
 import type { Logger } from '../../logger.js';
@@ -8,7 +7,8 @@ export type AdoptedIdentity = Omit<AdoptRequest, 'generation'>;
 
 /**
  * A service that must follow an identity change before the adopt answers. `restored`: the adopt
- * names a hostname, which the daemon sends only to an agent restored from an image.
+ * names a hostname, which the daemon sends only to an agent restored from an image (the runtime
+ * has set that hostname already).
  */
 export type AdoptHook = (identity: AdoptedIdentity, how: { restored: boolean }) => Promise<void>;
 
@@ -20,8 +20,6 @@ export interface AdopterOptions {
   config: AgentConfig;
   hooks: AdoptHook[];
   logger: Logger;
-  /** Sets the kernel's hostname (an adopt that names one); absent: such an adopt is refused. */
-  setHostname?: (hostname: string) => Promise<void>;
 }
 
 export interface Adopter {
@@ -54,13 +52,6 @@ export function createAdopter(options: AdopterOptions): Adopter {
         details: { generation },
       });
     }
-    // The hostname first: a failure leaves the old identity whole (the daemon then destroys the sandbox).
-    if (request.hostname !== undefined) {
-      if (options.setHostname === undefined) throw new SandboxdError(ErrorCode.INTERNAL, 'this agent cannot set the hostname');
-      const before = hostname();
-      await options.setHostname(request.hostname);
-      logger.info('hostname set', { from: before, to: request.hostname });
-    }
     generation = wanted;
     if (request.loopbackSecret !== undefined) config.loopbackSecret = request.loopbackSecret;
     config.sandboxId = identity.sandboxId;
@@ -71,7 +62,7 @@ export function createAdopter(options: AdopterOptions): Adopter {
     Object.assign(config.envVars, identity.envVars);
     const how = { restored: request.hostname !== undefined };
     await Promise.all(hooks.map((hook) => hook(identityOf(config), how)));
-    logger.info('adopted identity', { generation, sandboxId: identity.sandboxId, secure: identity.accessToken !== null });
+    logger.info('adopted identity', { generation, sandboxId: identity.sandboxId, secure: identity.accessToken !== null, restored: how.restored });
     return { generation, sandboxId: config.sandboxId, applied: true };
   };
 

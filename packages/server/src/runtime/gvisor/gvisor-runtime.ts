@@ -32,6 +32,7 @@ import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, readdressSandboxNetwork, resetHostConnections, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { runscExec } from './sandbox-exec.js';
+import { setRestoredHostname } from './restored-hostname.js';
 import { copyFrozenDisk, layerTmpDir, layerUpperDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { waitSettled } from '../../util/settle.js';
 import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeRecord, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
@@ -295,6 +296,12 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while starting: ${(await deathReason(spec.sandboxId)) ?? 'gone'}`);
       }
       lap('agentHealthMs');
+      if (snapshot) {
+        // A restored kernel keeps the hostname of the sandbox its image was taken of; a cold one's is
+        // its id (the OCI spec's). Set from outside: nothing inside has CAP_SYS_ADMIN.
+        await setRestoredHostname(paths.runscDir, spec.sandboxId, op);
+        lap('hostnameMs');
+      }
       return { sandboxId: spec.sandboxId, address: net.sandboxAddress, phases };
     } catch (error) {
       await teardown(spec.sandboxId, slot, {}).catch(() => undefined);
