@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { Sandbox } from 'e2b';
-import { assertNoError, createCodeSandbox, runCode, type CodeSandbox } from './code-helpers.js';
+import { assertNoError, createCodeSandbox, runCode, warmKernel, type CodeSandbox } from './code-helpers.js';
 import { CALL_MS, createSandbox, e2eTest, rawFetch, run, RUN_ID, waitFor, withSandbox } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
@@ -111,6 +111,8 @@ describe('template snapshots (SANDBOXD_TEMPLATE_SNAPSHOTS)', () => {
       const booted = await createCodeSandbox(cold, opts);
       try {
         assert.equal(await fromImage(cold, booted.sandboxId), false, 'the baseline boots');
+        // A cold kernel's first cell waits for its start and warm-up imports (minutes on a loaded box).
+        await warmKernel(booted);
         const [a, b] = [await environmentOf(st(), restored), await environmentOf(cold, booted)];
         assert.deepEqual(a, b);
         assert.deepEqual(a['pythonVars'], ['from-create', 'x y=z', '/home/user', 'user']);
