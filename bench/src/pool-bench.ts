@@ -106,64 +106,136 @@ async function concurrentCreates(stack: Stack, n: number): Promise<{ ms: number;
   return { ms, failed: results.filter((r) => r.status === 'rejected').length };
 }
 
-const rowPair = (rows: BenchRow[], name: string, pooled: number[], cold: number[]): void => {
-  rows.push({ name: `${name}, median`, value: median(pooled), unit: 'ms', baselineName: 'cold, same run', baseline: median(cold) });
-  rows.push({ name: `${name}, p95`, value: percentile(pooled, 95), unit: 'ms', baselineName: 'cold, same run', baseline: percentile(cold, 95) });
+const rowPair = (rows: BenchRow[], name: string, measured: number[], cold: number[]): void => {
+  rows.push({ name: `${name}, median`, value: median(measured), unit: 'ms', baselineName: 'cold, same run', baseline: median(cold) });
+  rows.push({ name: `${name}, p95`, value: percentile(measured, 95), unit: 'ms', baselineName: 'cold, same run', baseline: percentile(cold, 95) });
 };
 
+/** Waits for the `template image made` log lines of both templates (kernels and none). */
+async function waitImages(stack: Stack, timeoutMs = 900_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const made = stack
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('"template image made"'))
+      .map((l) => (JSON.parse(l) as { kernels: boolean }).kernels);
+    if (made.includes(true) && made.includes(false)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`the template images were not made within ${timeoutMs} ms`);
+}
+
+/** Host memory (cgroup) of one idle code-interpreter sandbox of `stack` after its first cell and `settleMs` of idling. */
+async function idleCodeMemory(stack: Stack, settleMs = 5_000): Promise<number> {
+  const sbx = await CodeSandbox.create({ ...stack.sdk, ...SLOW });
+  try {
+    await sbx.runCode('1+1', { timeoutMs: 600_000, requestTimeoutMs: 600_000 });
+    await new Promise((r) => setTimeout(r, settleMs));
+    return cgroupMemoryMiB(sbx.sandboxId);
+  } finally {
+    await sbx.kill();
+  }
+}
+
+/** Where a restore's time went in the daemon, median per phase, from the "sandbox started" lines of restored creates. */
+function restorePhases(stack: Stack, template: string): Record<string, number> {
+  const lines = stack
+    .log()
+    .split('\n')
+    .filter((l) => l.includes('"sandbox started"') && l.includes('"fromImage":true'))
+    .map((l) => JSON.parse(l) as { template: string; ms: number; phases?: Record<string, number> })
+    .filter((l) => l.template === template && l.phases !== undefined);
+  const out: Record<string, number> = { 'whole service start': median(lines.map((l) => l.ms)) };
+  for (const phase of new Set(lines.flatMap((l) => Object.keys(l.phases ?? {})))) out[phase] = median(lines.map((l) => l.phases?.[phase] ?? 0));
+  return out;
+}
+
+/** Cold, pool-empty (template image) and pooled figures of one template and one concurrency test, per daemon. */
+interface Run {
+  base: Timings;
+  ci: Timings;
+  c10: { ms: number; failed: number };
+  c20: { ms: number; failed: number };
+}
+
 /**
- * Warm pool against cold creates, in one run: `cold` is a daemon with the pool off, the pooled
- * daemon keeps {@link BENCH_POOL}. Sequential creates wait for a full pool first (the steady state of
- * a pool that keeps up); the concurrent ones start with a full pool.
+ * Warm pool and template snapshots against cold creates, in one run: `cold` is a daemon with the
+ * pool and template snapshots off; `image` keeps template snapshots on and the pool off (every
+ * create restores the template's image: the "pool empty" path); `pooled` keeps both on, with
+ * {@link BENCH_POOL} (the daemon's defaults: refills restore the image too). Sequential pooled
+ * creates wait for a full pool first (the steady state of a pool that keeps up); concurrent ones
+ * start with a full pool.
  */
-export async function benchPool(cold: Stack, runs = 5): Promise<{ rows: BenchRow[]; goals: Goal[] }> {
+export async function benchPool(cold: Stack, runs = Number(process.env['SANDBOXD_BENCH_RUNS'] ?? 5)): Promise<{ rows: BenchRow[]; goals: Goal[] }> {
   const rows: BenchRow[] = [];
   const none = async (): Promise<void> => undefined;
-  const coldBase = await timeCreates(cold, 'base', runs, none);
-  const coldCi = await timeCreates(cold, CI, runs, none);
-  const cold10 = await concurrentCreates(cold, 10);
-  const cold20 = await concurrentCreates(cold, 20);
+  const measure = async (stack: Stack, before: (template: string) => Promise<void>): Promise<Run> => {
+    const base = await timeCreates(stack, 'base', runs, () => before('base'));
+    const ci = await timeCreates(stack, CI, runs, () => before(CI));
+    await before('base');
+    const c10 = await concurrentCreates(stack, 10);
+    await before('base');
+    const c20 = await concurrentCreates(stack, 20);
+    return { base, ci, c10, c20 };
+  };
+  const c = await measure(cold, none);
+  const coldMemory = await idleCodeMemory(cold);
 
-  const pooledStack = await startStack({ pool: BENCH_POOL });
+  const imageStack = await startStack({ pool: 'off', templateSnapshots: true });
+  let i: Run;
+  let imageMemory: number;
+  let phases: Record<string, Record<string, number>>;
+  try {
+    await waitImages(imageStack);
+    i = await measure(imageStack, none);
+    imageMemory = await idleCodeMemory(imageStack);
+    phases = { base: restorePhases(imageStack, 'base'), [CI]: restorePhases(imageStack, CI) };
+  } finally {
+    await imageStack.stop();
+  }
+
+  const pooledStack = await startStack({ pool: BENCH_POOL, templateSnapshots: true });
   try {
     await waitPoolFull(pooledStack, CI, 2);
     await waitPoolFull(pooledStack, 'base', 2);
     const memory = pooledMemory(pooledStack);
-    const warmBase = await timeCreates(pooledStack, 'base', runs, () => waitPoolFull(pooledStack, 'base', 2));
-    const warmCi = await timeCreates(pooledStack, CI, runs, () => waitPoolFull(pooledStack, CI, 2));
-    await waitPoolFull(pooledStack, 'base', 2);
-    const warm10 = await concurrentCreates(pooledStack, 10);
-    await waitPoolFull(pooledStack, 'base', 2);
-    const warm20 = await concurrentCreates(pooledStack, 20);
+    const p = await measure(pooledStack, (template) => waitPoolFull(pooledStack, template, 2));
 
-    rowPair(rows, '`Sandbox.create("base")` in the client, pooled', warmBase.client, coldBase.client);
-    rowPair(rows, 'create of `base` in the daemon (server side), pooled', warmBase.server, coldBase.server);
-    rowPair(rows, '`Sandbox.create()` code-interpreter in the client, pooled', warmCi.client, coldCi.client);
-    rowPair(rows, 'create of code-interpreter in the daemon (server side), pooled', warmCi.server, coldCi.server);
-    rowPair(rows, 'code-interpreter create → first `runCode("1+1")` result, pooled', warmCi.firstResult, coldCi.firstResult);
-    rows.push({ name: '10 concurrent `Sandbox.create("base")` → all ready, pool of 2', value: warm10.ms, unit: 'ms', baselineName: 'cold, same run', baseline: cold10.ms });
-    rows.push({ name: '20 concurrent `Sandbox.create("base")` → all ready, pool of 2', value: warm20.ms, unit: 'ms', baselineName: 'cold, same run', baseline: cold20.ms });
-    rows.push({ name: 'failed creates of 20 concurrent (pooled / cold)', value: warm20.failed, unit: '', baselineName: 'cold', baseline: cold20.failed });
-    rows.push({ name: 'failed creates of 10 concurrent (pooled / cold)', value: warm10.failed, unit: '', baselineName: 'cold', baseline: cold10.failed });
-    rows.push({
-      name: 'failed sequential creates (pooled / cold)',
-      value: warmBase.failed + warmCi.failed,
-      unit: '',
-      baselineName: 'cold',
-      baseline: coldBase.failed + coldCi.failed,
-    });
+    for (const [label, r] of [['pooled', p], ['pool off, template image', i]] as const) {
+      rowPair(rows, `\`Sandbox.create("base")\` in the client, ${label}`, r.base.client, c.base.client);
+      rowPair(rows, `create of \`base\` in the daemon (server side), ${label}`, r.base.server, c.base.server);
+      rowPair(rows, `\`Sandbox.create()\` code-interpreter in the client, ${label}`, r.ci.client, c.ci.client);
+      rowPair(rows, `create of code-interpreter in the daemon (server side), ${label}`, r.ci.server, c.ci.server);
+      rowPair(rows, `code-interpreter create → first \`runCode("1+1")\` result, ${label}`, r.ci.firstResult, c.ci.firstResult);
+      rows.push({ name: `10 concurrent \`Sandbox.create("base")\` → all ready, ${label}`, value: r.c10.ms, unit: 'ms', baselineName: 'cold, same run', baseline: c.c10.ms });
+      rows.push({ name: `20 concurrent \`Sandbox.create("base")\` → all ready, ${label}`, value: r.c20.ms, unit: 'ms', baselineName: 'cold, same run', baseline: c.c20.ms });
+      rows.push({ name: `failed creates of 20 concurrent (${label} / cold)`, value: r.c20.failed, unit: '', baselineName: 'cold', baseline: c.c20.failed });
+      rows.push({ name: `failed creates of 10 concurrent (${label} / cold)`, value: r.c10.failed, unit: '', baselineName: 'cold', baseline: c.c10.failed });
+      rows.push({ name: `failed sequential creates (${label} / cold)`, value: r.base.failed + r.ci.failed, unit: '', baselineName: 'cold', baseline: c.base.failed + c.ci.failed });
+    }
     for (const [template, b] of Object.entries(claimBreakdown(pooledStack))) {
       rows.push({ name: `claim of ${template} in the service: adopt round trip to the agent, median`, value: b.adopt, unit: 'ms', baselineName: 'whole service start, median', baseline: b.total });
     }
-    rows.push({ name: 'host memory of a pooled idle code-interpreter sandbox (cgroup)', value: memory.ci, unit: 'MiB', baselineName: 'pooled idle base sandbox', baseline: memory.base });
+    for (const [template, byPhase] of Object.entries(phases)) {
+      const whole = byPhase['whole service start'] ?? 0;
+      for (const [phase, ms] of Object.entries(byPhase)) {
+        if (phase !== 'whole service start') rows.push({ name: `restore of ${template} from its image: ${phase}, median`, value: ms, unit: 'ms', baselineName: 'whole service start, median', baseline: whole });
+      }
+    }
+    rows.push({ name: 'host memory of a pooled idle code-interpreter sandbox (cgroup, restored from the image)', value: memory.ci, unit: 'MiB', baselineName: 'pooled idle base sandbox', baseline: memory.base });
+    rows.push({ name: 'host memory of an idle code-interpreter sandbox restored from the image, after a first cell', value: imageMemory, unit: 'MiB', baselineName: 'cold-booted, after a first cell', baseline: coldMemory });
 
     const goals: Goal[] = [
-      { goal: 'create from the pool, server side', limit: 30, unit: 'ms', measured: median(warmCi.server) },
-      { goal: '`Sandbox.create` in the client, from the pool', limit: 60, unit: 'ms', measured: median(warmCi.client) },
-      { goal: 'create → first `runCode("1+1")`, pooled', limit: 100, unit: 'ms', measured: median(warmCi.firstResult) },
-      { goal: 'create → first `runCode("1+1")`, pool empty (cold)', limit: 800, unit: 'ms', measured: median(coldCi.firstResult) },
-      { goal: '10 concurrent creates → all ready (pooled daemon)', limit: 3000, unit: 'ms', measured: warm10.ms },
-      { goal: 'failures at 20 concurrent (pooled daemon)', limit: 0, unit: '', measured: warm20.failed },
+      { goal: 'create from the pool, server side (code interpreter)', limit: 30, unit: 'ms', measured: median(p.ci.server) },
+      { goal: 'create from the pool, server side (base)', limit: 30, unit: 'ms', measured: median(p.base.server) },
+      { goal: '`Sandbox.create` in the client, from the pool (code interpreter)', limit: 60, unit: 'ms', measured: median(p.ci.client) },
+      { goal: 'create → first `runCode("1+1")`, pooled', limit: 100, unit: 'ms', measured: median(p.ci.firstResult) },
+      { goal: 'create → first `runCode("1+1")`, pool empty (template image)', limit: 800, unit: 'ms', measured: median(i.ci.firstResult) },
+      { goal: '10 concurrent creates → all ready (pooled daemon)', limit: 3000, unit: 'ms', measured: p.c10.ms },
+      { goal: '10 concurrent creates → all ready (pool off, template image)', limit: 3000, unit: 'ms', measured: i.c10.ms },
+      { goal: 'failures at 20 concurrent (pooled daemon)', limit: 0, unit: '', measured: p.c20.failed },
+      { goal: 'failures at 20 concurrent (pool off, template image)', limit: 0, unit: '', measured: i.c20.failed },
       { goal: 'host memory of a pooled idle code-interpreter sandbox', limit: 200, unit: 'MiB', measured: memory.ci },
     ];
     return { rows, goals };

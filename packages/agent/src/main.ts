@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     closers.push(async () => {
       await Promise.all([server.close(0), code.close()]);
     });
-    adoptHooks.push((identity) => code.adopt(identity));
+    adoptHooks.push((identity, how) => code.adopt(identity, how));
     logger.info('listening', { server: 'code-interpreter', port: server.port, sinceStartMs: Math.round(performance.now()) });
   }
 

@@ -26,6 +26,17 @@ export interface AdoptRequest {
   envVars: Record<string, string>;
   /** User that runs processes when a request names none. */
   defaultUser: string;
+  /**
+   * The daemon secret from now on (adopt, loopback forward); absent: unchanged. An agent restored
+   * from an image still holds the secret of the sandbox that image was taken of: each sandbox
+   * started from it gets its own.
+   */
+  loopbackSecret?: string;
+  /**
+   * The sandbox's hostname from now on (`uname -n`: a cold sandbox's is its id); absent: unchanged.
+   * A restored kernel keeps the hostname of the sandbox its image was taken of.
+   */
+  hostname?: string;
 }
 
 /** What the agent answers on 200: the identity now in force. */
@@ -44,6 +55,8 @@ export const Adopt = {
 } as const;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** One DNS label: what `sethostname` is given (a sandbox id is one). */
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 const bad = (message: string): SandboxdError => new SandboxdError(ErrorCode.BAD_REQUEST, `adopt request: ${message}`);
 
@@ -51,20 +64,31 @@ const bad = (message: string): SandboxdError => new SandboxdError(ErrorCode.BAD_
 export function parseAdoptRequest(value: unknown): AdoptRequest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('expected a JSON object');
   const v = value as Record<string, unknown>;
-  const { generation, sandboxId, templateId, accessToken, envVars, defaultUser } = v;
+  const { generation, sandboxId, templateId, accessToken, envVars, defaultUser, loopbackSecret, hostname } = v;
   if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1) throw bad("'generation' must be a positive integer");
   if (typeof sandboxId !== 'string' || sandboxId === '') throw bad("'sandboxId' must be a non-empty string");
   if (typeof templateId !== 'string') throw bad("'templateId' must be a string");
   if (accessToken !== null && (typeof accessToken !== 'string' || accessToken === '')) throw bad("'accessToken' must be a non-empty string or null");
   if (typeof defaultUser !== 'string' || defaultUser === '') throw bad("'defaultUser' must be a non-empty string");
   if (typeof envVars !== 'object' || envVars === null || Array.isArray(envVars)) throw bad("'envVars' must be an object");
+  if (loopbackSecret !== undefined && (typeof loopbackSecret !== 'string' || loopbackSecret.length < 16)) throw bad("'loopbackSecret' must be a string of at least 16 characters");
+  if (hostname !== undefined && (typeof hostname !== 'string' || !HOSTNAME.test(hostname))) throw bad("'hostname' must be a host name (letters, digits, '-', at most 63)");
   const env: Record<string, string> = {};
   for (const [name, val] of Object.entries(envVars as Record<string, unknown>)) {
     if (!ENV_NAME.test(name)) throw bad(`invalid environment variable name ${JSON.stringify(name)}`);
     if (typeof val !== 'string') throw bad(`envVars.${name} must be a string`);
     env[name] = val;
   }
-  return { generation, sandboxId, templateId, accessToken, envVars: env, defaultUser };
+  return {
+    generation,
+    sandboxId,
+    templateId,
+    accessToken,
+    envVars: env,
+    defaultUser,
+    ...(loopbackSecret !== undefined ? { loopbackSecret } : {}),
+    ...(hostname !== undefined ? { hostname } : {}),
+  };
 }
 
 /** Whether two adopt requests name the same identity (generation aside). */

@@ -43,6 +43,11 @@ export interface Config {
   poolSizes: Map<string, number>;
   /** Memory the pooled sandboxes may hold together, MiB (as measured once warm). */
   poolMemoryMB: number;
+  /**
+   * Whether each template is booted once, warmed and checkpointed, and cold creates and pool
+   * refills restore that image instead of booting (default on).
+   */
+  templateSnapshots: boolean;
 }
 
 /** Environment variable of every config key (flags use the key names themselves). */
@@ -63,6 +68,7 @@ export const CONFIG_ENV: Record<keyof Config, string> = {
   pauseMinAvailableMB: 'SANDBOXD_PAUSE_MIN_AVAILABLE_MB',
   poolSizes: 'SANDBOXD_POOL_SIZE',
   poolMemoryMB: 'SANDBOXD_POOL_MEMORY_MB',
+  templateSnapshots: 'SANDBOXD_TEMPLATE_SNAPSHOTS',
 };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -104,6 +110,10 @@ const schema = z
         }
       }),
     poolMemoryMB: int(0, 1024 * 1024).default(DEFAULT_POOL_MEMORY_MB),
+    templateSnapshots: z
+      .enum(['0', '1', 'true', 'false', 'on', 'off'])
+      .default('1')
+      .transform((v) => v === '1' || v === 'true' || v === 'on'),
   })
   .refine((c) => c.defaultTimeoutSec <= c.maxTimeoutSec, {
     message: 'must not exceed the maximum timeout (SANDBOXD_MAX_TIMEOUT)',

@@ -24,6 +24,7 @@ import { Headers } from '@sandboxd/protocol';
 import { activityOf } from './usage/executions.js';
 import { registerPoolMetrics } from './observability/pool-metrics.js';
 import { createWarmPool } from './pool/warm-pool.js';
+import { createTemplateImages } from './pool/template-images.js';
 import type { WarmPool } from './pool/warm-pool.js';
 import { createSnapshotStore } from './sandboxes/snapshot-store.js';
 import { createSandboxService } from './sandboxes/sandbox-service.js';
@@ -97,10 +98,20 @@ export function createDaemon(deps: DaemonDeps): Daemon {
   const templateBuilds =
     deps.templateBuildDir === undefined
       ? undefined
-      : createTemplateBuildService({ runtime, builtIn: templates, dir: deps.templateBuildDir, db, logger, inUse: () => sandboxes.running().map((r) => r.rootfsPath) });
+      : createTemplateBuildService({ runtime, builtIn: templates, dir: deps.templateBuildDir, db, logger, inUse: () => sandboxes.running().map((r) => r.rootfsPath), onBuilt: () => images?.refresh() });
+  const images = config.templateSnapshots
+    ? createTemplateImages({
+        runtime,
+        templates: templateBuilds?.templates ?? templates,
+        logger: logger.child({ component: 'template-images' }),
+        dir: join(config.home, 'template-images'),
+        bootTimeoutMs: config.createTimeoutMs,
+      })
+    : undefined;
   const pool = createWarmPool({
     runtime,
     templates: templateBuilds?.templates ?? templates,
+    ...(images ? { images } : {}),
     logger: logger.child({ component: 'pool' }),
     sizes: config.poolSizes,
     memoryBudgetMB: config.poolMemoryMB,
@@ -117,6 +128,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     pauseMemoryGraceMs: config.pauseMemoryGraceSec * 1000,
     pauseMinAvailableBytes: config.pauseMinAvailableMB * 2 ** 20,
     pool,
+    ...(images ? { images } : {}),
   });
   const proxy = createSandboxProxy({ domain: config.domain, lookup: sandboxes, logger });
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
@@ -262,6 +274,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       // After the reconcile (which removes every runtime sandbox it does not know, a previous
       // daemon's pooled ones included): the pool fills in the background.
       pool.start();
+      images?.start();
       metrics.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -292,7 +305,7 @@ export function createDaemon(deps: DaemonDeps): Daemon {
       if (mcp.handler.sessions > 0) await waitSettled(mcp.handler.close(), { timeoutMs: MCP_CLOSE_GRACE_MS });
       closing = true;
       // Pooled sandboxes are the daemon's own: they end with it (claimed ones keep running).
-      const emptied = pool.stop({ timeoutMs: 10_000 });
+      const emptied = Promise.all([pool.stop({ timeoutMs: 10_000 }), images?.stop()]);
       sandboxes.stop();
       metrics.stop();
       prometheus.close();

@@ -45,6 +45,12 @@ export interface StackOptions {
    * that every e2e file can also run against pooled sandboxes.
    */
   pool?: string;
+  /**
+   * Template snapshots (`SANDBOXD_TEMPLATE_SNAPSHOTS`): each template imaged once, creates restore
+   * it. Default: off (each stack would boot and image every template), unless
+   * `SANDBOXD_E2E_TEMPLATE_SNAPSHOTS=1`, so that every e2e file can also run on restored sandboxes.
+   */
+  templateSnapshots?: boolean;
 }
 
 /** The pool `SANDBOXD_E2E_POOL=1` turns on: one of each template (light on a 2-core box). */
@@ -89,6 +95,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         SANDBOXD_DOMAIN: domain,
         SANDBOXD_TEMPLATES_DIR: process.env['SANDBOXD_TEMPLATES_DIR'] ?? '/var/lib/sandboxd/templates',
         SANDBOXD_POOL_SIZE: stackPoolSize(options),
+        SANDBOXD_TEMPLATE_SNAPSHOTS: (options.templateSnapshots ?? process.env['SANDBOXD_E2E_TEMPLATE_SNAPSHOTS'] === '1') ? 'on' : 'off',
         ...options.env,
       },
       stdio: ['ignore', logFd, logFd],

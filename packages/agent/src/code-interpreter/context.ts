@@ -8,7 +8,7 @@ import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { ContextInfo, ExecutionLine } from '@sandboxd/protocol';
 import { runCell, type ErrorLine, type RunningCell } from './cell.js';
 import { describeExit, Kernel, type KernelExit } from './jupyter/kernel.js';
-import { restoreEnvCode, setEnvCode, warmupCode } from './languages.js';
+import { reseedCode, restoreEnvCode, setEnvCode, warmupCode } from './languages.js';
 import { Mutex } from './mutex.js';
 import { PushStream } from './push-stream.js';
 import { startUsageMeter } from './usage.js';
@@ -274,9 +274,10 @@ export class Context {
   /**
    * The sandbox's environment changed (an adopt): later kernels start with `env`, and the live
    * one gets it in place (names no longer in `env` removed) once the executions queued before,
-   * warm-up included, are done. Another user restarts the kernel as that user.
+   * warm-up included, are done. Another user restarts the kernel as that user. `reseedNeeded`
+   * (a kernel restored from an image) also seeds its random generators afresh, in the same cell.
    */
-  async adopt(user: UserInfo, env: Record<string, string>): Promise<void> {
+  async adopt(user: UserInfo, env: Record<string, string>, reseedNeeded = false): Promise<void> {
     const previous = this.options.env;
     const sameUser = user.name === this.options.user.name;
     this.options.env = env;
@@ -293,7 +294,10 @@ export class Context {
       const kernel = await this.settledKernel();
       if (kernel === undefined || !kernel.alive) return;
       const names = [...new Set([...Object.keys(previous), ...Object.keys(env)])].filter((name) => previous[name] !== env[name]);
-      if (names.length > 0) await this.silent(kernel, restoreEnvCode(this.options.language, names, env));
+      // One cell: the env, and after a restore the random generators.
+      const reseed = reseedNeeded ? reseedCode(this.options.language) : undefined;
+      const code = [names.length > 0 ? restoreEnvCode(this.options.language, names, env) : '', reseed ?? ''].filter(Boolean).join('\n');
+      if (code !== '') await this.silent(kernel, code);
     } finally {
       release();
     }

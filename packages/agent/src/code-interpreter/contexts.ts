@@ -75,10 +75,10 @@ export class Contexts {
    * Makes `user` and `env` those of every kernel: live kernels get `env` (under their context's
    * lock, after any warm-up) or, for another user, are restarted; later kernels start with them.
    */
-  async adopt(user: UserInfo, env: Record<string, string>): Promise<void> {
+  async adopt(user: UserInfo, env: Record<string, string>, reseed = false): Promise<void> {
     this.options.user = user;
     this.options.env = env;
-    await Promise.all([...this.byId.values()].map((context) => context.adopt(user, env)));
+    await Promise.all([...this.byId.values()].map((context) => context.adopt(user, env, reseed)));
   }
 
   async closeAll(): Promise<void> {

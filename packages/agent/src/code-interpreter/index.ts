@@ -36,9 +36,10 @@ export interface CodeInterpreter {
   /**
    * Follows an adopt: the sandbox's new env vars go into every live kernel (and every kernel
    * started later) before it resolves; a new default user restarts the kernels as that user.
+   * `restored` (the kernels were restored from an image) also reseeds their random generators.
    * The access token is read from `config` on each request.
    */
-  adopt(identity: { envVars: Record<string, string>; defaultUser: string }): Promise<void>;
+  adopt(identity: { envVars: Record<string, string>; defaultUser: string }, how?: { restored: boolean }): Promise<void>;
   /** Interrupts running executions and kills every kernel. */
   close(): Promise<void>;
 }
@@ -96,9 +97,9 @@ export async function createCodeInterpreter(options: CodeInterpreterOptions): Pr
     })();
     return closing;
   };
-  const adopt = async (identity: { envVars: Record<string, string>; defaultUser: string }): Promise<void> => {
+  const adopt = async (identity: { envVars: Record<string, string>; defaultUser: string }, how?: { restored: boolean }): Promise<void> => {
     if (identity.defaultUser !== user.name) user = await resolveUser(identity.defaultUser);
-    await contexts.adopt(user, kernelEnv(user, identity.envVars, options));
+    await contexts.adopt(user, kernelEnv(user, identity.envVars, options), how?.restored === true);
   };
   return { app, adopt, close };
 }

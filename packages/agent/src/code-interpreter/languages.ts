@@ -100,6 +100,21 @@ export function restoreEnvCode(language: string, names: string[], base: Record<s
  * TypeScript pipeline, seconds under gVisor on a loaded box), so a pooled sandbox's first
  * JavaScript cell, and the claim's env update, do not pay for it.
  */
+/**
+ * Code that seeds the kernel's random generators afresh from the OS (run as a silent cell after a
+ * restore: every sandbox restored from one image would otherwise draw the same numbers from
+ * Python's `random` and NumPy's global generator, both seeded once when the image's kernel
+ * started). Undefined for languages with nothing to reseed in place.
+ */
+export function reseedCode(language: string): string | undefined {
+  switch (kernelSpecFor(language)) {
+    case 'python3':
+      return "__import__('random').seed()\n(lambda np: np is not None and np.random.seed())(__import__('sys').modules.get('numpy'))";
+    default:
+      return undefined;
+  }
+}
+
 export function warmupCode(language: string): string | undefined {
   switch (kernelSpecFor(language)) {
     case 'python3':

@@ -82,9 +82,10 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
   const shutdown = new AbortController();
   // The daemon's `POST /adopt` (daemon secret only): this agent becomes another sandbox.
   const adopter = createAdopter({ config, hooks: options.adoptHooks ?? [], logger: logger.child({ route: 'adopt' }) });
-  const adopt = createAdoptHandler({ secret: config.loopbackSecret, adopter, logger });
+  // Read at each request: an adopt of a sandbox restored from an image gives it its own secret.
+  const adopt = createAdoptHandler({ secret: () => config.loopbackSecret, adopter, logger });
   const app = createEnvdApp(deps, { shutdown: shutdown.signal, adopt });
-  const loopback = createLoopbackForwarder({ secret: config.loopbackSecret, logger: logger.child({ route: 'loopback-forward' }) });
+  const loopback = createLoopbackForwarder({ secret: () => config.loopbackSecret, logger: logger.child({ route: 'loopback-forward' }) });
   let closed = false;
   return {
     app,

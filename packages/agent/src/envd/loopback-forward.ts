@@ -8,8 +8,11 @@ import { isAgentPort } from '../lib/agent-ports.js';
 import type { Logger } from '../logger.js';
 
 export interface LoopbackForwardOptions {
-  /** `AgentConfig.loopbackSecret`; undefined turns the route off (every CONNECT gets 404). */
-  secret: string | undefined;
+  /**
+   * `AgentConfig.loopbackSecret`, or a getter read at each CONNECT (an adopt may replace it);
+   * undefined turns the route off (every CONNECT gets 404).
+   */
+  secret: string | undefined | (() => string | undefined);
   logger: Logger;
   /** Bound of dialling one loopback address; default 5 s. */
   connectTimeoutMs?: number;
@@ -83,18 +86,22 @@ async function dialLoopback(port: number, timeoutMs: number): Promise<Socket> {
 export function createLoopbackForwarder(options: LoopbackForwardOptions): LoopbackForwarder {
   const { secret, logger } = options;
   const timeoutMs = options.connectTimeoutMs ?? 5_000;
-  const expected = secret === undefined ? undefined : digest(LoopbackForward.authorization(secret));
+  const expectedNow = (): Buffer | undefined => {
+    const current = typeof secret === 'function' ? secret() : secret;
+    return current === undefined ? undefined : digest(LoopbackForward.authorization(current));
+  };
   const tunnels = new Set<Duplex>();
 
-  const authorised = (req: IncomingMessage): boolean => {
+  const authorised = (req: IncomingMessage, expected: Buffer): boolean => {
     const presented = req.headers['proxy-authorization'];
-    return expected !== undefined && typeof presented === 'string' && timingSafeEqual(digest(presented), expected);
+    return typeof presented === 'string' && timingSafeEqual(digest(presented), expected);
   };
 
   const onConnect = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    const expected = expectedNow();
     if (expected === undefined) return reply(socket, 404, 'Not Found', 'loopback forwarding is off in this sandbox');
-    if (!authorised(req)) {
+    if (!authorised(req, expected)) {
       logger.warn('loopback forward without the daemon secret', { target: req.url });
       return reply(socket, 407, 'Proxy Authentication Required', 'loopback forwarding is for the daemon only', 'proxy-authenticate: Bearer\r\n');
     }

@@ -9,8 +9,8 @@ export interface QuotaRequest {
 }
 
 /**
- * Throws unless a key with `quota` may create one more sandbox while it has `owned` (running or
- * starting): a timeout over `maxTimeoutSec` is BAD_REQUEST (400, the request can be changed),
+ * Throws unless a key with `quota` may create one more sandbox while it has `owned` (running,
+ * starting or paused): a timeout over `maxTimeoutSec` is BAD_REQUEST (400, the request can be changed),
  * reaching `maxSandboxes` or `maxMemoryMB` is RESOURCE_EXHAUSTED (429, as E2B answers its
  * concurrency limit). Each message names the quota and its value.
  */

@@ -19,7 +19,10 @@ export function adoptAgent(address: string, secret: string, identity: AdoptReque
         path: Adopt.path,
         method: Adopt.method,
         agent: false,
-        headers: { authorization: Adopt.authorization(secret), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        // Keep-alive, then closed from this side once the answer is in (as `probeAgent`): a close by
+        // the agent would leave the connection in the sandbox's netstack without a descriptor,
+        // where runsc refuses to checkpoint it (a template image is taken right after this adopt).
+        headers: { authorization: Adopt.authorization(secret), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'keep-alive' },
         ...(options.signal ? { signal: options.signal } : {}),
       },
       (res) => {
@@ -28,6 +31,7 @@ export function adoptAgent(address: string, secret: string, identity: AdoptReque
         res.on('error', reject);
         res.on('end', () => {
           clearTimeout(timer);
+          req.destroy();
           const text = Buffer.concat(chunks).toString('utf8');
           if (res.statusCode === 200) {
             try {

@@ -1,63 +1,14 @@
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, it } from 'node:test';
-import { Adopt, parseAdoptRequest } from '@sandboxd/protocol';
-import type { AdoptRequest } from '@sandboxd/protocol';
-import type { RuntimeSandbox, SandboxSpec } from '../runtime/sandbox-runtime.js';
-import type { OperationOptions } from '@sandboxd/protocol';
 import { createSandboxService } from '../sandboxes/sandbox-service.js';
 import type { CreateSandboxInput } from '../sandboxes/sandbox-service.js';
 import { openDatabase } from '../store/database.js';
 import { createSandboxRepo } from '../store/sandbox-repo.js';
-import { defaultFakeHandler, FakeRuntime } from '../testing/fake-runtime.js';
-import type { FakeSandbox } from '../testing/fake-runtime.js';
+import { AdoptingRuntime } from '../testing/adopting-runtime.js';
 import { defaultTemplates, silentLogger, staticTemplates, tempHome, withTimeout } from '../testing/harness.js';
 import type { TemplateInfo } from '../templates/template-store.js';
 import { createWarmPool } from './warm-pool.js';
 import type { WarmPool } from './warm-pool.js';
-
-/** A fake runtime whose agents answer `POST /adopt` (recorded per sandbox), counting boots in flight. */
-class AdoptingRuntime extends FakeRuntime {
-  readonly adopted = new Map<string, AdoptRequest[]>();
-  refuseAdopt = false;
-  bootDelayMs = 0;
-  inFlight = 0;
-  maxInFlight = 0;
-  boots = 0;
-
-  constructor() {
-    super({
-      handler: (sandbox: FakeSandbox, port: number, req: IncomingMessage, res: ServerResponse) => {
-        if (req.url !== Adopt.path) return defaultFakeHandler(sandbox, port, req, res);
-        let body = '';
-        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        req.on('end', () => {
-          if (this.refuseAdopt || req.headers.authorization !== Adopt.authorization(sandbox.spec.agentConfig.loopbackSecret ?? '')) {
-            res.writeHead(500).end('refused');
-            return;
-          }
-          const request = parseAdoptRequest(JSON.parse(body));
-          const list = this.adopted.get(sandbox.spec.sandboxId) ?? [];
-          list.push(request);
-          this.adopted.set(sandbox.spec.sandboxId, list);
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ generation: request.generation, sandboxId: request.sandboxId, applied: true }));
-        });
-      },
-    });
-  }
-
-  override async create(spec: SandboxSpec, options?: OperationOptions): Promise<RuntimeSandbox> {
-    this.boots++;
-    this.inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    try {
-      if (this.bootDelayMs > 0) await new Promise((r) => setTimeout(r, this.bootDelayMs));
-      return await super.create(spec, options);
-    } finally {
-      this.inFlight--;
-    }
-  }
-}
 
 const until = async (what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;

@@ -8,6 +8,7 @@ import type { SandboxLimits } from '../domain/sandbox-limits.js';
 import { newAccessToken, newSandboxId } from '../sandboxes/ids.js';
 import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
 import { adoptAgent } from './adopt-client.js';
+import type { TemplateImages } from './template-images.js';
 
 /** A started, warmed sandbox waiting in the pool: invisible to the API until claimed. */
 export interface PooledSandbox {
@@ -21,7 +22,7 @@ export interface PooledSandbox {
   address: string;
   /** The agent's daemon secret (loopback forward and adopt). */
   loopbackSecret: string;
-  /** The adopt generation the agent is at (the pool's own warm-up adopt). */
+  /** The adopt generation the agent is at (the pool's own adopt: 1 after a boot, the time in ms after a restore). */
   generation: number;
   /** Egress in force: the default policy (internet on, no lists). */
   egress: EgressPolicy;
@@ -73,6 +74,8 @@ export interface WarmPoolDeps {
   warmTimeoutMs?: number;
   /** Wait after a failed boot before the next attempt (doubles up to 60 s); default 1 s. */
   retryDelayMs?: number;
+  /** Template images: refills restore one instead of booting (a failed restore boots). */
+  images?: Pick<TemplateImages, 'ensure' | 'failed'>;
 }
 
 /** Egress a pooled sandbox boots with: `create`'s default; a claim with another policy updates it. */
@@ -148,33 +151,55 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     const sandboxId = newSandboxId();
     const loopbackSecret = newAccessToken();
     const abort = new AbortController();
-    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(deps.bootTimeoutMs)]);
     const warmTimeoutMs = deps.warmTimeoutMs ?? 600_000;
     const identity = poolIdentity(sandboxId, template);
     heldMB.set(sandboxId, expected(alias));
     const done = (async () => {
       const startedAt = Date.now();
-      const { address } = await runtime.create(
-        {
-          sandboxId,
-          rootfsPath: template.rootfsPath,
-          limits: template.limits,
-          egress: POOL_EGRESS,
-          agentConfig: {
-            ...identity,
-            ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
-            ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
-            bootKernels: template.codeInterpreter ?? bootsKernels(alias),
-            pidsLimit: template.limits.pidsLimit,
-            loopbackSecret,
-          },
+      const kernels = template.codeInterpreter ?? bootsKernels(alias);
+      const spec = {
+        sandboxId,
+        rootfsPath: template.rootfsPath,
+        limits: template.limits,
+        egress: POOL_EGRESS,
+        agentConfig: {
+          ...identity,
+          ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
+          ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
+          bootKernels: kernels,
+          pidsLimit: template.limits.pidsLimit,
+          loopbackSecret,
         },
-        { signal, timeoutMs: deps.bootTimeoutMs },
-      );
+      };
+      // The template's image first (made now when there is none, which can take minutes on a loaded
+      // box: the boot's deadline starts after it): a restore instead of a boot.
+      const image = await deps.images?.ensure(template, kernels, { signal: abort.signal });
+      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(deps.bootTimeoutMs)]);
+      let restored: { address: string; generation: number } | undefined;
+      if (image !== undefined) {
+        try {
+          const { address } = await runtime.createFromSnapshot(spec, image.snapshotId, { signal, timeoutMs: deps.bootTimeoutMs });
+          const generation = Date.now();
+          try {
+            // The restored agent is the imaged sandbox (warm already): it becomes this one, with its own secret and hostname.
+            await adoptAgent(address, image.loopbackSecret, { generation, ...identity, loopbackSecret, hostname: sandboxId }, { signal, timeoutMs: deps.bootTimeoutMs });
+          } catch (error) {
+            await runtime.destroy(sandboxId).catch(() => undefined);
+            throw error;
+          }
+          restored = { address, generation };
+        } catch (error) {
+          // The image is set aside (the next attempt boots: a destroyed sandbox's id is not used again).
+          if (!stopped) deps.images?.failed(image, error);
+          throw error;
+        }
+      }
+      const { address } = restored ?? (await runtime.create(spec, { signal, timeoutMs: deps.bootTimeoutMs }));
+      const generation = restored?.generation ?? 1;
       try {
         // The pool's own adopt answers once the kernels are up and their warm-up imports are done.
         const warmSignal = AbortSignal.any([abort.signal, AbortSignal.timeout(warmTimeoutMs)]);
-        await adoptAgent(address, loopbackSecret, { generation: 1, ...identity }, { signal: warmSignal, timeoutMs: warmTimeoutMs });
+        if (restored === undefined) await adoptAgent(address, loopbackSecret, { generation, ...identity }, { signal: warmSignal, timeoutMs: warmTimeoutMs });
         const memory = await runtime.metrics(sandboxId, { timeoutMs: 5_000 }).then(
           (m) => Math.ceil(m.memUsedBytes / 1024 / 1024),
           () => undefined,
@@ -192,12 +217,12 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
           limits: template.limits,
           address,
           loopbackSecret,
-          generation: 1,
+          generation,
           egress: POOL_EGRESS,
         };
         list(alias).push(entry);
         failures.delete(alias);
-        logger.info({ sandboxId, template: alias, ms: Date.now() - startedAt, memoryMB: memory }, 'pooled sandbox ready');
+        logger.info({ sandboxId, template: alias, ms: Date.now() - startedAt, memoryMB: memory, fromImage: restored !== undefined }, 'pooled sandbox ready');
       } catch (error) {
         await runtime.destroy(sandboxId).catch(() => undefined);
         throw error;

@@ -24,6 +24,8 @@ export interface ExecSpec {
   gid: number;
   cwd: string;
   env: Record<string, string>;
+  /** Capabilities added to the process's bounding set (`runsc exec --cap`), beyond the sandbox's. */
+  capabilities?: string[];
 }
 
 export interface ExecOptions extends OperationOptions {
@@ -36,6 +38,8 @@ export interface RuntimeSandbox {
   sandboxId: string;
   /** IP address (host-reachable) on which the sandbox's agent and user ports listen. */
   address: string;
+  /** Where the start's time went, ms per step (for the log), when the runtime measures it. */
+  phases?: Record<string, number>;
 }
 
 /**
@@ -137,6 +141,13 @@ export interface SandboxRuntime {
    * agent wrote.
    */
   createFromSnapshot(spec: SandboxSpec, snapshotId: string, options?: OperationOptions): Promise<RuntimeSandbox>;
+  /**
+   * Resolves when the snapshot's image can be restored by this runtime: SNAPSHOT_NOT_FOUND when
+   * there is none, SNAPSHOT_INCOMPATIBLE when another runsc or agent wrote it.
+   */
+  checkSnapshot(snapshotId: string, options?: OperationOptions): Promise<void>;
+  /** Ids of the complete snapshot images on this host (the daemon deletes those it has no record of). */
+  listSnapshots(options?: OperationOptions): Promise<string[]>;
   /** Deletes a snapshot's image. Idempotent. */
   deleteSnapshot(snapshotId: string, options?: OperationOptions): Promise<void>;
   metrics(sandboxId: string, options?: OperationOptions): Promise<RuntimeMetrics>;

@@ -6,6 +6,7 @@ import { createSandboxRepo } from '../store/sandbox-repo.js';
 import { FakeRuntime } from '../testing/fake-runtime.js';
 import { silentLogger, staticTemplates, tempHome, withTimeout } from '../testing/harness.js';
 import { createSandboxService } from './sandbox-service.js';
+import { createSnapshotStore } from './snapshot-store.js';
 import type { CreateSandboxInput } from './sandbox-service.js';
 import type { EndReason } from './sandbox-record.js';
 
@@ -30,6 +31,19 @@ after(async () => {
 });
 
 describe('sandbox service', () => {
+  it('at start, deletes snapshot images no record names, keeping recorded snapshots and template images', async () => {
+    const runtime = new FakeRuntime();
+    runtimes.push(runtime);
+    const store = createSnapshotStore();
+    const template = staticTemplates().list()[0]!;
+    store.put({ snapshotId: 'skept000000000000000', name: 'kept', sourceSandboxId: 'x', template, envVars: {}, loopbackSecret: 's', createdAt: '', diskBytes: 0 });
+    for (const id of ['skept000000000000000', 'sorphan0000000000000', 'template-0123456789abcdef01234567']) runtime.snapshots.set(id, 'x');
+    const sandboxes = createSandboxService({ runtime, templates: staticTemplates(), repo: createSandboxRepo(openDatabase(':memory:')), logger: silentLogger, createTimeoutMs: 5000, snapshots: store });
+    await sandboxes.start();
+    assert.deepEqual([...runtime.snapshots.keys()].sort(), ['skept000000000000000', 'template-0123456789abcdef01234567']);
+    sandboxes.stop();
+  });
+
   it('kills a sandbox at its end time (within about a second) and reports why', async () => {
     const runtime = new FakeRuntime();
     runtimes.push(runtime);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
 import type { PauseTier, RuntimeMetrics, SandboxRuntime } from '../runtime/sandbox-runtime.js';
@@ -10,6 +11,7 @@ import type { SnapshotRecord, SnapshotStore } from './snapshot-store.js';
 import { createSnapshotStore } from './snapshot-store.js';
 import { POOL_USER, bootsKernels } from '../pool/warm-pool.js';
 import type { PooledSandbox, WarmPool } from '../pool/warm-pool.js';
+import { TEMPLATE_IMAGE_PREFIX, kernelsFor, type TemplateImage, type TemplateImages } from '../pool/template-images.js';
 import type { SandboxRepo } from './sandbox-repo.js';
 import type { KeyQuota } from '../auth/api-keys.js';
 import { checkCreateQuota } from '../auth/quota.js';
@@ -136,8 +138,17 @@ export interface SandboxServiceDeps {
   snapshots?: SnapshotStore;
   /** Warm sandboxes `create` claims before it boots one cold. */
   pool?: Pick<WarmPool, 'claim'>;
+  /** Waits before each retry of a refused snapshot, ms (default 1 s, then 3 s: three attempts). */
+  snapshotRetryDelaysMs?: number[];
+  /** Fork children restored at once (default: the host's CPU count). */
+  forkParallelism?: number;
+  /** Template images a create restores when the pool has none (a failed restore boots cold). */
+  images?: Pick<TemplateImages, 'get' | 'failed'>;
   now?: () => number;
 }
+
+/** Waits before the second and third attempt of a snapshot runsc refused, ms. */
+const SNAPSHOT_RETRY_DELAYS_MS = [1_000, 3_000];
 
 /** How long a sandbox may run to close its connections before it is frozen, ms. */
 const SETTLE_MS = 100;
@@ -357,6 +368,13 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
   };
   let unsubscribeExits: (() => void) | undefined;
 
+  /**
+   * The sandboxes a key holds against its quota: running, starting, and paused (a paused one keeps
+   * its memory frozen by default, and a resume needs no room the key no longer has).
+   */
+  const heldBy = (keyId: string): SandboxRecord[] =>
+    [...live.values(), ...starting.values(), ...pausing.values(), ...[...paused.values()].map((p) => p.record)].filter((r) => r.ownerKeyId === keyId);
+
   const get = (sandboxId: string): SandboxRecord => {
     const record = live.get(sandboxId);
     if (record === undefined) throw notFound(sandboxId);
@@ -400,6 +418,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     options: OperationOptions | undefined,
     pooled?: PooledSandbox,
     snapshot?: SnapshotRecord,
+    image?: TemplateImage,
   ): Promise<SandboxRecord> {
     const startedAt = now();
     const record: SandboxRecord = {
@@ -416,8 +435,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       ingress: {
         trafficAccessToken: input.allowPublicTraffic === false ? newAccessToken() : null,
         maskRequestHost: input.maskRequestHost ?? null,
-        // A restored agent keeps the daemon secret it had when snapshotted.
-        loopbackSecret: snapshot?.loopbackSecret ?? pooled?.loopbackSecret ?? newAccessToken(),
+        // A restored agent is given its own secret by its first adopt (a fork's children share no secret).
+        loopbackSecret: pooled?.loopbackSecret ?? newAccessToken(),
       },
       lifecycle: lifecycleOf(input),
       startedAt,
@@ -433,6 +452,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     const timeoutMs = options?.timeoutMs ?? deps.createTimeoutMs;
     const began = performance.now();
     let claim: { adoptMs: number; egressMs: number } | undefined;
+    let phases: Record<string, number> | undefined;
     try {
       if (pooled !== undefined) {
         const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
@@ -458,22 +478,36 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
             },
           };
-        if (snapshot === undefined) {
-          record.address = (await runtime.create(spec, { signal, timeoutMs })).address;
+        const restoreFrom = snapshot ?? image;
+        if (restoreFrom === undefined) {
+          const booted = await runtime.create(spec, { signal, timeoutMs });
+          record.address = booted.address;
+          phases = booted.phases;
         } else {
-          const restored = await runtime.createFromSnapshot(spec, snapshot.snapshotId, { signal, timeoutMs });
+          const restored = await runtime.createFromSnapshot(spec, restoreFrom.snapshotId, { signal, timeoutMs });
           record.address = restored.address;
-          // The restored agent is still the source sandbox: it becomes this one. The generation
-          // only has to be newer than any the source had (a pool claim is 2).
-          const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
-          await adoptAgent(restored.address, snapshot.loopbackSecret, { generation: Date.now(), ...identity }, { signal, timeoutMs });
+          const adoptStarted = performance.now();
+          // The restored agent is still the sandbox its image was taken of: it becomes this one,
+          // with this one's daemon secret and hostname. The generation only has to be newer than
+          // any the source had (a pool claim is 2).
+          const identity = {
+            sandboxId,
+            templateId: record.templateId,
+            accessToken: record.accessToken,
+            envVars: agentEnv,
+            defaultUser: template.defaultUser ?? POOL_USER,
+            loopbackSecret: record.ingress?.loopbackSecret ?? newAccessToken(),
+            hostname: sandboxId,
+          };
+          await adoptAgent(restored.address, restoreFrom.loopbackSecret, { generation: Date.now(), ...identity }, { signal, timeoutMs });
+          phases = { ...restored.phases, adoptMs: Math.round(performance.now() - adoptStarted) };
         }
       }
     } catch (error) {
       record.state = 'failed';
       repo.update(record);
       logger.warn({ sandboxId, err: error }, 'sandbox failed to start');
-      if (pooled !== undefined || snapshot !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
+      if (pooled !== undefined || snapshot !== undefined || image !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
       if (isSandboxdError(error)) throw error;
       const normalised = SandboxdError.from(error);
       if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
@@ -487,7 +521,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     live.set(sandboxId, record);
     reaper.arm(sandboxId, record.endAt);
     const ms = Math.round(performance.now() - began);
-    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, snapshot: snapshot?.snapshotId, ms, ...claim }, 'sandbox started');
+    logger.info({ sandboxId, template: input.template, pooled: pooled !== undefined, snapshot: snapshot?.snapshotId, fromImage: image !== undefined, ms, ...claim, ...(phases ? { phases } : {}) }, 'sandbox started');
     return record;
   }
 
@@ -508,11 +542,24 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       try {
         dropConnections(record);
         await sleep(SETTLE_MS);
-        await runtime.freeze(sandboxId, options);
-        try {
-          ({ diskBytes } = await runtime.snapshot(sandboxId, snapshotId, options));
-        } finally {
-          await runtime.thaw(sandboxId).catch((error: unknown) => logger.error({ sandboxId, err: error }, 'thawing a snapshotted sandbox failed'));
+        // A refusal (the sandbox holds a TCP connection runsc cannot save) is retried after the
+        // sandbox ran a while: its programs and gVisor's TCP timers, which stop while it is
+        // frozen, get to close what was open.
+        const retries = deps.snapshotRetryDelaysMs ?? SNAPSHOT_RETRY_DELAYS_MS;
+        for (let attempt = 0; ; attempt++) {
+          await runtime.freeze(sandboxId, options);
+          try {
+            ({ diskBytes } = await runtime.snapshot(sandboxId, snapshotId, options));
+            break;
+          } catch (error) {
+            const delay = retries[attempt];
+            const refused = isSandboxdError(error) && error.code === ErrorCode.RUNTIME_FAILURE && !options?.signal?.aborted;
+            if (delay === undefined || !refused) throw error;
+            logger.warn({ sandboxId, attempt: attempt + 1, retryInMs: delay, err: error }, 'snapshot refused; retrying');
+          } finally {
+            await runtime.thaw(sandboxId).catch((error: unknown) => logger.error({ sandboxId, err: error }, 'thawing a snapshotted sandbox failed'));
+          }
+          await sleep(retries[attempt] ?? 0);
         }
       } finally {
         pausing.delete(sandboxId);
@@ -533,6 +580,25 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       logger.info({ sandboxId, snapshotId, ms: now() - startedAt, diskBytes }, 'sandbox snapshotted');
       return snapshot;
     });
+  }
+
+  /**
+   * Deletes snapshot images no record names (a crash mid-fork, mid-delete or between the image and
+   * its record). Template images (`template-…`) are the template images' own.
+   */
+  async function removeOrphanSnapshots(): Promise<void> {
+    const known = new Set(snapshotStore.list().map((s) => s.snapshotId));
+    const ids = await runtime.listSnapshots().catch((error: unknown) => {
+      logger.warn({ err: error }, 'listing snapshot images failed');
+      return [] as string[];
+    });
+    for (const id of ids) {
+      if (known.has(id) || id.startsWith(TEMPLATE_IMAGE_PREFIX)) continue;
+      await runtime.deleteSnapshot(id).then(
+        () => logger.info({ snapshotId: id }, 'orphaned snapshot image deleted'),
+        (error: unknown) => logger.warn({ snapshotId: id, err: error }, 'deleting an orphaned snapshot image failed'),
+      );
+    }
   }
 
   /** Starts a sandbox from a snapshot: the create request's identity over the snapshot's state. */
@@ -579,6 +645,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           logger.info({ sandboxId: record.sandboxId }, 'sandbox did not survive the restart');
         }
       }
+      await removeOrphanSnapshots();
     },
 
     stop() {
@@ -595,7 +662,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       if (snapshot !== undefined) {
         const { owner } = input;
         if (owner !== undefined) {
-          const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
+          const owned = heldBy(owner.keyId);
           checkCreateQuota(owner.quota, { timeoutSec: input.timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
         }
         return startFromSnapshot(input, snapshot, options);
@@ -609,7 +676,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       }
       const { owner } = input;
       if (owner !== undefined) {
-        const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
+        const owned = heldBy(owner.keyId);
         checkCreateQuota(owner.quota, { timeoutSec: input.timeoutSec, memoryMB: template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
       }
       const pooled = deps.pool?.claim(input.template, template.templateId);
@@ -619,6 +686,16 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         } catch (error) {
           if (options?.signal?.aborted || shutdown.signal.aborted) throw error;
           logger.warn({ sandboxId: pooled.sandboxId, err: error }, 'claiming a pooled sandbox failed; starting one cold');
+        }
+      }
+      const image = deps.images?.get(template, kernelsFor(template, input.template));
+      if (image !== undefined) {
+        try {
+          return await start(input, template, options, undefined, undefined, image);
+        } catch (error) {
+          if (options?.signal?.aborted || shutdown.signal.aborted) throw error;
+          deps.images?.failed(image, error);
+          logger.warn({ templateId: template.templateId, snapshotId: image.snapshotId, err: error }, 'starting from the template image failed; booting cold');
         }
       }
       return start(input, template, options);
@@ -741,19 +818,26 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           autoPause: parent.lifecycle?.onTimeout === 'pause',
           autoResume: parent.lifecycle?.autoResume === true,
         };
-        // One at a time: a restore is CPU-bound, and parallel ones only share the cores.
-        const results: Array<SandboxRecord | SandboxdError> = [];
-        for (let i = 0; i < count; i++) {
-          const child = async (): Promise<SandboxRecord> => {
-            const owner = options?.owner;
-            if (owner !== undefined) {
-              const owned = [...live.values(), ...starting.values()].filter((r) => r.ownerKeyId === owner.keyId);
-              checkCreateQuota(owner.quota, { timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
+        // A restore is CPU-bound: as many at once as the box has cores (more only share them).
+        const results: Array<SandboxRecord | SandboxdError> = new Array<SandboxRecord | SandboxdError>(count);
+        const child = async (): Promise<SandboxRecord> => {
+          const owner = options?.owner;
+          if (owner !== undefined) {
+            const owned = heldBy(owner.keyId);
+            checkCreateQuota(owner.quota, { timeoutSec, memoryMB: snapshot.template.limits.memoryMB }, owned.map((r) => ({ memoryMB: r.limits.memoryMB })));
+          }
+          return start({ ...input, ...(owner !== undefined ? { owner } : {}) }, snapshot.template, { ...(options?.signal ? { signal: options.signal } : {}) }, undefined, snapshot);
+        };
+        let next = 0;
+        const width = Math.max(1, Math.min(count, deps.forkParallelism ?? availableParallelism()));
+        await Promise.all(
+          Array.from({ length: width }, async () => {
+            while (next < count) {
+              const at = next++;
+              results[at] = await child().catch((error: unknown) => SandboxdError.from(error));
             }
-            return start({ ...input, ...(owner !== undefined ? { owner } : {}) }, snapshot.template, { ...(options?.signal ? { signal: options.signal } : {}) }, undefined, snapshot);
-          };
-          results.push(await child().catch((error: unknown) => SandboxdError.from(error)));
-        }
+          }),
+        );
         return results;
       } finally {
         await runtime.deleteSnapshot(snapshot.snapshotId).catch((error: unknown) => logger.warn({ snapshotId: snapshot.snapshotId, err: error }, 'deleting a fork snapshot failed'));

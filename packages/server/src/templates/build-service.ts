@@ -57,6 +57,8 @@ export interface TemplateBuildServiceDeps {
   logger: Logger;
   /** Root filesystems in use (running sandboxes' `rootfsPath`): prune keeps their layers. */
   inUse?: () => string[];
+  /** Told when a build has finished and its template is saved (the daemon then makes its image). */
+  onBuilt?: (templateId: string) => void;
 }
 
 /** `name`, `name:tag`, `team/name:tag` → name and tag. */
@@ -179,6 +181,7 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
         updatedAt: now,
       };
       await built.save(template);
+      deps.onBuilt?.(entry.templateId);
       build.log.add('info', `Build finished in ${((Date.now() - started) / 1000).toFixed(1)} s (${out.cachedSteps} of ${def.steps.length} steps cached)`, 'finalize');
       build.status = 'ready';
     } catch (error) {

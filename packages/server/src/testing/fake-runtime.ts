@@ -208,12 +208,34 @@ export class FakeRuntime implements SandboxRuntime {
     if (this.tiers.get(sandboxId) !== 'memory') throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is snapshotted`);
     if (this.failCheckpoint !== undefined) throw this.failCheckpoint;
     this.snapshots.set(snapshotId, sandboxId);
+    const source = this.sandboxes.get(sandboxId)?.spec.agentConfig;
+    if (source !== undefined) this.snapshotConfigs.set(snapshotId, { ...source, envVars: { ...source.envVars } });
     return { diskBytes: 4096 };
   }
 
+  /** The agent config of each snapshot's source: a restored agent is still that sandbox until adopted. */
+  private readonly snapshotConfigs = new Map<string, SandboxSpec['agentConfig']>();
+
   async createFromSnapshot(spec: SandboxSpec, snapshotId: string, options?: OperationOptions): Promise<RuntimeSandbox> {
+    await this.checkSnapshot(snapshotId);
+    if (this.failRestore !== undefined) throw this.failRestore;
+    const source = this.snapshotConfigs.get(snapshotId);
+    return this.create(source === undefined ? spec : { ...spec, agentConfig: { ...source } }, options);
+  }
+
+  /** When set, createFromSnapshot() rejects with it (a restore that failed). */
+  failRestore: Error | undefined;
+
+  /** Snapshots checkSnapshot() calls incompatible (as images of another runsc or agent). */
+  readonly incompatibleSnapshots = new Set<string>();
+
+  async checkSnapshot(snapshotId: string): Promise<void> {
     if (!this.snapshots.has(snapshotId)) throw new SandboxdError(ErrorCode.SNAPSHOT_NOT_FOUND, `snapshot "${snapshotId}" has no image`);
-    return this.create(spec, options);
+    if (this.incompatibleSnapshots.has(snapshotId)) throw new SandboxdError(ErrorCode.SNAPSHOT_INCOMPATIBLE, `snapshot "${snapshotId}" was written by another runsc`);
+  }
+
+  async listSnapshots(): Promise<string[]> {
+    return [...this.snapshots.keys()];
   }
 
   async deleteSnapshot(snapshotId: string): Promise<void> {

@@ -5,8 +5,12 @@ import type { Logger } from '../../logger.js';
 /** The identity an adopt hands to the agent's other services (the code interpreter). */
 export type AdoptedIdentity = Omit<AdoptRequest, 'generation'>;
 
-/** A service that must follow an identity change before the adopt answers. */
-export type AdoptHook = (identity: AdoptedIdentity) => Promise<void>;
+/**
+ * A service that must follow an identity change before the adopt answers. `restored`: the adopt
+ * names a hostname, which the daemon sends only to an agent restored from an image (the runtime
+ * has set that hostname already).
+ */
+export type AdoptHook = (identity: AdoptedIdentity, how: { restored: boolean }) => Promise<void>;
 
 export interface AdopterOptions {
   /**
@@ -39,7 +43,7 @@ export function createAdopter(options: AdopterOptions): Adopter {
   let tail: Promise<unknown> = Promise.resolve();
 
   const apply = async (request: AdoptRequest): Promise<AdoptResponse> => {
-    const { generation: wanted, ...identity } = request;
+    const { generation: wanted, loopbackSecret: _secret, hostname: _hostname, ...identity } = request;
     if (wanted === generation && sameIdentity(identity, identityOf(config))) {
       return { generation, sandboxId: config.sandboxId, applied: false };
     }
@@ -49,14 +53,16 @@ export function createAdopter(options: AdopterOptions): Adopter {
       });
     }
     generation = wanted;
+    if (request.loopbackSecret !== undefined) config.loopbackSecret = request.loopbackSecret;
     config.sandboxId = identity.sandboxId;
     config.templateId = identity.templateId;
     config.accessToken = identity.accessToken;
     config.defaultUser = identity.defaultUser;
     for (const key of Object.keys(config.envVars)) delete config.envVars[key];
     Object.assign(config.envVars, identity.envVars);
-    await Promise.all(hooks.map((hook) => hook(identityOf(config))));
-    logger.info('adopted identity', { generation, sandboxId: identity.sandboxId, secure: identity.accessToken !== null });
+    const how = { restored: request.hostname !== undefined };
+    await Promise.all(hooks.map((hook) => hook(identityOf(config), how)));
+    logger.info('adopted identity', { generation, sandboxId: identity.sandboxId, secure: identity.accessToken !== null, restored: how.restored });
     return { generation, sandboxId: config.sandboxId, applied: true };
   };
 

@@ -13,8 +13,11 @@ import { jsonResponse } from '../http-errors.js';
 import type { Adopter } from './adopter.js';
 
 export interface AdoptRouteOptions {
-  /** `AgentConfig.loopbackSecret`, the per-sandbox daemon secret; undefined: the route answers 404. */
-  secret: string | undefined;
+  /**
+   * `AgentConfig.loopbackSecret`, the per-sandbox daemon secret, read at each request (an adopt may
+   * replace it); undefined: the route answers 404.
+   */
+  secret: () => string | undefined;
   adopter: Adopter;
   logger: Logger;
 }
@@ -45,8 +48,9 @@ export type AdoptHandler = (c: Context) => Promise<Response>;
 
 export function createAdoptHandler(options: AdoptRouteOptions): AdoptHandler {
   const { secret, adopter, logger } = options;
-  const expected = secret === undefined ? undefined : digest(Adopt.authorization(secret));
   return async (c) => {
+    const current = secret();
+    const expected = current === undefined ? undefined : digest(Adopt.authorization(current));
     if (expected === undefined) throw new SandboxdError(ErrorCode.NOT_FOUND, 'adopt is off in this sandbox');
     const presented = c.req.header('authorization');
     if (presented === undefined || !presented.startsWith('Bearer ')) {

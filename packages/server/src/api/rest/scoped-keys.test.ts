@@ -140,6 +140,18 @@ describe('scoped keys over REST', () => {
     assert.equal((await call(mem.key, 'POST', '/v2/sandboxes', { templateID: 'base' })).status, 201);
   });
 
+  it('a paused sandbox still counts against its key’s quota; killing it frees the room', async () => {
+    const { call, key } = setup();
+    const one = key(USER, { maxSandboxes: 1 });
+    const first = await call(one.key, 'POST', '/v2/sandboxes', { templateID: 'base' });
+    assert.equal(first.status, 201);
+    assert.equal((await call(one.key, 'POST', `/sandboxes/${first.body.sandboxID}/pause`)).status, 204);
+    const second = await call(one.key, 'POST', '/v2/sandboxes', { templateID: 'base' });
+    assert.equal(second.status, 429, 'pausing does not make room for another');
+    assert.equal((await call(one.key, 'DELETE', `/sandboxes/${first.body.sandboxID}`)).status, 204);
+    assert.equal((await call(one.key, 'POST', '/v2/sandboxes', { templateID: 'base' })).status, 201);
+  });
+
   it('concurrent creates of one key cannot overshoot its quota', async () => {
     const { call, key } = setup();
     const k = key(USER, { maxSandboxes: 2 });

@@ -1,5 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { AdoptRequest } from '@sandboxd/protocol';
 import { createApp } from '../../app.js';
 import { createApiKeyStore } from '../../auth/api-keys.js';
@@ -15,7 +16,7 @@ after(async () => {
 });
 
 /** A fake whose agents accept `POST /adopt` (as a restored agent does), recording each request. */
-function setup() {
+function setup(options: { forkParallelism?: number; snapshotRetryDelaysMs?: number[] } = {}) {
   const adopted: AdoptRequest[] = [];
   const runtime = new FakeRuntime({
     handler: (sandbox, port, req, res) => {
@@ -33,7 +34,7 @@ function setup() {
   });
   runtimes.push(runtime);
   const db = openDatabase(':memory:');
-  const sandboxes = createSandboxService({ runtime, templates: staticTemplates(), repo: createSandboxRepo(db), logger: silentLogger, createTimeoutMs: 5000 });
+  const sandboxes = createSandboxService({ runtime, templates: staticTemplates(), repo: createSandboxRepo(db), logger: silentLogger, createTimeoutMs: 5000, ...options });
   const app = createApp({
     sandboxes,
     apiKeys: createApiKeyStore(db, TEST_API_KEY),
@@ -126,5 +127,56 @@ describe('snapshots and fork (REST)', () => {
     assert.equal(forked.status, 201);
     assert.equal(forked.json[0].error.code, 500);
     assert.match(forked.json[0].error.message, /no room/);
+  });
+
+  it('fork children are restored as many at once as the parallelism allows, results in order', async () => {
+    const { runtime, call, create, adopted } = setup({ forkParallelism: 2 });
+    const id = await create();
+    let inFlight = 0;
+    let most = 0;
+    const restore = runtime.createFromSnapshot.bind(runtime);
+    runtime.createFromSnapshot = async (...args) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 30));
+        return await restore(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    const forked = await call('POST', `/sandboxes/${id}/fork`, { count: 5, timeout: 60 });
+    assert.equal(forked.status, 201);
+    const ids = forked.json.map((r: any) => r.sandbox.sandboxID as string);
+    assert.equal(new Set(ids).size, 5);
+    assert.equal(most, 2, 'two restores at once, never more');
+    // Each child adopted its own identity, with a daemon secret of its own.
+    const children = adopted.filter((a) => ids.includes(a.sandboxId));
+    assert.equal(children.length, 5);
+    assert.equal(new Set(children.map((a) => a.loopbackSecret)).size, 5);
+    assert.deepEqual(children.map((a) => a.hostname).sort(), [...ids].sort());
+  });
+
+  it('a snapshot runsc refuses is retried with the sandbox thawed in between; a refusal that persists is a 500, the sandbox unharmed', async () => {
+    const { runtime, call, create } = setup({ snapshotRetryDelaysMs: [10, 10] });
+    const id = await create();
+    const refusal = new SandboxdError(ErrorCode.RUNTIME_FAILURE, 'endpoint cannot be saved in connected state');
+    let attempts = 0;
+    const take = runtime.snapshot.bind(runtime);
+    runtime.snapshot = async (...args) => {
+      attempts++;
+      if (attempts < 3) throw refusal;
+      return take(...args);
+    };
+    const taken = await call('POST', `/sandboxes/${id}/snapshots`, {});
+    assert.equal(taken.status, 201);
+    assert.equal(attempts, 3);
+    const calls = runtime.pauseCalls.filter((c) => c.endsWith(id)).map((c) => c.split(':')[0]);
+    assert.deepEqual(calls, ['freeze', 'thaw', 'freeze', 'thaw', 'freeze', 'snapshot', 'thaw']);
+    attempts = -10;
+    const refused = await call('POST', `/sandboxes/${id}/snapshots`, {});
+    assert.equal(refused.status, 500);
+    assert.equal(attempts, -7, 'three attempts, then the refusal');
+    assert.equal((await call('GET', `/sandboxes/${id}`)).json.state, 'running');
   });
 });

@@ -7,7 +7,7 @@ import type { KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRu
 import type { EgressPolicy } from '../../domain/egress-policy.js';
 import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
-import { checkSnapshotVersions, commitSnapshot, diskBytes, prepareSnapshot, readSnapshotVersions, removePartialSnapshots, removeSnapshot, snapshotPaths, type SnapshotVersions } from './snapshot-images.js';
+import { checkSnapshotVersions, commitSnapshot, diskBytes, listSnapshotIds, prepareSnapshot, readSnapshotVersions, removePartialSnapshots, removeSnapshot, snapshotPaths, type SnapshotVersions } from './snapshot-images.js';
 import { parseOpenConnections, type OpenConnection } from './open-connections.js';
 import { clearStopped, commitImage, discardImages, hasImage, imagePaths, isStopped, markStopped, preparePartialImage, summariseCheckpointError } from './pause-image.js';
 import { HOST_IFACE_PREFIX, slotAddresses, type SlotAddresses } from './address-plan.js';
@@ -32,6 +32,7 @@ import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, readdressSandboxNetwork, resetHostConnections, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
 import { runscExec } from './sandbox-exec.js';
+import { setRestoredHostname } from './restored-hostname.js';
 import { copyFrozenDisk, layerTmpDir, layerUpperDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { waitSettled } from '../../util/settle.js';
 import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeRecord, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
@@ -237,10 +238,18 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     const net = slotAddresses(slot);
     const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
     const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
+    const phases: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (name: string): void => {
+      const now = performance.now();
+      phases[name] = Math.round(now - mark);
+      mark = now;
+    };
     try {
       for (const lower of spec.rootfsPath.split(':')) await readOnlyRoot(lower, op);
       const snapshot = fromSnapshot === undefined ? undefined : snapshotPaths(options.home, fromSnapshot);
       await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op, snapshot?.diskImage);
+      lap('layerMs');
       await createSandboxNetwork(net, op);
       sandboxAt.set(net.sandboxAddress, spec.sandboxId);
       rememberNames(net, spec.egress);
@@ -260,6 +269,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf, trust);
       // What the daemon wrote for the sandbox is read-only on the host from here on.
       await ensureReadOnlyBind(paths.runDir, op);
+      lap('networkAndFilesMs');
       const runsc = runscOf(spec.sandboxId);
       const consoleLog = await openAgentLog(paths.logDir, op);
       const tail = async (): Promise<string> => {
@@ -277,6 +287,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         await consoleLog.close();
       }
       if (!snapshot) await runsc.start(spec.sandboxId, op);
+      lap(snapshot ? 'runscRestoreMs' : 'runscCreateStartMs');
       await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
         ...op,
         timeoutMs: options.startTimeoutMs ?? 60_000,
@@ -284,7 +295,14 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       if (!(await watchSandbox(spec.sandboxId, op))) {
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while starting: ${(await deathReason(spec.sandboxId)) ?? 'gone'}`);
       }
-      return { sandboxId: spec.sandboxId, address: net.sandboxAddress };
+      lap('agentHealthMs');
+      if (snapshot) {
+        // A restored kernel keeps the hostname of the sandbox its image was taken of; a cold one's is
+        // its id (the OCI spec's). Set from outside: nothing inside has CAP_SYS_ADMIN.
+        await setRestoredHostname(paths.runscDir, spec.sandboxId, op);
+        lap('hostnameMs');
+      }
+      return { sandboxId: spec.sandboxId, address: net.sandboxAddress, phases };
     } catch (error) {
       await teardown(spec.sandboxId, slot, {}).catch(() => undefined);
       // A step that saw the deadline's abort may report it as its own failure: the deadline wins.
@@ -362,6 +380,12 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await commitSnapshot(options.home, snapshotId, versions);
       return { diskBytes: await diskBytes(snapshotPaths(options.home, snapshotId).dir) };
     },
+
+    async checkSnapshot(snapshotId: string, op: OperationOptions = {}): Promise<void> {
+      checkSnapshotVersions(snapshotId, await readSnapshotVersions(options.home, snapshotId), await currentVersions(op));
+    },
+
+    listSnapshots: () => listSnapshotIds(options.home),
 
     deleteSnapshot: (snapshotId: string) => removeSnapshot(options.home, snapshotId),
 

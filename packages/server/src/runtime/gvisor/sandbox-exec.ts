@@ -9,6 +9,7 @@ import type { ExecOptions, ExecSpec } from '../sandbox-runtime.js';
 export function runscExec(stateDir: string, sandboxId: string, spec: ExecSpec, options: ExecOptions = {}): Promise<number> {
   const args = ['--root', stateDir, '--platform=systrap', 'exec', '--user', `${spec.uid}:${spec.gid}`, '--cwd', spec.cwd];
   for (const [key, value] of Object.entries(spec.env)) args.push('--env', `${key}=${value}`);
+  for (const cap of spec.capabilities ?? []) args.push('--cap', cap);
   args.push(sandboxId, ...spec.argv);
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {

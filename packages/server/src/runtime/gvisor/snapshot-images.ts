@@ -91,6 +91,12 @@ export async function removeSnapshot(home: string, snapshotId: string): Promise<
   await rm(dir, { recursive: true, force: true });
 }
 
+/** Ids of the complete snapshots under `home` (written ones; a `.partial` is not). */
+export async function listSnapshotIds(home: string): Promise<string[]> {
+  const { root } = snapshotPaths(home, 'x');
+  return (await readdir(root).catch(() => [] as string[])).filter((name) => !name.endsWith('.partial'));
+}
+
 /** Drops snapshots a crash left half-written. */
 export async function removePartialSnapshots(home: string): Promise<void> {
   const { root } = snapshotPaths(home, 'x');
