@@ -8,6 +8,7 @@ import type { ProcessSpec } from './managed-process.js';
 import { spawnPipeDriver } from './pipe-driver.js';
 import type { DirectSpawn } from './pipe-driver.js';
 import { spawnPtyDriver } from './pty-driver.js';
+import type { DirectPtySpawn } from './pty-driver.js';
 import { planSpawn } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
 
@@ -26,6 +27,8 @@ export interface ProcessManagerOptions {
   spawn: SpawnContext;
   /** Starts piped commands without forking the agent when it can (see SpawnerPool). */
   direct?: DirectSpawn | undefined;
+  /** The same for commands on a terminal. */
+  directPty?: DirectPtySpawn | undefined;
   logger: Logger;
   /** How long an exited process stays reachable by Connect (replays its end). */
   retentionMs?: number;
@@ -66,7 +69,9 @@ export class ProcessManager {
     let tSpawned = tPlanned;
     let startedBy = 'agent';
     try {
-      const driver = opts.pty ? spawnPtyDriver(plan, opts.pty, events) : await spawnPipeDriver(plan, opts.stdin, events, this.options.direct);
+      const driver = opts.pty
+        ? await spawnPtyDriver(plan, opts.pty, events, this.options.directPty)
+        : await spawnPipeDriver(plan, opts.stdin, events, this.options.direct);
       proc.attach(driver, opts.lifetimeMs);
       tSpawned = performance.now();
       startedBy = driver.startedBy;

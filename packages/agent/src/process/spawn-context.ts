@@ -4,6 +4,7 @@ import type { UserInfo } from '../users/user-db.js';
 import { LoginEnvCache } from '../users/login-env.js';
 import { loginShellRunner } from './login-shell.js';
 import type { DirectSpawn } from './pipe-driver.js';
+import type { DirectPtySpawn } from './pty-driver.js';
 import { SpawnerPool } from './spawner.js';
 import { childEnv } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
@@ -23,6 +24,8 @@ export interface SpawnRuntime {
   context: SpawnContext;
   /** Piped commands through the users' spawners, when this image can run them. */
   direct: DirectSpawn | undefined;
+  /** Commands on a terminal through the same spawners. */
+  directPty: DirectPtySpawn | undefined;
   /**
    * Prepares what the first command of `user` would otherwise wait for (its login environment,
    * its spawner), in the background.
@@ -75,9 +78,13 @@ export async function createSpawnRuntime(options: SpawnRuntimeOptions): Promise<
   const direct: DirectSpawn | undefined = pool
     ? (plan, stdin) => pool.spawn(plan.user, { file: plan.command.file, args: plan.command.args, env: plan.env, cwd: plan.cwd, stdin })
     : undefined;
+  const directPty: DirectPtySpawn | undefined = pool
+    ? (plan, replica) => pool.spawn(plan.user, { file: plan.command.file, args: plan.command.args, env: plan.env, cwd: plan.cwd, stdin: false, pty: replica })
+    : undefined;
   return {
     context,
     direct,
+    directPty,
     warm: (user) => {
       void loginEnv.get(user, childEnv(user, context, {}));
       pool?.warm(user);

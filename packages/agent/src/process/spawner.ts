@@ -44,24 +44,33 @@ export interface SpawnerRequest {
   env: Record<string, string>;
   cwd: string;
   stdin: boolean;
+  /**
+   * A terminal's replica (`/dev/pts/N`) the spawner can open as the user: the command runs in its
+   * own session with it as fds 0-2 and controlling terminal (no stdio sockets; `stdin` ignored).
+   */
+  pty?: string | undefined;
 }
 
 type Reply = { id: number; pid: number } | { id: number; error: string; message: string } | { exit: number; code: number | null; signal: number | null } | { ready: true };
 
-/** A command a spawner started: stdio sockets and its exit, shaped as PipeDriver reads a ChildProcess. */
+/**
+ * A command a spawner started: stdio sockets (none on a terminal) and its exit, shaped as
+ * PipeDriver reads a ChildProcess.
+ */
 class SpawnedChild extends EventEmitter implements PipeChild {
   constructor(
     readonly pid: number,
     readonly stdin: Socket | null,
-    readonly stdout: Socket,
-    readonly stderr: Socket,
+    readonly stdout: Socket | null,
+    readonly stderr: Socket | null,
   ) {
     super();
   }
 }
 
 interface Pending {
-  stdin: boolean;
+  /** The stdio connections it waits for (fd numbers). */
+  fds: number[];
   sockets: Map<number, Socket>;
   pid?: number;
   failed?: boolean;
@@ -109,8 +118,10 @@ class UserSpawner {
     if (this.dead || !this.ready || this.retired) return Promise.resolve(undefined);
     clearTimeout(this.idleTimer);
     return new Promise((resolve) => {
-      this.pending.set(id, { stdin: req.stdin, sockets: new Map(), resolve });
-      const line = JSON.stringify({ id, file: req.file, argv: [req.file, ...req.args], env: req.env, cwd: req.cwd, stdin: req.stdin });
+      const fds = req.pty !== undefined ? [] : req.stdin ? [0, 1, 2] : [1, 2];
+      this.pending.set(id, { fds, sockets: new Map(), resolve });
+      const base = { id, file: req.file, argv: [req.file, ...req.args], env: req.env, cwd: req.cwd };
+      const line = JSON.stringify(req.pty !== undefined ? { ...base, pty: req.pty } : { ...base, stdin: req.stdin });
       this.proc.stdin?.write(`${line}\n`);
     });
   }
@@ -118,7 +129,7 @@ class UserSpawner {
   /** A stdio connection of request `id` arrived on the agent's socket. */
   attach(id: number, fd: number, socket: Socket): void {
     const p = this.pending.get(id);
-    if (!p || p.sockets.has(fd)) {
+    if (!p || p.sockets.has(fd) || !p.fds.includes(fd)) {
       socket.destroy();
       return;
     }
@@ -134,12 +145,9 @@ class UserSpawner {
       this.armIdle();
       return;
     }
-    const stdout = p.sockets.get(1);
-    const stderr = p.sockets.get(2);
-    const stdin = p.sockets.get(0);
-    if (p.pid === undefined || !stdout || !stderr || (p.stdin && !stdin)) return;
+    if (p.pid === undefined || p.fds.some((fd) => !p.sockets.has(fd))) return;
     this.pending.delete(id);
-    const child = new SpawnedChild(p.pid, stdin ?? null, stdout, stderr);
+    const child = new SpawnedChild(p.pid, p.sockets.get(0) ?? null, p.sockets.get(1) ?? null, p.sockets.get(2) ?? null);
     this.running.set(p.pid, child);
     p.resolve(child);
     const early = this.earlyExits.get(p.pid);

@@ -351,7 +351,7 @@ class Session {
       },
     };
     try {
-      return req.tty ? spawnPtyDriver(plan, { cols: req.cols ?? 80, rows: req.rows ?? 24 }, events) : await spawnPipeDriver(plan, true, events);
+      return req.tty ? await spawnPtyDriver(plan, { cols: req.cols ?? 80, rows: req.rows ?? 24 }, events) : await spawnPipeDriver(plan, true, events);
     } catch (err) {
       throw new SessionError(`unable to execute ${file}: ${err instanceof Error ? err.message : String(err)}`);
     }
