@@ -17,7 +17,7 @@ otherwise). A pty one (the agent holds the terminal's master and made the replic
 user) gets its own session, and the replica, opened after setsid, as fds 0-2 and controlling
 terminal, with the terminal settings node-pty gives a forked terminal. It answers on stdout, one
 JSON object per line:
-  {"id": N, "pid": P}                      started
+  {"id": N, "pid": P, "spawnUs": U}        started (U: microseconds from the request to posix_spawn's return)
   {"id": N, "error": "ENOENT", "message": ...}  not started (the agent then starts it itself)
   {"ready": true}                          first, once it takes requests
   {"exit": P, "code": C, "signal": S}      a command ended (code or signal number; may come
@@ -34,6 +34,7 @@ import struct
 import sys
 import termios
 import threading
+import time
 
 SIGNALS = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
 write_lock = threading.Lock()
@@ -96,6 +97,7 @@ TERMINAL = terminal_settings()
 
 def start(req, path, token):
     global live
+    started = time.monotonic()
     rid = int(req["id"])
     socks = []
     fds = []
@@ -124,7 +126,7 @@ def start(req, path, token):
             pid = os.posix_spawn(req["file"], req["argv"], req["env"], file_actions=actions, setsigdef=SIGNALS, setsigmask=[], setsid=setsid)
             live += 1
             have_children.notify()
-        send({"id": rid, "pid": pid})
+        send({"id": rid, "pid": pid, "spawnUs": int((time.monotonic() - started) * 1e6)})
     except (OSError, termios.error) as e:
         code = e.errno if isinstance(e, OSError) else e.args[0]
         send({"id": rid, "error": errno.errorcode.get(code or 0, "EIO"), "message": str(e)})

@@ -121,6 +121,7 @@ async function spawnOnOpenedTerminal(
 class OpenedPtyDriver implements ProcessDriver {
   readonly isPty = true;
   readonly startedBy = 'spawner';
+  readonly timeline: Record<string, number> | undefined;
   private readonly stream: ReadStream;
   private exit: RawExit | undefined;
   private closed = false;
@@ -136,6 +137,7 @@ class OpenedPtyDriver implements ProcessDriver {
     private readonly pty: PtyNative,
     private readonly events: DriverEvents,
   ) {
+    this.timeline = child.timeline;
     this.stream = new ReadStream(master);
     this.stream.on('data', (data: Buffer) => {
       for (const part of chunks(data, PTY_CHUNK_SIZE)) events.onOutput('pty', part);

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../logger.js';
 import type { DriverEvents, ProcessDriver, RawExit, SpawnPlan } from './driver.js';
 import type { PipeChild } from './pipe-driver.js';
+import { loginShellRunner, spawnerLoginShellRunner } from './login-shell.js';
 import { spawnPtyDriver } from './pty-driver.js';
 import type { DirectPtySpawn } from './pty-driver.js';
 import { SpawnerPool } from './spawner.js';
@@ -135,7 +136,7 @@ describe('spawner pool (real python3)', () => {
     const nobody = { name: 'nobody', uid: 65534, gid: 65534, home: '/', shell: '/bin/sh' };
     const direct: DirectPtySpawn = (plan, replica) =>
       pool.spawn(plan.user, { file: plan.command.file, args: plan.command.args, env: plan.env, cwd: plan.cwd, stdin: false, pty: replica });
-    pool.warm(nobody);
+    void pool.warm(nobody);
     const script = 'sleep 0.2; echo "uid=$(id -u) owner=$(stat -c %u "$(tty)")"';
     const plan: SpawnPlan = { file: '/bin/sh', args: ['-c', script], env: {}, cwd: '/', command: { file: '/bin/sh', args: ['-c', script] }, user: nobody };
     let spawned: Awaited<ReturnType<typeof onTerminal>>;
@@ -146,5 +147,25 @@ describe('spawner pool (real python3)', () => {
     } while (spawned.driver.startedBy !== 'spawner' && Date.now() < deadline);
     assert.equal(spawned.driver.startedBy, 'spawner');
     assert.match(spawned.out, new RegExp(`uid=65534 owner=${root.uid}`));
+  });
+
+  it('runs a login shell for the login environment capture as the forked runner does', async () => {
+    const forked = loginShellRunner({ agentUid: root.uid, setprivPath: undefined });
+    let forks = 0;
+    const run = spawnerLoginShellRunner(pool, (...args) => {
+      forks += 1;
+      return forked(...args);
+    });
+    const env = { PATH: '/usr/bin:/bin', HOME: dir, MARK: 'm1' };
+    const script = 'echo "out:$MARK:$PWD"; echo err >&2; exit 5';
+    const viaSpawner = await run({ ...root, home: dir }, env, script, new AbortController().signal);
+    const viaFork = await forked({ ...root, home: dir }, env, script, new AbortController().signal);
+    assert.equal(forks, 0);
+    assert.deepEqual(
+      [viaSpawner.code, viaSpawner.stdout.toString(), viaSpawner.stderr.toString()],
+      [viaFork.code, viaFork.stdout.toString(), viaFork.stderr.toString()],
+    );
+    assert.equal(viaSpawner.code, 5);
+    assert.match(viaSpawner.stdout.toString(), new RegExp(`out:m1:${dir}`));
   });
 });

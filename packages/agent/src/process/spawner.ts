@@ -51,7 +51,7 @@ export interface SpawnerRequest {
   pty?: string | undefined;
 }
 
-type Reply = { id: number; pid: number } | { id: number; error: string; message: string } | { exit: number; code: number | null; signal: number | null } | { ready: true };
+type Reply = { id: number; pid: number; spawnUs?: number } | { id: number; error: string; message: string } | { exit: number; code: number | null; signal: number | null } | { ready: true };
 
 /**
  * A command a spawner started: stdio sockets (none on a terminal) and its exit, shaped as
@@ -63,6 +63,7 @@ class SpawnedChild extends EventEmitter implements PipeChild {
     readonly stdin: Socket | null,
     readonly stdout: Socket | null,
     readonly stderr: Socket | null,
+    readonly timeline: Record<string, number>,
   ) {
     super();
   }
@@ -72,6 +73,7 @@ interface Pending {
   /** The stdio connections it waits for (fd numbers). */
   fds: number[];
   sockets: Map<number, Socket>;
+  timeline: Record<string, number>;
   pid?: number;
   failed?: boolean;
   resolve(child: SpawnedChild | undefined): void;
@@ -81,6 +83,9 @@ interface Pending {
 class UserSpawner {
   ready = false;
   retired = false;
+  /** Resolves once it takes requests (true) or is gone before that (false). */
+  readonly started: Promise<boolean>;
+  private markStarted: (ok: boolean) => void = () => undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly running = new Map<number, SpawnedChild>();
   private readonly earlyExits = new Map<number, { code: number | null; signal: number | null }>();
@@ -93,6 +98,7 @@ class UserSpawner {
     private readonly logger: Logger,
     private readonly onRetire: () => void,
   ) {
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
     proc.stdout?.setEncoding('utf8');
     proc.stdout?.on('data', (text: string) => this.onData(text));
     proc.stdin?.on('error', () => undefined);
@@ -119,7 +125,7 @@ class UserSpawner {
     clearTimeout(this.idleTimer);
     return new Promise((resolve) => {
       const fds = req.pty !== undefined ? [] : req.stdin ? [0, 1, 2] : [1, 2];
-      this.pending.set(id, { fds, sockets: new Map(), resolve });
+      this.pending.set(id, { fds, sockets: new Map(), timeline: { requested: performance.now() }, resolve });
       const base = { id, file: req.file, argv: [req.file, ...req.args], env: req.env, cwd: req.cwd };
       const line = JSON.stringify(req.pty !== undefined ? { ...base, pty: req.pty } : { ...base, stdin: req.stdin });
       this.proc.stdin?.write(`${line}\n`);
@@ -134,6 +140,7 @@ class UserSpawner {
       return;
     }
     p.sockets.set(fd, socket);
+    p.timeline[`fd${fd}`] = performance.now();
     this.settle(id, p);
   }
 
@@ -147,7 +154,7 @@ class UserSpawner {
     }
     if (p.pid === undefined || p.fds.some((fd) => !p.sockets.has(fd))) return;
     this.pending.delete(id);
-    const child = new SpawnedChild(p.pid, p.sockets.get(0) ?? null, p.sockets.get(1) ?? null, p.sockets.get(2) ?? null);
+    const child = new SpawnedChild(p.pid, p.sockets.get(0) ?? null, p.sockets.get(1) ?? null, p.sockets.get(2) ?? null, p.timeline);
     this.running.set(p.pid, child);
     p.resolve(child);
     const early = this.earlyExits.get(p.pid);
@@ -175,6 +182,7 @@ class UserSpawner {
   private onReply(reply: Reply): void {
     if ('ready' in reply) {
       this.ready = true;
+      this.markStarted(true);
       return;
     }
     if ('exit' in reply) {
@@ -189,6 +197,8 @@ class UserSpawner {
       p.failed = true;
     } else {
       p.pid = reply.pid;
+      p.timeline['pid'] = performance.now();
+      if (reply.spawnUs !== undefined) p.timeline['pythonSpawnUs'] = reply.spawnUs;
     }
     this.settle(reply.id, p);
   }
@@ -197,6 +207,7 @@ class UserSpawner {
     const child = this.running.get(pid);
     if (!child) return;
     this.running.delete(pid);
+    child.timeline['exitReported'] = performance.now();
     // The same chunk of replies may have started it: let its reader attach first.
     setImmediate(() => child.emit('exit', signo === null ? code : null, signo === null ? null : signalName(signo)));
     if (this.retired && this.idle) this.close();
@@ -216,6 +227,7 @@ class UserSpawner {
   private die(reason: string): void {
     if (this.dead) return;
     this.dead = true;
+    this.markStarted(false);
     clearTimeout(this.idleTimer);
     if (!this.retired) this.logger.warn('spawner ended', { reason, running: this.running.size });
     this.retired = true;
@@ -346,10 +358,11 @@ export class SpawnerPool {
     socket.on('data', onHeader);
   }
 
-  /** Starts the spawner of `user` unless it runs. */
-  warm(user: UserInfo): void {
+  /** Starts the spawner of `user` unless it runs; resolves once it takes commands (false: it could not start). */
+  warm(user: UserInfo): Promise<boolean> {
     const key = `${user.uid}:${user.gid}:${user.name}`;
-    if (!this.closed && !this.spawners.has(key)) this.startSpawner(user, key);
+    if (this.closed) return Promise.resolve(false);
+    return (this.spawners.get(key) ?? this.startSpawner(user, key)).started;
   }
 
   /** Starts a command as `user` through its spawner, or undefined (then the caller forks). */

@@ -323,7 +323,7 @@ class Session {
     const cwdStat = await stat(req.cwd).catch(() => undefined);
     if (!cwdStat?.isDirectory()) throw new SessionError(`unable to change directory to ${req.cwd}: No such file or directory`);
     const argv0 = req.argv[0] ?? '';
-    const executable = await lookPath(argv0, req.cwd, env['PATH'] ?? '');
+    const executable = lookPath(argv0, req.cwd, env['PATH'] ?? '');
     if (!executable) throw new SessionError(`${argv0}: command not found`);
     const args = req.argv.slice(1);
 
