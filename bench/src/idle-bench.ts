@@ -230,3 +230,51 @@ export async function benchIdleSplit(stack: Stack, settleMs = 40_000, windowMs =
   }
   return rows;
 }
+
+/**
+ * Latency with a crowd (issue 12, item 5): `commands.run("true")` in a plain sandbox and
+ * `runCode("1 + 1")` in a code interpreter, alone, then again with `count` idle plain sandboxes
+ * alive (goal: within 1.5×); and what the crowd costs idle (the sum of its cgroups' CPU).
+ */
+export async function benchCrowd(stack: Stack, count = Number(process.env['SANDBOXD_BENCH_CROWD'] ?? 60)): Promise<BenchRow[]> {
+  const { Sandbox: CodeSandbox } = await import('@e2b/code-interpreter');
+  const opts = { ...stack.sdk, requestTimeoutMs: 300_000, timeoutMs: 3_600_000 };
+  const plain = await Sandbox.create('base', opts);
+  const code = await CodeSandbox.create('code-interpreter-v1', opts);
+  const crowd: Sandbox[] = [];
+  try {
+    const runOne = (): Promise<unknown> => plain.commands.run('true');
+    const codeOne = (): Promise<unknown> => code.runCode('1 + 1');
+    await sleep(5_000);
+    const aloneRun = median(await timeRuns(20, runOne, 3));
+    const aloneCode = median(await timeRuns(20, codeOne, 3));
+    let failed = 0;
+    // A few at a time: fast enough to fill, not so many that creates time out on a loaded host.
+    while (crowd.length < count && failed < 10) {
+      const batch = await Promise.allSettled(Array.from({ length: Math.min(3, count - crowd.length) }, () => Sandbox.create('base', opts)));
+      for (const r of batch) {
+        if (r.status === 'fulfilled') crowd.push(r.value);
+        else {
+          failed++;
+          process.stderr.write(`crowd: create failed: ${String(r.reason)}\n`);
+        }
+      }
+      process.stderr.write(`crowd: ${crowd.length} idle sandboxes\n`);
+    }
+    // Past the warm-up of the newest and the retirement of their unused spawners.
+    await sleep(40_000);
+    const cpu0 = crowd.map((s) => sandboxCpuMs(s.sandboxId));
+    await sleep(30_000);
+    const crowdCpuPerMin = (crowd.reduce((sum, s, i) => sum + sandboxCpuMs(s.sandboxId) - (cpu0[i] ?? 0), 0) * 60_000) / 30_000;
+    const crowdedRun = median(await timeRuns(20, runOne, 3));
+    const crowdedCode = median(await timeRuns(20, codeOne, 3));
+    return [
+      { name: `\`commands.run("true")\` p50 with ${crowd.length} idle sandboxes alive`, value: crowdedRun, unit: 'ms', baselineName: 'with none', baseline: aloneRun },
+      { name: `warm \`runCode("1 + 1")\` p50 with ${crowd.length} idle sandboxes alive`, value: crowdedCode, unit: 'ms', baselineName: 'with none', baseline: aloneCode },
+      { name: `idle CPU of the ${crowd.length} sandboxes together, per minute`, value: crowdCpuPerMin, unit: 'ms', baselineName: 'one core for a minute', baseline: 60_000 },
+      { name: 'creates that failed on the way', value: failed, unit: '', baselineName: 'none (absolute)', baseline: 0 },
+    ];
+  } finally {
+    await Promise.all([plain.kill(), code.kill(), ...crowd.map((s) => s.kill())]);
+  }
+}
