@@ -43,6 +43,34 @@ function traces(home: string, sandboxId: string): Array<Record<string, number | 
 
 const ms = (t0: number): number => performance.now() - t0;
 
+/** What a spawn costs inside gVisor, piece by piece (medians; printed as one JSON object). */
+const FLOOR_SCRIPT = `import json, mmap, os, signal, time
+def med(f, n=20):
+    t = []
+    for _ in range(n):
+        s = time.monotonic(); f(); t.append((time.monotonic() - s) * 1000)
+    t.sort(); return t[len(t) // 2]
+def spawn(argv, **kw):
+    return lambda: os.waitpid(os.posix_spawn(argv[0], argv, dict(os.environ), **kw), 0)
+sigs = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
+def getppid_loop():
+    for _ in range(1000): os.getppid()
+def touch_pages():
+    m = mmap.mmap(-1, 256 * 4096)
+    for i in range(256): m[i * 4096] = 1
+    m.close()
+out = {
+  "posix_spawn('/bin/true') + wait (ms)": med(spawn(["/bin/true"])),
+  "posix_spawn('/bin/bash -c true') + wait (ms)": med(spawn(["/bin/bash", "-c", "true"])),
+  "the same with every signal reset, as the spawner does (ms)": med(spawn(["/bin/bash", "-c", "true"], setsigdef=sigs, setsigmask=[])),
+  "posix_spawn('/bin/bash -l -c true') + wait (ms)": med(spawn(["/bin/bash", "-l", "-c", "true"])),
+  "fork() + exec('/bin/true') from Python + wait (ms)": med(lambda: os.waitpid(os.fork() or os.execv("/bin/true", ["/bin/true"]), 0)),
+  "one getppid() syscall (us)": med(getppid_loop, 5),
+  "first touch of one fresh anonymous page (us)": med(touch_pages, 5) * 1000 / 256,
+}
+print(json.dumps(out))
+`;
+
 /** Time from `pty.create` until the login shell ran a line typed right away (its output seen). */
 async function ptyReadyMs(sbx: Sandbox): Promise<{ created: number; answered: number }> {
   const t0 = performance.now();
@@ -118,15 +146,12 @@ export async function benchCmd(stack: Stack, rounds = Number(process.env['SANDBO
       }
     }
 
-    // The spawn floor inside gVisor: the template's Python starting bash the way the spawner does.
-    const floor = await fast.commands.run(
-      `python3 -c 'import os,time
-t=[]
-for i in range(20):
-  s=time.monotonic(); p=os.posix_spawn("/bin/bash",["/bin/bash","-c","true"],dict(os.environ)); os.waitpid(p,0); t.append((time.monotonic()-s)*1000)
-t.sort(); print(t[10])'`,
-    );
-    rows.push({ name: 'inside gVisor: Python `posix_spawn("/bin/bash -c true")` + wait, p50', value: Number(floor.stdout.trim()), unit: 'ms', baselineName: '`commands.run("true")` p50', baseline: median(a) });
+    // The spawn floor inside gVisor, piece by piece, with the template's Python (as the spawner does).
+    await fast.files.write('/tmp/sandboxd-bench-floor.py', FLOOR_SCRIPT);
+    const floor = JSON.parse((await fast.commands.run('python3 /tmp/sandboxd-bench-floor.py')).stdout) as Record<string, number>;
+    for (const [key, value] of Object.entries(floor)) {
+      rows.push({ name: `inside gVisor: ${key}, p50`, value, unit: key.endsWith('us') ? 'µs' : 'ms', baselineName: '`commands.run("true")` p50', baseline: key.endsWith('us') ? median(a) * 1000 : median(a) });
+    }
 
     // PTY: create until the login shell answered a line typed at once, interleaved.
     const ptyFast: number[] = [];

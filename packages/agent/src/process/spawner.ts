@@ -98,7 +98,11 @@ class UserSpawner {
     private readonly logger: Logger,
     private readonly onRetire: () => void,
   ) {
+    const since = performance.now();
     this.started = new Promise((resolve) => (this.markStarted = resolve));
+    void this.started.then((ok) => {
+      if (ok) this.logger.info('spawner ready', { ms: Math.round(performance.now() - since) });
+    });
     proc.stdout?.setEncoding('utf8');
     proc.stdout?.on('data', (text: string) => this.onData(text));
     proc.stdin?.on('error', () => undefined);
