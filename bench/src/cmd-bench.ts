@@ -150,7 +150,8 @@ export async function benchCmd(stack: Stack, rounds = Number(process.env['SANDBO
     await fast.files.write('/tmp/sandboxd-bench-floor.py', FLOOR_SCRIPT);
     const floor = JSON.parse((await fast.commands.run('python3 /tmp/sandboxd-bench-floor.py')).stdout) as Record<string, number>;
     for (const [key, value] of Object.entries(floor)) {
-      rows.push({ name: `inside gVisor: ${key}, p50`, value, unit: key.endsWith('us') ? 'µs' : 'ms', baselineName: '`commands.run("true")` p50', baseline: key.endsWith('us') ? median(a) * 1000 : median(a) });
+      const micro = key.endsWith('(us)');
+      rows.push({ name: `inside gVisor: ${key.replace(/ \((us|ms)\)$/, '')}, p50`, value, unit: micro ? 'µs' : 'ms', baselineName: '`commands.run("true")` p50', baseline: micro ? median(a) * 1000 : median(a) });
     }
 
     // PTY: create until the login shell answered a line typed at once, interleaved.
