@@ -148,7 +148,7 @@ export async function benchCmd(stack: Stack, rounds = Number(process.env['SANDBO
 
     // The spawn floor inside gVisor, piece by piece, with the template's Python (as the spawner does).
     await fast.files.write('/tmp/sandboxd-bench-floor.py', FLOOR_SCRIPT);
-    const floor = JSON.parse((await fast.commands.run('python3 /tmp/sandboxd-bench-floor.py')).stdout) as Record<string, number>;
+    const floor = JSON.parse((await fast.commands.run('python3 /tmp/sandboxd-bench-floor.py', { timeoutMs: 600_000 })).stdout) as Record<string, number>;
     for (const [key, value] of Object.entries(floor)) {
       const micro = key.endsWith('(us)');
       rows.push({ name: `inside gVisor: ${key.replace(/ \((us|ms)\)$/, '')}, p50`, value, unit: micro ? 'µs' : 'ms', baselineName: '`commands.run("true")` p50', baseline: micro ? median(a) * 1000 : median(a) });
