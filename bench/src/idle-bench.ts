@@ -126,3 +126,157 @@ export async function benchDensity(stack: Stack, template: string, budgetMiB: nu
     await Promise.all(alive.map((s) => s.kill()));
   }
 }
+
+/** Host processes in a sandbox's cgroup (gVisor's sentry, gofer, systrap stubs), with their names. */
+function cgroupProcesses(sandboxId: string): Array<{ pid: number; name: string }> {
+  let text: string;
+  try {
+    text = readFileSync(`/sys/fs/cgroup/cpuacct/sandboxd/${sandboxId}/cgroup.procs`, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const pid = Number(l);
+      let name = '?';
+      try {
+        name = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ');
+      } catch {
+        // gone
+      }
+      return { pid, name };
+    });
+}
+
+/** CPU per host process of the sandbox's cgroup, grouped by kind (sentry, gofer, stubs), in ms. */
+function cpuByKind(sandboxId: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const { pid, name } of cgroupProcesses(sandboxId)) {
+    const kind = name.includes('gofer') ? 'gofer' : name.includes('boot') ? 'sentry' : 'stub or other';
+    try {
+      out.set(kind, (out.get(kind) ?? 0) + processCpuMs(pid));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+const SIGNAL_SCRIPT = `#!/bin/sh
+# sig.sh SIGNAL PATTERN [SECONDS]: signals the processes whose command line matches PATTERN (a grep
+# regex written so that it does not match itself, e.g. agent[.]bundle); with SECONDS, continues
+# them after that long.
+pids=""
+for p in /proc/[0-9]*; do
+  if tr '\\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "$2"; then pids="$pids \${p#/proc/}"; fi
+done
+kill -"$1" $pids
+if [ -n "$3" ]; then sleep "$3"; kill -CONT $pids; fi
+echo $pids
+`;
+
+/**
+ * Sends SIGSTOP or SIGCONT to the sandbox's processes matching `pattern`, as root. With
+ * `resumeAfterSec` (the agent is among them, so nothing could continue it through the agent) from
+ * a background shell that continues them after that long.
+ */
+async function signalInside(sbx: Sandbox, pattern: string, signal: 'STOP' | 'CONT', resumeAfterSec?: number): Promise<void> {
+  await sbx.files.write('/tmp/sandboxd-bench-sig.sh', SIGNAL_SCRIPT, { user: 'root' });
+  const cmd = `sh /tmp/sandboxd-bench-sig.sh ${signal} '${pattern}'`;
+  if (resumeAfterSec === undefined) await sbx.commands.run(cmd, { user: 'root' });
+  else await sbx.commands.run(`${cmd} ${resumeAfterSec} >/dev/null 2>&1`, { user: 'root', background: true });
+}
+
+/**
+ * Where an idle sandbox's CPU goes (issue 12, item 5): after `settleMs`, the cgroup CPU over
+ * windows of `windowMs` with one suspect at a time stopped (SIGSTOP inside the sandbox): nothing,
+ * the agent, the Jupyter kernels (code interpreter), the agent and the kernels; plus the split
+ * between gVisor's host processes (sentry, gofer, systrap stubs that run the sandbox's code).
+ */
+export async function benchIdleSplit(stack: Stack, settleMs = 40_000, windowMs = 20_000): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const template of ['base', 'code-interpreter-v1']) {
+    const sbx = await Sandbox.create(template, { ...stack.sdk, requestTimeoutMs: 300_000 });
+    try {
+      await sleep(settleMs);
+      const measure = async (label: string, stop?: { pattern: string; agent: boolean }): Promise<number> => {
+        if (stop) await signalInside(sbx, stop.pattern, 'STOP', stop.agent ? Math.ceil((windowMs + 8_000) / 1000) : undefined);
+        // Let the command that stopped them and its spawner's wake-ups pass.
+        await sleep(3_000);
+        const c0 = sandboxCpuMs(sbx.sandboxId);
+        const k0 = cpuByKind(sbx.sandboxId);
+        await sleep(windowMs);
+        const c1 = sandboxCpuMs(sbx.sandboxId);
+        const k1 = cpuByKind(sbx.sandboxId);
+        const perMin = ((c1 - c0) * 60_000) / windowMs;
+        const kinds = [...k1].map(([k, v]) => `${k} ${(((v - (k0.get(k) ?? 0)) * 60_000) / windowMs).toFixed(0)}`).join(', ');
+        rows.push({ name: `${template}: idle CPU per minute, ${label} (host processes: ${kinds} ms/min)`, value: perMin, unit: 'ms', baselineName: 'none (absolute)', baseline: 0 });
+        if (stop?.agent) await sleep(8_000);
+        else if (stop) await signalInside(sbx, stop.pattern, 'CONT');
+        return perMin;
+      };
+      await measure('everything running');
+      await measure('agent stopped', { pattern: 'agent[.]bundle', agent: true });
+      if (template !== 'base') {
+        await measure('ipykernel stopped', { pattern: 'ipykernel[_]launcher', agent: false });
+        await measure('Deno kernel stopped', { pattern: '[d]eno', agent: false });
+        await measure('agent and kernels stopped', { pattern: 'agent[.]bundle\\|ipykernel[_]launcher\\|[d]eno', agent: true });
+      }
+    } finally {
+      await sbx.kill();
+    }
+  }
+  return rows;
+}
+
+/**
+ * Latency with a crowd (issue 12, item 5): `commands.run("true")` in a plain sandbox and
+ * `runCode("1 + 1")` in a code interpreter, alone, then again with `count` idle plain sandboxes
+ * alive (goal: within 1.5×); and what the crowd costs idle (the sum of its cgroups' CPU).
+ */
+export async function benchCrowd(stack: Stack, count = Number(process.env['SANDBOXD_BENCH_CROWD'] ?? 60)): Promise<BenchRow[]> {
+  const { Sandbox: CodeSandbox } = await import('@e2b/code-interpreter');
+  const opts = { ...stack.sdk, requestTimeoutMs: 300_000, timeoutMs: 3_600_000 };
+  const plain = await Sandbox.create('base', opts);
+  const code = await CodeSandbox.create('code-interpreter-v1', opts);
+  const crowd: Sandbox[] = [];
+  try {
+    const runOne = (): Promise<unknown> => plain.commands.run('true');
+    // A loaded host can take minutes to start the kernel: warm it with a long timeout first.
+    const codeOne = (): Promise<unknown> => code.runCode('1 + 1', { timeoutMs: 300_000, requestTimeoutMs: 300_000 });
+    await codeOne();
+    await sleep(5_000);
+    const aloneRun = median(await timeRuns(20, runOne, 3));
+    const aloneCode = median(await timeRuns(20, codeOne, 3));
+    let failed = 0;
+    // A few at a time: fast enough to fill, not so many that creates time out on a loaded host.
+    while (crowd.length < count && failed < 10) {
+      const batch = await Promise.allSettled(Array.from({ length: Math.min(3, count - crowd.length) }, () => Sandbox.create('base', opts)));
+      for (const r of batch) {
+        if (r.status === 'fulfilled') crowd.push(r.value);
+        else {
+          failed++;
+          process.stderr.write(`crowd: create failed: ${String(r.reason)}\n`);
+        }
+      }
+      process.stderr.write(`crowd: ${crowd.length} idle sandboxes\n`);
+    }
+    // Past the warm-up of the newest and the retirement of their unused spawners.
+    await sleep(40_000);
+    const cpu0 = crowd.map((s) => sandboxCpuMs(s.sandboxId));
+    await sleep(30_000);
+    const crowdCpuPerMin = (crowd.reduce((sum, s, i) => sum + sandboxCpuMs(s.sandboxId) - (cpu0[i] ?? 0), 0) * 60_000) / 30_000;
+    const crowdedRun = median(await timeRuns(20, runOne, 3));
+    const crowdedCode = median(await timeRuns(20, codeOne, 3));
+    return [
+      { name: `\`commands.run("true")\` p50 with ${crowd.length} idle sandboxes alive`, value: crowdedRun, unit: 'ms', baselineName: 'with none', baseline: aloneRun },
+      { name: `warm \`runCode("1 + 1")\` p50 with ${crowd.length} idle sandboxes alive`, value: crowdedCode, unit: 'ms', baselineName: 'with none', baseline: aloneCode },
+      { name: `idle CPU of the ${crowd.length} sandboxes together, per minute`, value: crowdCpuPerMin, unit: 'ms', baselineName: 'one core for a minute', baseline: 60_000 },
+      { name: 'creates that failed on the way', value: failed, unit: '', baselineName: 'none (absolute)', baseline: 0 },
+    ];
+  } finally {
+    await Promise.all([plain.kill(), code.kill(), ...crowd.map((s) => s.kill())]);
+  }
+}

@@ -1,14 +1,15 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|files|idle|density|create-ab|pool|pause|snapshot]
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|files|idle|density|create-ab|cmd|idle-split|crowd|pool|pause|snapshot]
 // (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from '@sandboxd/e2e/stack';
+import { benchCmd } from './cmd-bench.js';
 import { benchCode } from './code-bench.js';
 import { benchCore } from './core-bench.js';
 import { benchCreateAB } from './create-ab-bench.js';
 import { benchFiles } from './files-bench.js';
-import { benchDensity, benchIdle } from './idle-bench.js';
+import { benchCrowd, benchDensity, benchIdle, benchIdleSplit } from './idle-bench.js';
 import { benchKernelVariants } from './kernel-variants-bench.js';
 import { benchPause } from './pause-bench.js';
 import { benchPool, goalsMarkdown } from './pool-bench.js';
@@ -54,6 +55,9 @@ if (only === 'pause') {
       ...(only === undefined || only === 'files' ? await benchFiles(stack, Number(process.env['SANDBOXD_BENCH_FILE_MB'] ?? 100)) : []),
       ...(only === undefined || only === 'idle' ? await benchIdle(stack) : []),
       ...(only === 'create-ab' ? await benchCreateAB(stack) : []),
+      ...(only === 'cmd' ? await benchCmd(stack) : []),
+      ...(only === 'idle-split' ? await benchIdleSplit(stack) : []),
+      ...(only === 'crowd' ? await benchCrowd(stack) : []),
       // Density: SANDBOXD_BENCH_DENSITY_MB of sandbox memory (default small enough for minutes here).
       ...(only === 'density' ? await benchDensity(stack, process.env['SANDBOXD_BENCH_DENSITY_TEMPLATE'] ?? 'base', Number(process.env['SANDBOXD_BENCH_DENSITY_MB'] ?? 1024)) : []),
     ];

@@ -77,7 +77,7 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
     // gVisor's gofer-served root refuses user xattrs: metadata then lives in the agent's memory.
     metadata: withMetadataFallback(createXattrMetadataStore(logger), createInodeMetadataStore()),
     watchers: new WatcherRegistry(),
-    processes: new ProcessManager({ logger, spawn: spawn.context, direct: spawn.direct, trace: config.envVars['SANDBOXD_AGENT_TRACE'] === '1' }),
+    processes: new ProcessManager({ logger, spawn: spawn.context, direct: spawn.direct, directPty: spawn.directPty, trace: config.envVars['SANDBOXD_AGENT_TRACE'] === '1' }),
   };
   const shutdown = new AbortController();
   // The daemon's `POST /adopt` (daemon secret only): this agent becomes another sandbox.

@@ -23,6 +23,8 @@ export interface ProcessDriver {
   readonly isPty: boolean;
   /** How it was started: forked by the agent, or by a user's spawner (see SpawnerPool). */
   readonly startedBy: 'agent' | 'spawner';
+  /** performance.now() of the steps of a spawner's start and exit report, by name (the trace). */
+  readonly timeline?: Record<string, number>;
   pause(): void;
   resume(): void;
   kill(signal: NodeJS.Signals): void;

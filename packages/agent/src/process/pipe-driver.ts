@@ -19,6 +19,8 @@ export interface PipeChild {
   readonly stderr: Readable | null;
   on(event: 'error', listener: (err: Error) => void): this;
   once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  /** performance.now() of the steps of its start and exit report, by name (a spawner's). */
+  readonly timeline?: Record<string, number>;
 }
 
 /** Starts a plan's command without forking the agent, or answers undefined (see SpawnerPool). */
@@ -50,6 +52,7 @@ export async function spawnPipeDriver(plan: SpawnPlan, stdin: boolean, events: D
 
 class PipeDriver implements ProcessDriver {
   readonly isPty = false;
+  readonly timeline: Record<string, number> | undefined;
   private stdinClosed: boolean;
   private openOutputs = 2;
   private lastOutputAt = Date.now();
@@ -66,6 +69,7 @@ class PipeDriver implements ProcessDriver {
     private readonly events: DriverEvents,
     readonly startedBy: 'agent' | 'spawner' = 'agent',
   ) {
+    this.timeline = child.timeline;
     this.stdinClosed = child.stdin === null;
     child.stdin?.on('error', () => {
       this.stdinClosed = true;

@@ -8,6 +8,7 @@ import type { ProcessSpec } from './managed-process.js';
 import { spawnPipeDriver } from './pipe-driver.js';
 import type { DirectSpawn } from './pipe-driver.js';
 import { spawnPtyDriver } from './pty-driver.js';
+import type { DirectPtySpawn } from './pty-driver.js';
 import { planSpawn } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
 
@@ -26,6 +27,8 @@ export interface ProcessManagerOptions {
   spawn: SpawnContext;
   /** Starts piped commands without forking the agent when it can (see SpawnerPool). */
   direct?: DirectSpawn | undefined;
+  /** The same for commands on a terminal. */
+  directPty?: DirectPtySpawn | undefined;
   logger: Logger;
   /** How long an exited process stays reachable by Connect (replays its end). */
   retentionMs?: number;
@@ -65,11 +68,15 @@ export class ProcessManager {
     const userCmd = [spec.cmd, ...spec.args].join(' ');
     let tSpawned = tPlanned;
     let startedBy = 'agent';
+    let timeline: Record<string, number> | undefined;
     try {
-      const driver = opts.pty ? spawnPtyDriver(plan, opts.pty, events) : await spawnPipeDriver(plan, opts.stdin, events, this.options.direct);
+      const driver = opts.pty
+        ? await spawnPtyDriver(plan, opts.pty, events, this.options.directPty)
+        : await spawnPipeDriver(plan, opts.stdin, events, this.options.direct);
       proc.attach(driver, opts.lifetimeMs);
       tSpawned = performance.now();
       startedBy = driver.startedBy;
+      timeline = driver.timeline;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new SandboxdError(ErrorCode.BAD_REQUEST, `error starting process '${userCmd}': ${reason}`, { cause: err });
@@ -90,7 +97,7 @@ export class ProcessManager {
         ...proc.exit,
         timedOut: proc.timedOut,
         durationMs: Date.now() - startedAt,
-        ...(this.options.trace ? { trace: traceOf(t0, tPlanned, tSpawned, tExited, `${startedBy}:${plan.command.file}`) } : {}),
+        ...(this.options.trace ? { trace: traceOf(t0, tPlanned, tSpawned, tExited, `${startedBy}:${plan.command.file}`, timeline) } : {}),
       };
       if (proc.exit?.exitCode === 0) this.options.logger.info('process ended', ended);
       else this.options.logger.warn('process failed', { ...ended, outputTail: errorTail.text() });
@@ -137,10 +144,21 @@ export class ProcessManager {
 }
 
 /** Milliseconds per phase of one process: planning (cwd, lookup, login env), spawn call, run until exit, output drain. */
-function traceOf(t0: number, planned: number, spawned: number, exited: number | undefined, file: string): Record<string, number | string> {
+function traceOf(
+  t0: number,
+  planned: number,
+  spawned: number,
+  exited: number | undefined,
+  file: string,
+  timeline: Record<string, number> | undefined,
+): Record<string, number | string> {
   const now = performance.now();
   const ms = (x: number): number => Math.round(x * 100) / 100;
+  // A spawner's steps, as ms since the request arrived (pythonSpawnUs: its own time, request line to posix_spawn's return).
+  const steps: Record<string, number> = {};
+  for (const [name, at] of Object.entries(timeline ?? {})) steps[name.endsWith('Us') ? name : `${name}At`] = name.endsWith('Us') ? at : ms(at - t0);
   return {
+    ...steps,
     file,
     planMs: ms(planned - t0),
     spawnMs: ms(spawned - planned),

@@ -2,8 +2,9 @@ import { access, constants } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import type { UserInfo } from '../users/user-db.js';
 import { LoginEnvCache } from '../users/login-env.js';
-import { loginShellRunner } from './login-shell.js';
+import { loginShellRunner, spawnerLoginShellRunner } from './login-shell.js';
 import type { DirectSpawn } from './pipe-driver.js';
+import type { DirectPtySpawn } from './pty-driver.js';
 import { SpawnerPool } from './spawner.js';
 import { childEnv } from './spawn-plan.js';
 import type { SpawnContext } from './spawn-plan.js';
@@ -23,6 +24,8 @@ export interface SpawnRuntime {
   context: SpawnContext;
   /** Piped commands through the users' spawners, when this image can run them. */
   direct: DirectSpawn | undefined;
+  /** Commands on a terminal through the same spawners. */
+  directPty: DirectPtySpawn | undefined;
   /**
    * Prepares what the first command of `user` would otherwise wait for (its login environment,
    * its spawner), in the background.
@@ -52,17 +55,6 @@ export async function createSpawnRuntime(options: SpawnRuntimeOptions): Promise<
     agentUid: process.getuid?.() ?? 0,
     setprivPath: await findSetpriv(),
   };
-  const loginEnv = new LoginEnvCache({
-    run: loginShellRunner(base),
-    logger: options.logger.child({ component: 'login-env' }),
-    ...(options.etcDir !== undefined ? { etcDir: options.etcDir } : {}),
-  });
-  const context: SpawnContext = {
-    ...base,
-    path: options.path,
-    sandboxEnv: options.sandboxEnv,
-    ...(options.fastPath === false ? {} : { loginEnv: (user: UserInfo, env: Record<string, string>) => loginEnv.get(user, env) }),
-  };
   const pool =
     options.spawnerSocketDir === false || options.fastPath === false
       ? undefined
@@ -72,15 +64,34 @@ export async function createSpawnRuntime(options: SpawnRuntimeOptions): Promise<
           ...(options.spawnerSocketDir !== undefined ? { socketDir: options.spawnerSocketDir } : {}),
           ...(options.etcDir !== undefined ? { etcDir: options.etcDir } : {}),
         });
+  const forked = loginShellRunner(base);
+  const loginEnv = new LoginEnvCache({
+    run: pool ? spawnerLoginShellRunner(pool, forked) : forked,
+    logger: options.logger.child({ component: 'login-env' }),
+    ...(options.etcDir !== undefined ? { etcDir: options.etcDir } : {}),
+  });
+  const context: SpawnContext = {
+    ...base,
+    path: options.path,
+    sandboxEnv: options.sandboxEnv,
+    // Never waited for: until its capture is there, a command runs as the real login shell it asked for.
+    ...(options.fastPath === false ? {} : { loginEnv: (user: UserInfo, env: Record<string, string>) => Promise.resolve(loginEnv.peek(user, env)) }),
+  };
   const direct: DirectSpawn | undefined = pool
     ? (plan, stdin) => pool.spawn(plan.user, { file: plan.command.file, args: plan.command.args, env: plan.env, cwd: plan.cwd, stdin })
+    : undefined;
+  const directPty: DirectPtySpawn | undefined = pool
+    ? (plan, replica) => pool.spawn(plan.user, { file: plan.command.file, args: plan.command.args, env: plan.env, cwd: plan.cwd, stdin: false, pty: replica })
     : undefined;
   return {
     context,
     direct,
+    directPty,
     warm: (user) => {
-      void loginEnv.get(user, childEnv(user, context, {}));
-      pool?.warm(user);
+      // The capture goes through the spawner once it is up (a fork of the agent otherwise).
+      const capture = (): void => void loginEnv.get(user, childEnv(user, context, {}));
+      if (pool) void pool.warm(user).then(capture);
+      else capture();
     },
     close: () => {
       loginEnv.close();

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { UserInfo } from '../users/user-db.js';
@@ -86,10 +85,11 @@ export async function planSpawn(input: SpawnPlanInput, user: UserInfo, ctx: Spaw
     if (err instanceof PathResolveError) throw new SandboxdError(ErrorCode.BAD_REQUEST, err.message);
     throw err;
   }
-  const cwdStat = await stat(cwd).catch(() => undefined);
-  if (!cwdStat) throw new SandboxdError(ErrorCode.BAD_REQUEST, `cwd '${cwd}' does not exist`);
+  // Synchronous on purpose, here and in lookPath: a stat is one syscall, while each asynchronous
+  // one is a hop through libuv's thread pool and back (futex wake-ups, each a trip into gVisor).
+  if (!statSync(cwd, { throwIfNoEntry: false })) throw new SandboxdError(ErrorCode.BAD_REQUEST, `cwd '${cwd}' does not exist`);
   const baseEnv = childEnv(user, ctx, input.envs);
-  const executable = await lookPath(input.cmd, cwd, baseEnv['PATH'] ?? '');
+  const executable = lookPath(input.cmd, cwd, baseEnv['PATH'] ?? '');
   if (!executable) {
     const reason = input.cmd.includes('/')
       ? `fork/exec ${input.cmd}: no such file or directory`
@@ -102,11 +102,11 @@ export async function planSpawn(input: SpawnPlanInput, user: UserInfo, ctx: Spaw
   return { ...asUser(executable, args, user, ctx), command: { file: executable, args }, user, env, cwd };
 }
 
-async function isExecutable(path: string): Promise<boolean> {
+function isExecutable(path: string): boolean {
   try {
-    const st = await stat(path);
-    if (!st.isFile()) return false;
-    await access(path, constants.X_OK);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st?.isFile()) return false;
+    accessSync(path, constants.X_OK);
     return true;
   } catch {
     return false;
@@ -114,16 +114,16 @@ async function isExecutable(path: string): Promise<boolean> {
 }
 
 /** Like `execvp`'s lookup: names with a slash are taken as paths (relative to cwd), others searched in PATH. */
-export async function lookPath(cmd: string, cwd: string, path: string): Promise<string | undefined> {
+export function lookPath(cmd: string, cwd: string, path: string): string | undefined {
   if (cmd === '') return undefined;
   if (cmd.includes('/')) {
     const full = resolve(cwd, cmd);
-    return (await isExecutable(full)) ? full : undefined;
+    return isExecutable(full) ? full : undefined;
   }
   for (const dir of path.split(delimiter)) {
     if (dir === '') continue;
     const full = join(resolve(cwd, dir), cmd);
-    if (await isExecutable(full)) return full;
+    if (isExecutable(full)) return full;
   }
   return undefined;
 }

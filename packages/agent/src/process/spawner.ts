@@ -44,25 +44,36 @@ export interface SpawnerRequest {
   env: Record<string, string>;
   cwd: string;
   stdin: boolean;
+  /**
+   * A terminal's replica (`/dev/pts/N`) the spawner can open as the user: the command runs in its
+   * own session with it as fds 0-2 and controlling terminal (no stdio sockets; `stdin` ignored).
+   */
+  pty?: string | undefined;
 }
 
-type Reply = { id: number; pid: number } | { id: number; error: string; message: string } | { exit: number; code: number | null; signal: number | null } | { ready: true };
+type Reply = { id: number; pid: number; spawnUs?: number } | { id: number; error: string; message: string } | { exit: number; code: number | null; signal: number | null } | { ready: true };
 
-/** A command a spawner started: stdio sockets and its exit, shaped as PipeDriver reads a ChildProcess. */
+/**
+ * A command a spawner started: stdio sockets (none on a terminal) and its exit, shaped as
+ * PipeDriver reads a ChildProcess.
+ */
 class SpawnedChild extends EventEmitter implements PipeChild {
   constructor(
     readonly pid: number,
     readonly stdin: Socket | null,
-    readonly stdout: Socket,
-    readonly stderr: Socket,
+    readonly stdout: Socket | null,
+    readonly stderr: Socket | null,
+    readonly timeline: Record<string, number>,
   ) {
     super();
   }
 }
 
 interface Pending {
-  stdin: boolean;
+  /** The stdio connections it waits for (fd numbers). */
+  fds: number[];
   sockets: Map<number, Socket>;
+  timeline: Record<string, number>;
   pid?: number;
   failed?: boolean;
   resolve(child: SpawnedChild | undefined): void;
@@ -72,6 +83,9 @@ interface Pending {
 class UserSpawner {
   ready = false;
   retired = false;
+  /** Resolves once it takes requests (true) or is gone before that (false). */
+  readonly started: Promise<boolean>;
+  private markStarted: (ok: boolean) => void = () => undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly running = new Map<number, SpawnedChild>();
   private readonly earlyExits = new Map<number, { code: number | null; signal: number | null }>();
@@ -84,6 +98,11 @@ class UserSpawner {
     private readonly logger: Logger,
     private readonly onRetire: () => void,
   ) {
+    const since = performance.now();
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
+    void this.started.then((ok) => {
+      if (ok) this.logger.info('spawner ready', { ms: Math.round(performance.now() - since) });
+    });
     proc.stdout?.setEncoding('utf8');
     proc.stdout?.on('data', (text: string) => this.onData(text));
     proc.stdin?.on('error', () => undefined);
@@ -109,8 +128,10 @@ class UserSpawner {
     if (this.dead || !this.ready || this.retired) return Promise.resolve(undefined);
     clearTimeout(this.idleTimer);
     return new Promise((resolve) => {
-      this.pending.set(id, { stdin: req.stdin, sockets: new Map(), resolve });
-      const line = JSON.stringify({ id, file: req.file, argv: [req.file, ...req.args], env: req.env, cwd: req.cwd, stdin: req.stdin });
+      const fds = req.pty !== undefined ? [] : req.stdin ? [0, 1, 2] : [1, 2];
+      this.pending.set(id, { fds, sockets: new Map(), timeline: { requested: performance.now() }, resolve });
+      const base = { id, file: req.file, argv: [req.file, ...req.args], env: req.env, cwd: req.cwd };
+      const line = JSON.stringify(req.pty !== undefined ? { ...base, pty: req.pty } : { ...base, stdin: req.stdin });
       this.proc.stdin?.write(`${line}\n`);
     });
   }
@@ -118,11 +139,12 @@ class UserSpawner {
   /** A stdio connection of request `id` arrived on the agent's socket. */
   attach(id: number, fd: number, socket: Socket): void {
     const p = this.pending.get(id);
-    if (!p || p.sockets.has(fd)) {
+    if (!p || p.sockets.has(fd) || !p.fds.includes(fd)) {
       socket.destroy();
       return;
     }
     p.sockets.set(fd, socket);
+    p.timeline[`fd${fd}`] = performance.now();
     this.settle(id, p);
   }
 
@@ -134,12 +156,9 @@ class UserSpawner {
       this.armIdle();
       return;
     }
-    const stdout = p.sockets.get(1);
-    const stderr = p.sockets.get(2);
-    const stdin = p.sockets.get(0);
-    if (p.pid === undefined || !stdout || !stderr || (p.stdin && !stdin)) return;
+    if (p.pid === undefined || p.fds.some((fd) => !p.sockets.has(fd))) return;
     this.pending.delete(id);
-    const child = new SpawnedChild(p.pid, stdin ?? null, stdout, stderr);
+    const child = new SpawnedChild(p.pid, p.sockets.get(0) ?? null, p.sockets.get(1) ?? null, p.sockets.get(2) ?? null, p.timeline);
     this.running.set(p.pid, child);
     p.resolve(child);
     const early = this.earlyExits.get(p.pid);
@@ -167,6 +186,7 @@ class UserSpawner {
   private onReply(reply: Reply): void {
     if ('ready' in reply) {
       this.ready = true;
+      this.markStarted(true);
       return;
     }
     if ('exit' in reply) {
@@ -181,6 +201,8 @@ class UserSpawner {
       p.failed = true;
     } else {
       p.pid = reply.pid;
+      p.timeline['pid'] = performance.now();
+      if (reply.spawnUs !== undefined) p.timeline['pythonSpawnUs'] = reply.spawnUs;
     }
     this.settle(reply.id, p);
   }
@@ -189,6 +211,7 @@ class UserSpawner {
     const child = this.running.get(pid);
     if (!child) return;
     this.running.delete(pid);
+    child.timeline['exitReported'] = performance.now();
     // The same chunk of replies may have started it: let its reader attach first.
     setImmediate(() => child.emit('exit', signo === null ? code : null, signo === null ? null : signalName(signo)));
     if (this.retired && this.idle) this.close();
@@ -208,6 +231,7 @@ class UserSpawner {
   private die(reason: string): void {
     if (this.dead) return;
     this.dead = true;
+    this.markStarted(false);
     clearTimeout(this.idleTimer);
     if (!this.retired) this.logger.warn('spawner ended', { reason, running: this.running.size });
     this.retired = true;
@@ -338,10 +362,11 @@ export class SpawnerPool {
     socket.on('data', onHeader);
   }
 
-  /** Starts the spawner of `user` unless it runs. */
-  warm(user: UserInfo): void {
+  /** Starts the spawner of `user` unless it runs; resolves once it takes commands (false: it could not start). */
+  warm(user: UserInfo): Promise<boolean> {
     const key = `${user.uid}:${user.gid}:${user.name}`;
-    if (!this.closed && !this.spawners.has(key)) this.startSpawner(user, key);
+    if (this.closed) return Promise.resolve(false);
+    return (this.spawners.get(key) ?? this.startSpawner(user, key)).started;
   }
 
   /** Starts a command as `user` through its spawner, or undefined (then the caller forks). */

@@ -323,7 +323,7 @@ class Session {
     const cwdStat = await stat(req.cwd).catch(() => undefined);
     if (!cwdStat?.isDirectory()) throw new SessionError(`unable to change directory to ${req.cwd}: No such file or directory`);
     const argv0 = req.argv[0] ?? '';
-    const executable = await lookPath(argv0, req.cwd, env['PATH'] ?? '');
+    const executable = lookPath(argv0, req.cwd, env['PATH'] ?? '');
     if (!executable) throw new SessionError(`${argv0}: command not found`);
     const args = req.argv.slice(1);
 
@@ -351,7 +351,7 @@ class Session {
       },
     };
     try {
-      return req.tty ? spawnPtyDriver(plan, { cols: req.cols ?? 80, rows: req.rows ?? 24 }, events) : await spawnPipeDriver(plan, true, events);
+      return req.tty ? await spawnPtyDriver(plan, { cols: req.cols ?? 80, rows: req.rows ?? 24 }, events) : await spawnPipeDriver(plan, true, events);
     } catch (err) {
       throw new SessionError(`unable to execute ${file}: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -58,6 +58,17 @@ describe('login environment cache (real bash)', () => {
     assert.equal(runs - before, 1);
   });
 
+  it('peek answers without waiting: nothing until the capture of that environment is done, then the same as get', async () => {
+    const fresh = { ...env(), PEEKED: 'yes' };
+    const before = runs;
+    assert.equal(cache.peek(user(), fresh), undefined);
+    const later = await eventually(async () => cache.peek(user(), fresh), (e) => e !== undefined);
+    assert.equal(later?.['PEEKED'], 'yes');
+    assert.equal(later?.['FROM_PROFILE'], 'one');
+    assert.deepEqual(later, await cache.get(user(), fresh));
+    assert.equal(runs - before, 1);
+  });
+
   it('captures again for another input environment', async () => {
     const other = await cache.get(user(), { ...env(), EXTRA: 'x' });
     assert.equal(other?.['EXTRA'], 'x');

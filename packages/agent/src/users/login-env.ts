@@ -81,6 +81,8 @@ export function applyLoginEnv(login: Record<string, string>, input: Record<strin
  */
 export class LoginEnvCache {
   private readonly entries = new Map<string, Promise<Record<string, string> | undefined>>();
+  /** The captures that have finished, by key (what `peek` answers without waiting). */
+  private readonly settled = new Map<string, Record<string, string> | undefined>();
   private readonly watchers = new Map<string, FSWatcher>();
   private generation = 0;
   private closed = false;
@@ -102,7 +104,34 @@ export class LoginEnvCache {
    */
   async get(user: UserInfo, env: Record<string, string>): Promise<Record<string, string> | undefined> {
     if (this.closed) return undefined;
-    const key = JSON.stringify([user.uid, user.gid, user.name, user.home, Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+    const key = this.keyOf(user, env);
+    const entry = this.entry(user, env, key);
+    const generation = this.generation;
+    const login = await entry;
+    // A startup file changed while the capture ran: it may be stale.
+    if (login === undefined || generation !== this.generation) return undefined;
+    return applyLoginEnv(login, env);
+  }
+
+  /**
+   * What `get` answers, without waiting: the environment when its capture has finished, else
+   * undefined (the capture starts, or goes on, in the background; the caller runs a real login
+   * shell meanwhile, which costs no more than waiting for the capture would).
+   */
+  peek(user: UserInfo, env: Record<string, string>): Record<string, string> | undefined {
+    if (this.closed) return undefined;
+    const key = this.keyOf(user, env);
+    void this.entry(user, env, key);
+    const login = this.settled.get(key);
+    return login === undefined ? undefined : applyLoginEnv(login, env);
+  }
+
+  private keyOf(user: UserInfo, env: Record<string, string>): string {
+    return JSON.stringify([user.uid, user.gid, user.name, user.home, Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+  }
+
+  /** The capture of `key`, started when there is none (most recently used last). */
+  private entry(user: UserInfo, env: Record<string, string>, key: string): Promise<Record<string, string> | undefined> {
     let entry = this.entries.get(key);
     if (entry) {
       // Most recently used last.
@@ -116,13 +145,10 @@ export class LoginEnvCache {
         const oldest = this.entries.keys().next().value;
         if (oldest === undefined) break;
         this.entries.delete(oldest);
+        this.settled.delete(oldest);
       }
     }
-    const generation = this.generation;
-    const login = await entry;
-    // A startup file changed while the capture ran: it may be stale.
-    if (login === undefined || generation !== this.generation) return undefined;
-    return applyLoginEnv(login, env);
+    return entry;
   }
 
   private async capture(user: UserInfo, env: Record<string, string>, key: string, generation: number): Promise<Record<string, string> | undefined> {
@@ -137,6 +163,8 @@ export class LoginEnvCache {
       return undefined;
     }
     const login = result.code === 0 && result.stderr.length === 0 ? parseCapture(result.stdout) : undefined;
+    // Only a capture of the current generation that is still remembered may be answered without waiting.
+    if (this.generation === generation && this.entries.has(key)) this.settled.set(key, login);
     this.logger.info('login environment captured', {
       user: user.name,
       cached: login !== undefined,
@@ -167,6 +195,7 @@ export class LoginEnvCache {
   invalidate(): void {
     this.generation += 1;
     this.entries.clear();
+    this.settled.clear();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }

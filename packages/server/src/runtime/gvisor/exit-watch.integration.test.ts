@@ -4,16 +4,16 @@ import { test } from 'node:test';
 import { createExitWatch, processIdentity } from './exit-watch.js';
 
 test('processIdentity names a live process and nothing for a missing pid', async () => {
-  const self = await processIdentity(process.pid);
+  const self = processIdentity(process.pid);
   assert.equal(self?.pid, process.pid);
   assert.ok(self && self.startTime.length > 0);
-  assert.equal(await processIdentity(2 ** 22 + 12345), undefined);
+  assert.equal(processIdentity(2 ** 22 + 12345), undefined);
 });
 
 test('an exit of a watched process is reported once, within the interval', async () => {
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
   const pid = child.pid ?? 0;
-  const identity = await processIdentity(pid);
+  const identity = processIdentity(pid);
   assert.ok(identity);
   const reports: Array<{ id: string; at: number }> = [];
   const watch = createExitWatch((id) => reports.push({ id, at: Date.now() }), 50);
@@ -31,7 +31,7 @@ test('an exit of a watched process is reported once, within the interval', async
 });
 
 test('a zombie counts as exited, and a pid with another start time is not the watched process', async () => {
-  const identity = await processIdentity(process.pid);
+  const identity = processIdentity(process.pid);
   assert.ok(identity);
   const reports: string[] = [];
   const watch = createExitWatch((id) => reports.push(id), 20);

@@ -115,7 +115,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const watchSandbox = async (sandboxId: string, op: OperationOptions = {}): Promise<boolean> => {
     const container = (await runscOf(sandboxId).list(op).catch(() => [])).find((c) => c.id === sandboxId);
     const live = container !== undefined && (container.status === 'running' || container.status === 'paused') && container.pid > 0;
-    const identity = live ? await processIdentity(container.pid) : undefined;
+    const identity = live ? processIdentity(container.pid) : undefined;
     if (!identity) return false;
     exits.watch(sandboxId, identity);
     return true;
