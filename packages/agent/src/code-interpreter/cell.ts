@@ -6,6 +6,7 @@ import type { Kernel } from './jupyter/kernel.js';
 import type { JupyterMessage } from './jupyter/wire.js';
 import { chunkText } from './chunk.js';
 import { bundleToResult } from './mime.js';
+import type { ExecutionTrace } from './trace.js';
 
 export type ErrorLine = Extract<ExecutionLine, { type: 'error' }>;
 
@@ -17,6 +18,8 @@ export interface CellOptions {
    * of the kernel's iopub channel, come only after it settles.
    */
   emit?: (line: ExecutionLine) => void | Promise<void>;
+  /** Marks the cell's steps (request sent, reply, idle, flush) on an execution's trace. */
+  trace?: ExecutionTrace;
 }
 
 export interface CellOutcome {
@@ -43,6 +46,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
   let reply: JupyterMessage | undefined;
   let idle = false;
   let error: ErrorLine | undefined;
+  const trace = options.trace;
   const stops: (() => void)[] = [];
   const detach = (): void => {
     for (const stop of stops) stop();
@@ -50,6 +54,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
 
   const done = new Promise<CellOutcome>((resolve, reject) => {
     const finish = (): void => {
+      trace?.mark('cellFinished');
       const status = String(reply?.content.status ?? 'ok');
       if (status === 'error' && !error) {
         error = errorLine(reply!.content);
@@ -82,6 +87,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
     const onMessage = (channel: Channel, message: JupyterMessage): void | Promise<void> => {
       const { content } = message;
       if (channel === 'shell' && message.header.msg_type === 'execute_reply') {
+        trace?.mark('reply');
         reply = message;
         if (idle) flushThenFinish();
         return;
@@ -89,7 +95,9 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
       if (channel !== 'iopub') return;
       switch (message.header.msg_type) {
         case 'status':
+          if (content.execution_state === 'busy') trace?.mark('busy');
           if (content.execution_state === 'idle' && !idle) {
+            trace?.mark('idle');
             idle = true;
             if (reply) flushThenFinish();
           }
@@ -101,6 +109,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
           return emitStream(content.name === 'stderr' ? 'stderr' : 'stdout', String(content.text ?? ''), message.header.date || new Date().toISOString());
         case 'execute_result':
         case 'display_data':
+          trace?.mark('result');
           return emit(bundleToResult((content.data ?? {}) as Record<string, unknown>, message.header.msg_type === 'execute_result'));
         case 'error':
           if (!error) {
@@ -126,6 +135,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
         },
         msgId,
       )
+      .then(() => trace?.mark('sent'))
       .catch((cause: unknown) => {
         detach();
         reject(cause);
