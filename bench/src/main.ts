@@ -1,13 +1,14 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|kernel|files|idle|density|create-ab|pool|pause|snapshot]
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|code-trace|kernel|files|files-many|idle|density|create-ab|pool|pause|snapshot]
 // (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack } from '@sandboxd/e2e/stack';
 import { benchCode } from './code-bench.js';
+import { benchCodeTrace } from './code-trace-bench.js';
 import { benchCore } from './core-bench.js';
 import { benchCreateAB } from './create-ab-bench.js';
-import { benchFiles } from './files-bench.js';
+import { benchFiles, benchFilesConcurrent } from './files-bench.js';
 import { benchDensity, benchIdle } from './idle-bench.js';
 import { benchKernelVariants } from './kernel-variants-bench.js';
 import { benchPause } from './pause-bench.js';
@@ -52,11 +53,17 @@ if (only === 'pause') {
       ...(only === undefined || only === 'code' ? await benchCode(stack, rootfs) : []),
       ...(only === undefined || only === 'kernel' ? await benchKernelVariants(stack) : []),
       ...(only === undefined || only === 'files' ? await benchFiles(stack, Number(process.env['SANDBOXD_BENCH_FILE_MB'] ?? 100)) : []),
+      // Many clients at once (SANDBOXD_BENCH_FILE_CLIENTS, default 4), each its own file.
+      ...(only === 'files-many'
+        ? await benchFilesConcurrent(stack, Number(process.env['SANDBOXD_BENCH_FILE_MB'] ?? 100), Number(process.env['SANDBOXD_BENCH_FILE_CLIENTS'] ?? 4))
+        : []),
       ...(only === undefined || only === 'idle' ? await benchIdle(stack) : []),
       ...(only === 'create-ab' ? await benchCreateAB(stack) : []),
       // Density: SANDBOXD_BENCH_DENSITY_MB of sandbox memory (default small enough for minutes here).
       ...(only === 'density' ? await benchDensity(stack, process.env['SANDBOXD_BENCH_DENSITY_TEMPLATE'] ?? 'base', Number(process.env['SANDBOXD_BENCH_DENSITY_MB'] ?? 1024)) : []),
     ];
+    // Where a warm runCode's time goes, from the agent's trace (not part of the full run).
+    if (only === 'code-trace') process.stdout.write(`${await benchCodeTrace(stack, rootfs)}\n`);
     const pool = only === undefined || only === 'pool' ? await benchPool(stack) : undefined;
     rows.push(...(pool?.rows ?? []));
     process.stdout.write(`${toMarkdown(rows)}\n`);
