@@ -68,16 +68,27 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
       resolve({ status: status === 'error' || status === 'abort' ? status : 'ok', error });
     };
     // Some kernels (Deno) may publish a result after reporting idle: a kernel_info round trip
-    // over iopub flushes whatever the kernel queued before it.
-    const flushThenFinish = (): void => {
-      if (kernel.spec.name !== 'deno') return finish();
-      const flushId = randomUUID();
+    // over iopub flushes whatever the kernel queued before it. Deno handles shell requests one
+    // after another, so the kernel_info goes out right behind the execute_request and is answered
+    // once the cell is done: no extra round trip after the cell's idle.
+    const flushes = kernel.spec.name === 'deno';
+    let flushed = !flushes;
+    const flushId = randomUUID();
+    const sendFlush = (): void => {
       stops.push(
         kernel.client.listen(flushId, (channel, message) => {
-          if (channel === 'iopub' && message.header.msg_type === 'status' && message.content.execution_state === 'idle') finish();
+          if (channel === 'iopub' && message.header.msg_type === 'status' && message.content.execution_state === 'idle') {
+            trace?.mark('flushed');
+            flushed = true;
+            if (reply && idle) finish();
+          }
         }),
       );
       kernel.client.send('shell', 'kernel_info_request', {}, flushId).catch(reject);
+    };
+    // Reply and idle are in: done, unless Deno's flush has yet to come back (its listener finishes then).
+    const flushThenFinish = (): void => {
+      if (flushed) finish();
     };
     // One `stream` message holds all a kernel printed in a flush interval (hundreds of MB for a
     // big print): it goes out as lines of bounded size, each waiting for room in the consumer.
@@ -135,7 +146,10 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
         },
         msgId,
       )
-      .then(() => trace?.mark('sent'))
+      .then(() => {
+        trace?.mark('sent');
+        if (flushes) sendFlush();
+      })
       .catch((cause: unknown) => {
         detach();
         reject(cause);
