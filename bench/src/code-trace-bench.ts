@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '@e2b/code-interpreter';
 import type { Stack } from '@sandboxd/e2e/stack';
@@ -12,7 +12,8 @@ function agentLogs(dir: string): string[] {
   const found: string[] = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    const st = statSync(path, { throwIfNoEntry: false });
+    if (name === 'root' || name === 'rootfs') continue; // the sandbox's filesystem, not its logs
+    const st = lstatSync(path, { throwIfNoEntry: false });
     if (st?.isDirectory()) found.push(...agentLogs(path));
     else if (name === 'current') found.push(path);
   }
@@ -54,7 +55,7 @@ export async function benchCodeTrace(stack: Stack, rootfsPath: string): Promise<
         bare.close();
       }
       const before = traces(stack.home, sbx.sandboxId).length;
-      const clientMs = median(await timeRuns(RUNS, () => sbx.runCode('1 + 1', { language }), 5));
+      const clientMs = median(await timeRuns(RUNS, () => sbx.runCode('1 + 1', { language, timeoutMs: 300_000 }), 5));
       await new Promise((r) => setTimeout(r, 500)); // the log line is written after the stream's end
       const mine = traces(stack.home, sbx.sandboxId).slice(before + 5);
       const steps = new Set<string>();
