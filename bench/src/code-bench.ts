@@ -21,7 +21,7 @@ export async function benchCode(stack: Stack, rootfsPath: string): Promise<Bench
       const bare = await startBareKernel(language, rootfsPath);
       try {
         const bareMs = median(await timeRuns(30, () => bare.execute('1 + 1'), 5));
-        const daemonMs = median(await timeRuns(30, () => sbx.runCode('1 + 1', { language }), 5));
+        const daemonMs = median(await timeRuns(30, () => sbx.runCode('1 + 1', { language, timeoutMs: 300_000 }), 5));
         rows.push({
           name: `warm \`runCode("1 + 1")\` ${language}, through the daemon`,
           value: daemonMs,

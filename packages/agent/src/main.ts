@@ -39,11 +39,13 @@ async function main(): Promise<void> {
   if (memoryGuard) closers.push(() => memoryGuard.close());
 
   if (config.codePort !== 'off') {
+    const codeLogger = logger.child({ server: 'code-interpreter' });
     const code = await createCodeInterpreter({
       config: config.agent,
       path: config.path,
       lang: config.lang,
       kernelDebug: config.kernelDebug,
+      traceLog: (fields) => codeLogger.info('execution trace', fields),
       ...(memoryGuard ? { oomKillOf: (pid: number) => memoryGuard.killOf(pid) } : {}),
     });
     const server = await listen({
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
       port: config.codePort,
       keepAliveMs: 640_000,
       headersTimeoutMs: 650_000,
-      accessLog: logger.child({ server: 'code-interpreter' }),
+      accessLog: codeLogger,
     });
     // Executions are interrupted and their connections cut at once; then the kernels go.
     closers.push(async () => {

@@ -14,12 +14,13 @@ import { errorResponse } from './http-errors.js';
 import { normalizeLanguage } from './languages.js';
 import { withKeepalive } from './ndjson.js';
 import { CreateContextBody, ExecuteBody, executeRequest, parseBody, type ExecuteRequest } from './schemas.js';
+import { ExecutionTrace } from './trace.js';
 
 /** One code context as the app sees it (a Jupyter kernel behind it). */
 export interface CodeContext {
   readonly id: string;
   info(): ContextInfo;
-  execute(code: string, envVars: Record<string, string>, options: { signal?: AbortSignal }): AsyncIterable<ExecutionLine>;
+  execute(code: string, envVars: Record<string, string>, options: { signal?: AbortSignal; trace?: ExecutionTrace }): AsyncIterable<ExecutionLine>;
   restart(): Promise<void>;
 }
 
@@ -40,6 +41,8 @@ export interface CodeInterpreterAppDeps {
   shutdown: AbortSignal;
   /** Boots the default contexts (memoised); awaited before any request but `/health`. */
   bootDefaults: () => Promise<unknown>;
+  /** When set, each execution's steps are traced and given to it at the stream's end. */
+  traceLog?: ((fields: Record<string, unknown>) => void) | undefined;
 }
 
 const notFound = (what: string): SandboxdError => new SandboxdError(ErrorCode.NOT_FOUND, what);
@@ -70,13 +73,16 @@ export function createCodeInterpreterApp(deps: CodeInterpreterAppDeps): Hono {
   app.get('/health', (c) => c.json('OK'));
 
   app.post('/execute', async (c) => {
+    const log = deps.traceLog;
+    const trace = log ? new ExecutionTrace() : undefined;
     const request = executeRequest(parseBody(ExecuteBody, await c.req.text()));
     if (request.context_id && request.language) {
       throw new SandboxdError(ErrorCode.BAD_REQUEST, 'Only one of context_id or language can be provided');
     }
     const context = request.context_id ? contexts.get(request.context_id) : await contexts.defaultFor(normalizeLanguage(request.language));
     if (!context) throw notFound(`Context ${request.context_id} not found`);
-    const body = executionStream(context.execute.bind(context), request, c.req.raw.signal, deps.shutdown);
+    trace?.mark('parsed');
+    const body = executionStream(context.execute.bind(context), request, c.req.raw.signal, deps.shutdown, trace && log ? { trace, log: (steps) => log({ language: context.info().language, ...steps }) } : undefined);
     return new Response(body, {
       status: 200,
       // Chunked from the first byte: the headers go out at once and nothing is buffered to size the body.
@@ -122,19 +128,26 @@ function executionStream(
   request: ExecuteRequest,
   clientSignal: AbortSignal,
   shutdown: AbortSignal,
+  tracing?: { trace: ExecutionTrace; log: (fields: Record<string, unknown>) => void },
 ): ReadableStream<Uint8Array> {
   const disconnected = new AbortController();
   const signal = AbortSignal.any([disconnected.signal, clientSignal, shutdown]);
-  const frames = withKeepalive(execute(request.code, request.env_vars, { signal }))[Symbol.asyncIterator]();
+  const trace = tracing?.trace;
+  const frames = withKeepalive(execute(request.code, request.env_vars, { signal, ...(trace ? { trace } : {}) }))[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         const next = signal.aborted ? undefined : await frames.next();
         if (next && !next.done && !signal.aborted) {
+          trace?.mark('firstLineOut');
           controller.enqueue(encoder.encode(next.value));
           return;
         }
         await frames.return?.(undefined);
+        if (tracing) {
+          tracing.trace.mark('streamEnd');
+          tracing.log(tracing.trace.steps);
+        }
         if (shutdown.aborted) controller.error(shutdown.reason);
         else controller.close();
       },

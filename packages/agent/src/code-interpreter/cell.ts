@@ -6,6 +6,7 @@ import type { Kernel } from './jupyter/kernel.js';
 import type { JupyterMessage } from './jupyter/wire.js';
 import { chunkText } from './chunk.js';
 import { bundleToResult } from './mime.js';
+import type { ExecutionTrace } from './trace.js';
 
 export type ErrorLine = Extract<ExecutionLine, { type: 'error' }>;
 
@@ -17,6 +18,8 @@ export interface CellOptions {
    * of the kernel's iopub channel, come only after it settles.
    */
   emit?: (line: ExecutionLine) => void | Promise<void>;
+  /** Marks the cell's steps (request sent, reply, idle, flush) on an execution's trace. */
+  trace?: ExecutionTrace;
 }
 
 export interface CellOutcome {
@@ -43,6 +46,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
   let reply: JupyterMessage | undefined;
   let idle = false;
   let error: ErrorLine | undefined;
+  const trace = options.trace;
   const stops: (() => void)[] = [];
   const detach = (): void => {
     for (const stop of stops) stop();
@@ -50,6 +54,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
 
   const done = new Promise<CellOutcome>((resolve, reject) => {
     const finish = (): void => {
+      trace?.mark('cellFinished');
       const status = String(reply?.content.status ?? 'ok');
       if (status === 'error' && !error) {
         error = errorLine(reply!.content);
@@ -63,16 +68,27 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
       resolve({ status: status === 'error' || status === 'abort' ? status : 'ok', error });
     };
     // Some kernels (Deno) may publish a result after reporting idle: a kernel_info round trip
-    // over iopub flushes whatever the kernel queued before it.
-    const flushThenFinish = (): void => {
-      if (kernel.spec.name !== 'deno') return finish();
-      const flushId = randomUUID();
+    // over iopub flushes whatever the kernel queued before it. Deno handles shell requests one
+    // after another, so the kernel_info goes out right behind the execute_request and is answered
+    // once the cell is done: no extra round trip after the cell's idle.
+    const flushes = kernel.spec.name === 'deno';
+    let flushed = !flushes;
+    const flushId = randomUUID();
+    const sendFlush = (): void => {
       stops.push(
         kernel.client.listen(flushId, (channel, message) => {
-          if (channel === 'iopub' && message.header.msg_type === 'status' && message.content.execution_state === 'idle') finish();
+          if (channel === 'iopub' && message.header.msg_type === 'status' && message.content.execution_state === 'idle') {
+            trace?.mark('flushed');
+            flushed = true;
+            if (reply && idle) finish();
+          }
         }),
       );
       kernel.client.send('shell', 'kernel_info_request', {}, flushId).catch(reject);
+    };
+    // Reply and idle are in: done, unless Deno's flush has yet to come back (its listener finishes then).
+    const flushThenFinish = (): void => {
+      if (flushed) finish();
     };
     // One `stream` message holds all a kernel printed in a flush interval (hundreds of MB for a
     // big print): it goes out as lines of bounded size, each waiting for room in the consumer.
@@ -82,6 +98,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
     const onMessage = (channel: Channel, message: JupyterMessage): void | Promise<void> => {
       const { content } = message;
       if (channel === 'shell' && message.header.msg_type === 'execute_reply') {
+        trace?.mark('reply');
         reply = message;
         if (idle) flushThenFinish();
         return;
@@ -89,7 +106,9 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
       if (channel !== 'iopub') return;
       switch (message.header.msg_type) {
         case 'status':
+          if (content.execution_state === 'busy') trace?.mark('busy');
           if (content.execution_state === 'idle' && !idle) {
+            trace?.mark('idle');
             idle = true;
             if (reply) flushThenFinish();
           }
@@ -101,6 +120,7 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
           return emitStream(content.name === 'stderr' ? 'stderr' : 'stdout', String(content.text ?? ''), message.header.date || new Date().toISOString());
         case 'execute_result':
         case 'display_data':
+          trace?.mark('result');
           return emit(bundleToResult((content.data ?? {}) as Record<string, unknown>, message.header.msg_type === 'execute_result'));
         case 'error':
           if (!error) {
@@ -126,6 +146,10 @@ export function runCell(kernel: Kernel, code: string, options: CellOptions): Run
         },
         msgId,
       )
+      .then(() => {
+        trace?.mark('sent');
+        if (flushes) sendFlush();
+      })
       .catch((cause: unknown) => {
         detach();
         reject(cause);

@@ -11,6 +11,7 @@ import { describeExit, Kernel, type KernelExit } from './jupyter/kernel.js';
 import { reseedCode, restoreEnvCode, setEnvCode, warmupCode } from './languages.js';
 import { Mutex } from './mutex.js';
 import { PushStream } from './push-stream.js';
+import type { ExecutionTrace } from './trace.js';
 import { startUsageMeter } from './usage.js';
 import type { UserInfo } from './user.js';
 
@@ -161,14 +162,14 @@ export class Context {
   }
 
   /** Streams the lines of one execution; `signal` (client gone, shutdown) interrupts it. */
-  execute(code: string, envVars: Record<string, string>, options: { signal?: AbortSignal } = {}): AsyncIterable<ExecutionLine> {
+  execute(code: string, envVars: Record<string, string>, options: { signal?: AbortSignal; trace?: ExecutionTrace } = {}): AsyncIterable<ExecutionLine> {
     const stream = new PushStream<ExecutionLine>({ highWaterMark: STREAM_HIGH_WATER_MARK, sizeOf: lineSize });
     this.bootIfLazy();
-    void this.run(stream, code, envVars, options.signal).finally(() => stream.end());
+    void this.run(stream, code, envVars, options.signal, options.trace).finally(() => stream.end());
     return stream;
   }
 
-  private async run(stream: PushStream<ExecutionLine>, code: string, envVars: Record<string, string>, signal?: AbortSignal): Promise<void> {
+  private async run(stream: PushStream<ExecutionLine>, code: string, envVars: Record<string, string>, signal?: AbortSignal, trace?: ExecutionTrace): Promise<void> {
     let release: () => void;
     try {
       release = await this.lock.acquire({ signal });
@@ -176,6 +177,7 @@ export class Context {
       return; // the client left while queued
     }
     this.running = true;
+    trace?.mark('locked');
     try {
       let kernel: Kernel;
       try {
@@ -192,15 +194,20 @@ export class Context {
       }
       const names = Object.keys(envVars);
       if (names.length > 0) await this.silent(kernel, setEnvCode(this.options.language, envVars));
+      trace?.mark('kernelReady');
       const meter = startUsageMeter(kernel.pid);
+      trace?.mark('meterStarted');
       const startedAt = performance.now();
-      const cell = runCell(kernel, code, { silent: false, emit: (line) => stream.push(line) });
+      const cell = runCell(kernel, code, { silent: false, emit: (line) => stream.push(line), ...(trace ? { trace } : {}) });
       const end = await this.awaitCell(kernel, cell, stream, signal);
       const wallTimeMs = performance.now() - startedAt;
+      trace?.mark('cellDone');
       if (names.length > 0 && end !== 'died' && kernel.alive) {
         await this.silent(kernel, restoreEnvCode(this.options.language, names, this.options.env));
       }
-      void stream.push(meter.stop(wallTimeMs));
+      const usage = meter.stop(wallTimeMs);
+      trace?.mark('usageRead');
+      void stream.push(usage);
       void stream.push({ type: 'end_of_execution' });
     } finally {
       this.running = false;

@@ -29,6 +29,8 @@ export interface CodeInterpreterOptions {
   kernelDebug?: boolean;
   /** The sandbox's memory guard, to report kernels it killed as out-of-memory deaths. */
   oomKillOf?: (pid: number) => OomKill | undefined;
+  /** Where execution traces go while the sandbox's env var SANDBOXD_AGENT_TRACE is `1`. */
+  traceLog?: (fields: Record<string, unknown>) => void;
 }
 
 export interface CodeInterpreter {
@@ -87,6 +89,10 @@ export async function createCodeInterpreter(options: CodeInterpreterOptions): Pr
     },
     shutdown: shutdown.signal,
     bootDefaults,
+    // Read per request too: an adopt may set or clear the env var.
+    get traceLog() {
+      return config.envVars['SANDBOXD_AGENT_TRACE'] === '1' ? options.traceLog : undefined;
+    },
   });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

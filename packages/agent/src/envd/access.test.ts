@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { fileSignature } from '@sandboxd/protocol';
 import { fileAccessError, passesTokenGate } from './access.js';
 import { basicAuthUser } from './request-user.js';
-import { acceptsGzip, parseRange } from './rest/download.js';
+import { acceptsGzip, parseRange, refusesIdentity, worthGzip } from './rest/download.js';
 
 const req = (method: string, headers: Record<string, string> = {}) => ({ method, headers }) as unknown as IncomingMessage;
 
@@ -45,5 +46,20 @@ describe('access rules', () => {
     assert.deepEqual(parseRange('bytes=-3', 10), { start: 7, end: 9 });
     assert.equal(parseRange('bytes=20-', 10), 'invalid');
     assert.equal(parseRange(undefined, 10), undefined);
+  });
+
+  it('refuses identity only when told so', () => {
+    assert.equal(refusesIdentity(undefined), false);
+    assert.equal(refusesIdentity('gzip, deflate'), false);
+    assert.equal(refusesIdentity('gzip, identity;q=0'), true);
+    assert.equal(refusesIdentity('gzip, *;q=0'), true);
+    assert.equal(refusesIdentity('identity;q=0.5, *;q=0'), false);
+  });
+
+  it('gzips what compresses and not what does not', () => {
+    assert.equal(worthGzip(Buffer.from('abc '.repeat(10_000))), true);
+    assert.equal(worthGzip(randomBytes(64 * 1024)), false);
+    assert.equal(worthGzip(Buffer.from('zipped')), false);
+    assert.equal(worthGzip(Buffer.alloc(0)), false);
   });
 });

@@ -82,9 +82,29 @@ describe('envd HTTP endpoints without an access token', () => {
     assert.equal(up.status, 200);
     assert.deepEqual(await up.json(), [{ path, name: 'octet.bin', type: 'file' }]);
     assert.equal(sha(await readFile(path)), sha(data));
+    // Random bytes do not compress: they come back as they are, sized, whatever the client admits.
     const down = await rawGet(files({ path }), { 'Accept-Encoding': 'gzip' });
-    assert.equal(down.headers['content-encoding'], 'gzip');
-    assert.equal(sha(gunzipSync(down.body)), sha(data));
+    assert.equal(down.headers['content-encoding'], undefined);
+    assert.equal(Number(down.headers['content-length']), data.length);
+    assert.equal(sha(down.body), sha(data));
+    // Unless identity is refused: then gzip, compressible or not.
+    const forced = await rawGet(files({ path }), { 'Accept-Encoding': 'gzip, identity;q=0' });
+    assert.equal(forced.headers['content-encoding'], 'gzip');
+    assert.equal(sha(gunzipSync(forced.body)), sha(data));
+  });
+
+  it('gzips a compressible download when the client admits gzip, and only then', async () => {
+    const text = Buffer.from('a line of text that repeats itself\n'.repeat(200_000));
+    const path = join(fx.dir, 'big', 'text.txt');
+    await mkdir(join(fx.dir, 'big'), { recursive: true });
+    await writeFile(path, text);
+    const zipped = await rawGet(files({ path }), { 'Accept-Encoding': 'gzip, deflate' });
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.ok(zipped.body.length < text.length / 10, `${zipped.body.length} bytes for ${text.length}`);
+    assert.equal(sha(gunzipSync(zipped.body)), sha(text));
+    const plain = await rawGet(files({ path }), {});
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(sha(plain.body), sha(text));
   });
 
   it('uploads several multipart files at once, each to its own path, creating parents', async () => {

@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGzip, deflateRawSync } from 'node:zlib';
 import type { EnvdDeps } from '../deps.js';
 import { contentTypeOf } from './content-type.js';
 import { authorizeFileRequest, resolveFilePath } from './file-user.js';
@@ -19,6 +19,46 @@ import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 const READ_CHUNK_BYTES = 1024 * 1024;
 // The gzip stream's output pieces too: each piece is a hand-off to a libuv worker thread and back
 // (futex wake-ups, slow under gVisor) and a socket write; zlib's default piece is 16 KiB.
+
+/** Bytes of a file's start compressed to decide whether gzip is worth its CPU. */
+const PROBE_BYTES = 64 * 1024;
+/** A probe that does not shrink below this share of its size says "incompressible": sent as is. */
+const WORTH_GZIP_RATIO = 0.9;
+
+/**
+ * True when a file's first bytes shrink under gzip's level 1 by more than 10%. Random, encrypted
+ * and already-compressed data (archives, images, wheels) do not: compressing them costs 4–5× the
+ * CPU of sending them (the sandbox's CPU, under gVisor) and saves nothing, so they go out as
+ * identity, which every Accept-Encoding admits unless it refuses identity outright.
+ */
+export function worthGzip(sample: Buffer): boolean {
+  if (sample.length === 0) return false;
+  return deflateRawSync(sample, { level: 1 }).length < sample.length * WORTH_GZIP_RATIO;
+}
+
+/** True when Accept-Encoding refuses identity (`identity;q=0`, or `*;q=0` without identity). */
+export function refusesIdentity(header: string | undefined): boolean {
+  if (!header) return false;
+  let identity: number | undefined;
+  let wildcard: number | undefined;
+  for (const part of header.split(',')) {
+    const [token, ...params] = part.trim().split(';');
+    const name = token?.trim().toLowerCase();
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const quality = q === undefined ? 1 : Number(q.slice(2));
+    if (name === 'identity') identity = quality;
+    else if (name === '*') wildcard = quality;
+  }
+  if (identity !== undefined) return identity === 0;
+  return wildcard === 0;
+}
+
+/** The first bytes of an open file (up to PROBE_BYTES), read at offset 0 without moving anything. */
+async function probe(handle: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(Math.min(PROBE_BYTES, size));
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+  return buffer.subarray(0, bytesRead);
+}
 
 /** True when Accept-Encoding admits gzip (q > 0). */
 export function acceptsGzip(header: string | undefined): boolean {
@@ -133,7 +173,8 @@ export async function handleDownload(req: IncomingMessage, res: ServerResponse, 
       return;
     }
     const conditional = rangeHeader || req.headers['if-modified-since'] || req.headers['if-none-match'] || req.headers['if-range'];
-    if (!conditional && acceptsGzip(req.headers['accept-encoding'])) {
+    const acceptEncoding = req.headers['accept-encoding'];
+    if (!conditional && acceptsGzip(acceptEncoding) && (refusesIdentity(acceptEncoding) || worthGzip(await probe(handle, size)))) {
       res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip' });
       await pipeline(read(0, size - 1), exactly(size), createGzip({ level: 1, chunkSize: READ_CHUNK_BYTES }), res);
       return;
