@@ -46,14 +46,27 @@ describe('create options sandboxd does not implement', () => {
     assert.deepEqual(await runIds(), []);
   });
 
-  test('volumeMounts, mcp and iam tokens are rejected by name', 60_000, async () => {
+  test('volumeMounts and iam tokens are rejected by name', 60_000, async () => {
     await assertCreateRejected('volumeMounts', { volumeMounts: { '/data': 'my-volume' } }, /volumeMounts \(persistent volumes\) is not supported/);
-    await assertCreateRejected('mcp', { mcp: { exa: { apiKey: 'x' } } as SandboxOpts['mcp'] }, /mcp \(MCP gateway\) is not supported/);
     await assertCreateRejected(
       'iam',
       { iam: { tokens: { aws: { audience: 'sts.amazonaws.com', tokenType: 'JWT-SVID' } } } as SandboxOpts['iam'] },
       /iam\.tokens \(workload identity tokens\) is not supported/,
     );
+    assert.deepEqual(await runIds(), []);
+  });
+
+  // As E2B's API: `mcp` is taken (E2B only records the server names) and the SDK starts
+  // `mcp-gateway` in the sandbox itself; a template without it fails that start, and the SDK
+  // kills the sandbox (E2B's own create.test "MCP gateway start failure kills the created sandbox").
+  test('mcp is accepted; without an mcp-gateway in the template the SDK reports the failed start and the sandbox is gone', 120_000, async () => {
+    const err = await rejection(
+      Sandbox.create('base', { ...stack.sdk, metadata: { run: RUN_ID, purpose: 'mcp' }, mcp: { exa: { apiKey: 'x' } } as SandboxOpts['mcp'] }),
+      CALL_MS * 2,
+      'create with mcp',
+    );
+    assert.ok(err instanceof SandboxError, `expected SandboxError, got ${String(err)}`);
+    assert.match(err.message, /^Failed to start MCP gateway: .*mcp-gateway/);
     assert.deepEqual(await runIds(), []);
   });
 

@@ -188,6 +188,24 @@ describe('warm pool (SANDBOXD_POOL_SIZE)', () => {
     await waitReady('base');
   });
 
+  // E2B's own snapshot-api and fork tests snapshot a sandbox moments after creating it. The adopt
+  // request of a claim must leave no connection in the sandbox's netstack (runsc refuses to
+  // checkpoint one, TIME_WAIT included), or a claimed sandbox cannot be snapshotted in its first minute.
+  test('a claimed sandbox can be snapshotted right after the create', 600_000, async () => {
+    await waitReady('base');
+    const sbx = await createSandbox(st());
+    try {
+      assert.equal(await claimed(sbx.sandboxId), true);
+      await withTimeout(sbx.files.write('/home/user/claimed.txt', 'claimed disk'), CALL_MS, 'write');
+      const snapshot = await withTimeout(sbx.createSnapshot({ requestTimeoutMs: 170_000 }), 180_000, 'createSnapshot');
+      assert.ok(snapshot.snapshotId.length > 0);
+      assert.equal(await withTimeout(sbx.files.read('/home/user/claimed.txt'), CALL_MS, 'read'), 'claimed disk');
+      assert.equal(await withTimeout(Sandbox.deleteSnapshot(snapshot.snapshotId, { ...st().sdk }), CALL_MS, 'deleteSnapshot'), true);
+    } finally {
+      await sbx.kill().catch(() => false);
+    }
+  });
+
   test('kill of a claimed sandbox ends it; pooled sandboxes do not outlive a daemon crash', 600_000, async () => {
     await waitReady('base');
     const sbx = await createSandbox(st());

@@ -10,14 +10,20 @@ let sandbox: Sandbox;
 const test = e2eTest(() => stack);
 const PORT = 8000;
 
-/** Echoes the request headers it received as JSON and sets every `cookie` query value as a Set-Cookie. */
+/**
+ * Echoes the request headers it received as JSON (at `/names`: their names as written on the wire)
+ * and sets every `cookie` query value as a Set-Cookie.
+ */
 const ECHO_SERVER = `
 import http.server, json, sys, urllib.parse
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     def do_GET(self):
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
-        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+        if self.path.startswith('/names'):
+            body = json.dumps({'names': ' '.join(self.headers.keys())}).encode()
+        else:
+            body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
         self.send_response(200)
         for cookie in query.get('cookie', []):
             self.send_header('Set-Cookie', cookie)
@@ -84,6 +90,18 @@ describe('proxy: headers between clients and sandbox ports', () => {
       assert.equal(received['cookie'], 'app=1');
     }
     assert.match(viaHost.received['host'] ?? '', new RegExp(`^10\\.\\d+\\.\\d+\\.\\d+:${PORT}$`), 'upstream Host is the sandbox address');
+  });
+
+  // E2B's proxy (Go) writes header names in their canonical form; E2B's maskRequestHost test reads
+  // `Host:` from what a Python server in the sandbox received.
+  test('header names reach the sandbox port in canonical form (Host, X-Lower-Case), as from E2B’s proxy', 60_000, async () => {
+    const routes: Record<string, string>[] = [{ host: sandbox.getHost(PORT) }, { 'e2b-sandbox-id': sandbox.sandboxId, 'e2b-sandbox-port': String(PORT) }];
+    for (const route of routes) {
+      const { received } = await get('/names', { ...route, 'x-lower-case': 'v', 'X-UPPER-CASE': 'w' });
+      const names = (received['names'] ?? '').split(' ');
+      for (const name of ['Host', 'X-Lower-Case', 'X-Upper-Case']) assert.ok(names.includes(name), `${name} in ${JSON.stringify(names)}`);
+      assert.ok(!names.includes('host'), `lower-case host in ${JSON.stringify(names)}`);
+    }
   });
 
   test('Set-Cookie wider than <port>-<id>.<domain> is dropped, host-only and own-host cookies pass', 60_000, async () => {

@@ -189,6 +189,12 @@ export const SandboxLogsV2Model: Model = { name: 'SandboxLogsV2Response', requir
 export const WriteInfoModel: Model = { name: 'WriteInfo', required: { name: 'str', path: 'str' }, optional: { type: { enum: ['file', 'dir'] }, metadata: { nullable: { map: 'str' } } } };
 
 /** `Context.from_json` reads id, language, cwd with `.get` (None when absent); the SDK then uses them as str. */
+/** `SnapshotInfo` (`create_snapshot`, `list_snapshots`): both keys required. */
+export const SnapshotInfoModel: Model = { name: 'SnapshotInfo', required: { snapshotID: 'str', names: { list: 'str' } } };
+
+/** `SandboxForkResult` (`fork`): `sandbox` or `error`, each optional. */
+export const SandboxForkResultModel: Model = { name: 'SandboxForkResult', required: {}, optional: { sandbox: { model: SandboxModel }, error: { model: ErrorModel } } };
+
 export const ContextModel: Model = { name: 'Context', required: { id: 'str', language: 'str', cwd: 'str' } };
 
 /**

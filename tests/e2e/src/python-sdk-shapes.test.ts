@@ -15,6 +15,8 @@ import {
   SandboxMetricModel,
   SandboxModel,
   SandboxesWithMetricsModel,
+  SandboxForkResultModel,
+  SnapshotInfoModel,
   WriteInfoModel,
   executionLine,
   fromDict,
@@ -66,6 +68,10 @@ const PARSED = {
   logsV1: [200, 401, 404, 500],
   logsV2: [200, 401, 404, 500],
   pause: [204, 401, 404, 409, 500],
+  createSnapshot: [201, 400, 401, 404, 500],
+  listSnapshots: [200, 401, 500],
+  fork: [201, 401, 404, 409, 500, 503],
+  deleteTemplate: [204, 401, 500],
 } as const;
 
 /** A REST call with the Python client's headers (`Content-Type: application/json` only with a body). */
@@ -203,6 +209,29 @@ describe('Python SDK: control plane (e2b/api/client, sandbox_sync/sandbox_api.py
     assert.equal(((await pyRest('GET', `/sandboxes/${sbx.id}`)).json as { state: string }).state, 'paused');
     expectParsed('kill', await pyRest('DELETE', `/sandboxes/${sbx.id}`), 204);
     expectParsed('pause', await pyRest('POST', `/sandboxes/${sbx.id}/pause`, { memory: true }), 404, ErrorModel);
+  });
+
+  test('create_snapshot, list_snapshots, fork (count 1, the default timeout), delete_snapshot', 600_000, async () => {
+    const sbx = await pyCreate('base', runMeta('snapshot'));
+    // `_cls_create_snapshot`: SandboxSnapshotRequest(name=UNSET).to_dict() is `{}`; 201 SnapshotInfo.
+    const snap = await pyRest('POST', `/sandboxes/${sbx.id}/snapshots`, {}, stack.apiKey, CREATE_MS);
+    expectParsed('createSnapshot', snap, 201, SnapshotInfoModel);
+    const snapshotId = (snap.json as { snapshotID: string }).snapshotID;
+    // SnapshotPaginator: `get_snapshots` with sandboxID and limit (UNSET and None dropped).
+    const listed = await pyRest('GET', `/snapshots${httpxQuery({ sandboxID: sbx.id, limit: 100 })}`);
+    expectParsed('listSnapshots', listed, 200, (json) => listOf(SnapshotInfoModel, json));
+    assert.ok((listed.json as Array<{ snapshotID: string }>).some((s) => s.snapshotID === snapshotId), listed.text);
+    // `_cls_fork`: SandboxForkRequest(timeout=default_sandbox_timeout, count=1); 201 list[SandboxForkResult].
+    const forked = await pyRest('POST', `/sandboxes/${sbx.id}/fork`, { timeout: 300, count: 1 }, stack.apiKey, CREATE_MS * 2);
+    expectParsed('fork', forked, 201, (json) => listOf(SandboxForkResultModel, json));
+    const results = forked.json as Array<{ sandbox?: { sandboxID: string }; error?: unknown }>;
+    assert.equal(results.length, 1);
+    assert.ok(results[0]?.sandbox, forked.text);
+    created.push(results[0].sandbox.sandboxID);
+    // `_cls_delete_snapshot`: DELETE /templates/{id}; 204 → True, 404 → False (checked before parsing).
+    expectParsed('deleteTemplate', await pyRest('DELETE', `/templates/${encodeURIComponent(snapshotId)}`), 204);
+    assert.equal((await pyRest('DELETE', `/templates/${encodeURIComponent(snapshotId)}`)).status, 404);
+    for (const id of [sbx.id, results[0].sandbox.sandboxID]) expectParsed('kill', await pyRest('DELETE', `/sandboxes/${id}`), 204);
   });
 
   test('create options: secure=False, lifecycle kill, auto_resume False, allow_public_traffic False', 300_000, async () => {

@@ -7,6 +7,11 @@ import type { OperationOptions } from '@sandboxd/protocol';
  * Sends the agent at `address` its new identity (`POST /adopt` with the daemon secret) and
  * resolves once the agent answered that it is in force: its kernels have the new environment.
  * A refusal is RUNTIME_FAILURE with the agent's message; the deadline is TIMEOUT.
+ *
+ * The daemon closes the connection itself once the answer is in (as the health probe does): a
+ * close by the agent (`connection: close`) would leave the connection in TIME_WAIT in the
+ * sandbox's netstack for a minute, and runsc refuses to checkpoint a sandbox holding one, so a
+ * claimed sandbox could not be snapshotted, forked or paused to disk in its first minute.
  */
 export function adoptAgent(address: string, secret: string, identity: AdoptRequest, options: OperationOptions = {}): Promise<AdoptResponse> {
   const body = JSON.stringify(identity);
@@ -19,9 +24,6 @@ export function adoptAgent(address: string, secret: string, identity: AdoptReque
         path: Adopt.path,
         method: Adopt.method,
         agent: false,
-        // Keep-alive, then closed from this side once the answer is in (as `probeAgent`): a close by
-        // the agent would leave the connection in the sandbox's netstack without a descriptor,
-        // where runsc refuses to checkpoint it (a template image is taken right after this adopt).
         headers: { authorization: Adopt.authorization(secret), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'keep-alive' },
         ...(options.signal ? { signal: options.signal } : {}),
       },

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { cookieAllowed } from './cookies.js';
+import { canonicalHeaderName } from './header-case.js';
 import { sandboxConnection } from './sandbox-dial.js';
 import type { StreamRegistry } from './stream-registry.js';
 import type { ResponseTap } from '../observability/execution-tracking.js';
@@ -78,9 +79,10 @@ function requestHeaders(req: IncomingMessage, target: ProxyTarget, keepUpgrade: 
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || DAEMON_CREDENTIALS.has(name)) continue;
     if (HOP_BY_HOP.has(name) && !(keepUpgrade && (name === 'connection' || name === 'upgrade'))) continue;
-    headers[name] = value;
+    if (name === 'host') continue;
+    headers[canonicalHeaderName(name)] = value;
   }
-  headers.host = target.requestHost ?? `${target.address}:${target.port}`;
+  headers['Host'] = target.requestHost ?? `${target.address}:${target.port}`;
   return headers;
 }
 

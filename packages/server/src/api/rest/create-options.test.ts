@@ -43,7 +43,6 @@ const UNSUPPORTED: Array<[string, Record<string, unknown>, RegExp]> = [
   ['autoResume without autoPause', { autoResume: { enabled: true } }, /autoResume .*requires autoPause: true/],
   ['autoPauseMemory: false alone (E2B: only with autoPause)', { autoPauseMemory: false }, /autoPauseMemory: false/],
   ['volumeMounts', { volumeMounts: [{ name: 'vol', path: '/data' }] }, /volumeMounts \(persistent volumes\) is not supported/],
-  ['mcp', { mcp: { 'exa': { apiKey: 'x' } } }, /mcp \(MCP gateway\) is not supported/],
   ['iam.tokens', { iam: { tokens: { gcp: { audience: 'a', tokenType: 'JWT-SVID' } } } }, /iam\.tokens \(workload identity tokens\) is not supported/],
   ['network.rules', { network: { rules: { 'api.example.com': [{ transform: { headers: { 'x-k': 'v' } } }] } } }, /network\.rules \(per-domain request transforms\) is not supported/],
   ['network.egressProxy', { network: { egressProxy: { address: 'proxy.example.com:1080' } } }, /network\.egressProxy .*is not supported/],
@@ -66,6 +65,7 @@ describe('create options sandboxd does not implement answer 400 naming them', ()
     await assertRejected(await call('POST', '/v2/sandboxes', { templateID: 'base', autoPause: 'yes' }), /autoPause must be a boolean/);
     await assertRejected(await call('POST', '/v2/sandboxes', { templateID: 'base', autoResume: {} }), /autoResume\.enabled must be a boolean/);
     await assertRejected(await call('POST', '/v2/sandboxes', { templateID: 'base', volumeMounts: {} }), /volumeMounts must be an array/);
+    await assertRejected(await call('POST', '/v2/sandboxes', { templateID: 'base', mcp: ['exa'] }), /mcp must be an object/);
     await assertRejected(await call('POST', '/v2/sandboxes', { templateID: 'base', network: { rules: [] } }), /network\.rules must be an object/);
   });
 
@@ -79,6 +79,7 @@ describe('create options sandboxd does not implement answer 400 naming them', ()
       { iam: {} },
       { iam: { tokens: {} } },
       { mcp: null },
+      { mcp: { exa: { apiKey: 'x' } } }, // E2B records the names; the SDK starts the gateway itself
       { network: { rules: {}, httpsPorts: [], allowPublicTraffic: true, egressProxy: null } },
     ];
     for (const fields of accepted) {

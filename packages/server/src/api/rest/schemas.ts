@@ -148,7 +148,12 @@ export const newSandboxSchema = (maxTimeoutSec: number) =>
     autoPauseMemory: z.boolean({ message: 'autoPauseMemory must be a boolean' }).nullish(),
     // SDK: `lifecycle.autoResume`.
     autoResume: z.object({ enabled: z.boolean({ message: 'autoResume.enabled must be a boolean' }) }).nullish(),
-    mcp: unsupported('mcp (MCP gateway)'),
+    // E2B's API takes `mcp` (an object or null) and only records the server names; the SDK then
+    // starts `mcp-gateway` in the sandbox itself (and kills the sandbox when that fails).
+    mcp: z
+      .unknown()
+      .optional()
+      .refine((v) => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v)), 'mcp must be an object'),
     iam: z
       .object({ tokens: unsupportedUnlessEmpty('iam.tokens', 'map', 'workload identity tokens') })
       .nullish(),
