@@ -164,6 +164,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
             ...identity,
             ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
             ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
+            ...(template.readyCmd !== undefined ? { readyCmd: template.readyCmd } : {}),
             bootKernels: template.codeInterpreter ?? bootsKernels(alias),
             pidsLimit: template.limits.pidsLimit,
             loopbackSecret,

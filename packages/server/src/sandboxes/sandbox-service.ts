@@ -6,6 +6,7 @@ import type { OperationOptions } from '@sandboxd/protocol';
 import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
 import { becomeRequested } from '../pool/claim.js';
 import { adoptAgent } from '../pool/adopt-client.js';
+import { waitTemplateReady } from '../runtime/template-ready-client.js';
 import type { SnapshotRecord, SnapshotStore } from './snapshot-store.js';
 import { createSnapshotStore } from './snapshot-store.js';
 import { POOL_USER, bootsKernels } from '../pool/warm-pool.js';
@@ -432,6 +433,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     const timeoutMs = options?.timeoutMs ?? deps.createTimeoutMs;
     const began = performance.now();
     let claim: { adoptMs: number; egressMs: number } | undefined;
+    let booted = false;
     try {
       if (pooled !== undefined) {
         const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
@@ -452,6 +454,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               defaultUser: template.defaultUser ?? POOL_USER,
               ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
               ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
+              ...(template.readyCmd !== undefined ? { readyCmd: template.readyCmd } : {}),
               bootKernels: template.codeInterpreter ?? bootsKernels(record.templateAlias),
               pidsLimit: record.limits.pidsLimit,
               ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
@@ -459,6 +462,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           };
         if (snapshot === undefined) {
           record.address = (await runtime.create(spec, { signal, timeoutMs })).address;
+          booted = true;
         } else {
           const restored = await runtime.createFromSnapshot(spec, snapshot.snapshotId, { signal, timeoutMs });
           record.address = restored.address;
@@ -468,11 +472,17 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           await adoptAgent(restored.address, snapshot.loopbackSecret, { generation: Date.now(), ...identity }, { signal, timeoutMs });
         }
       }
+      // E2B creates a sandbox of a template with a start command once its ready command passed.
+      const secret = record.ingress?.loopbackSecret;
+      if ((template.startCmd !== undefined || template.readyCmd !== undefined) && record.address !== null && secret) {
+        const left = Math.max(1, timeoutMs - Math.round(performance.now() - began));
+        await waitTemplateReady(record.address, secret, { signal, timeoutMs: left });
+      }
     } catch (error) {
       record.state = 'failed';
       repo.update(record);
       logger.warn({ sandboxId, err: error }, 'sandbox failed to start');
-      if (pooled !== undefined || snapshot !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
+      if (pooled !== undefined || snapshot !== undefined || booted) await runtime.destroy(sandboxId).catch(() => undefined);
       if (isSandboxdError(error)) throw error;
       const normalised = SandboxdError.from(error);
       if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
@@ -617,6 +627,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           return await start(input, template, options, pooled);
         } catch (error) {
           if (options?.signal?.aborted || shutdown.signal.aborted) throw error;
+          // The template's start command failed: a cold sandbox would run the same one.
+          if (isSandboxdError(error) && error.code === ErrorCode.TEMPLATE_NOT_READY) throw error;
           logger.warn({ sandboxId: pooled.sandboxId, err: error }, 'claiming a pooled sandbox failed; starting one cold');
         }
       }

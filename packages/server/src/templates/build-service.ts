@@ -171,7 +171,7 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
         defaultWorkdir: out.context.workdir,
         codeInterpreter: out.codeInterpreter,
         ...(out.startCmd !== undefined ? { startCmd: out.startCmd } : {}),
-        ...(def.readyCmd !== undefined ? { readyCmd: def.readyCmd } : {}),
+        ...(out.readyCmd !== undefined ? { readyCmd: out.readyCmd } : {}),
         cpuCount: entry.cpuCount,
         memoryMB: entry.memoryMB,
         diskSizeMB: out.diskSizeMB,

@@ -20,6 +20,8 @@ export interface TemplateInfo {
   codeInterpreter?: boolean;
   /** Started by the agent when a sandbox boots (E2B's `setStartCmd`). */
   startCmd?: string;
+  /** Must pass (exit 0) in a new sandbox before its create answers (E2B's `setReadyCmd`). */
+  readyCmd?: string;
   /** true: a template built through the build API (deletable); false/absent: built in. */
   userBuilt?: boolean;
 }
