@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import { DEFAULT_POOL_MEMORY_MB, DEFAULT_POOL_SIZE, parsePoolSizes } from './pool/pool-config.js';
+import { DEFAULT_APT_CACHE_MAX_MB } from './templates/apt-cache-prune.js';
 
 /** Validated daemon configuration, read once at start and passed down. */
 export interface Config {
@@ -42,6 +43,8 @@ export interface Config {
   poolSizes: Map<string, number>;
   /** Memory the pooled sandboxes may hold together, MiB (as measured once warm). */
   poolMemoryMB: number;
+  /** Bound of the built-in template builds' shared apt archive cache, MiB (`templates/apt-cache-prune.ts`). */
+  aptCacheMaxMB: number;
 }
 
 /** Environment variable of every config key (flags use the key names themselves). */
@@ -62,6 +65,7 @@ export const CONFIG_ENV: Record<keyof Config, string> = {
   pauseMinAvailableMB: 'SANDBOXD_PAUSE_MIN_AVAILABLE_MB',
   poolSizes: 'SANDBOXD_POOL_SIZE',
   poolMemoryMB: 'SANDBOXD_POOL_MEMORY_MB',
+  aptCacheMaxMB: 'SANDBOXD_APT_CACHE_MAX_MB',
 };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -103,6 +107,7 @@ const schema = z
         }
       }),
     poolMemoryMB: int(0, 1024 * 1024).default(DEFAULT_POOL_MEMORY_MB),
+    aptCacheMaxMB: int(0, 1024 * 1024).default(DEFAULT_APT_CACHE_MAX_MB),
   })
   .refine((c) => c.defaultTimeoutSec <= c.maxTimeoutSec, {
     message: 'must not exceed the maximum timeout (SANDBOXD_MAX_TIMEOUT)',

@@ -1,5 +1,6 @@
 import type { OperationOptions } from '@sandboxd/protocol';
 import type { SandboxLimits } from '../domain/sandbox-limits.js';
+import type { AptCachePruneResult } from './apt-cache-prune.js';
 
 /** A built template, ready to back sandboxes. */
 export interface TemplateInfo {
@@ -33,4 +34,6 @@ export interface TemplateStore {
   list(): TemplateInfo[];
   /** Builds the template when absent; reports progress lines. */
   ensureBuilt(name: string, options?: OperationOptions & { onProgress?: (line: string) => void }): Promise<TemplateInfo>;
+  /** Prunes what its builds cache (the built-in templates' apt archives); absent: nothing cached. */
+  pruneCache?(options?: OperationOptions): Promise<AptCachePruneResult>;
 }
