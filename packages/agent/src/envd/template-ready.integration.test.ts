@@ -10,7 +10,11 @@ import type { AgentFixture } from '../test/agent-fixture.js';
 
 const SECRET = 'daemon-secret-0123456789abcdef';
 
-async function ready(fx: AgentFixture, waitMs: number, headers: Record<string, string> = { authorization: Adopt.authorization(SECRET) }): Promise<{ status: number; body: TemplateReadyState }> {
+async function ready(
+  fx: AgentFixture,
+  waitMs: number,
+  headers: Record<string, string> = { authorization: Adopt.authorization(SECRET) },
+): Promise<{ status: number; body: TemplateReadyState }> {
   const res = await fetch(`${fx.url}${TemplateReady.path}?waitMs=${waitMs}`, { headers });
   return { status: res.status, body: (await res.json()) as TemplateReadyState };
 }

@@ -104,7 +104,10 @@ export function startTemplateCommands(deps: EnvdDeps, timing: Partial<Timing> = 
     while (current.state === 'starting') {
       const left = timeoutMs - (performance.now() - startedAt);
       if (left <= 0) {
-        settle({ state: 'failed', message: `ready command '${readyCmd}' did not pass within ${Math.round(timeoutMs / 1000)} s${last ? ` (last: ${last})` : ''}` });
+        settle({
+          state: 'failed',
+          message: `ready command '${readyCmd}' did not pass within ${Math.round(timeoutMs / 1000)} s${last ? ` (last: ${last})` : ''}`,
+        });
         break;
       }
       try {

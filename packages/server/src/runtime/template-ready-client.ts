@@ -33,7 +33,9 @@ function askReady(address: string, secret: string, waitMs: number, signal: Abort
               // answered below as a failure
             }
           }
-          reject(new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the agent did not say whether the template is ready (${res.statusCode ?? 0}): ${text.slice(0, 300)}`));
+          reject(
+            new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the agent did not say whether the template is ready (${res.statusCode ?? 0}): ${text.slice(0, 300)}`),
+          );
         });
       },
     );

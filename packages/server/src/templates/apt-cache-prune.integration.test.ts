@@ -39,7 +39,13 @@ describe('pruneAptCache (real dpkg version order)', () => {
     const result = await pruneAptCache(dir, 1024 * KIB);
     assert.equal(result.removed, 2);
     assert.equal(result.bytes, 2 * KIB);
-    assert.deepEqual(await left(), ['apt_3.0.4_amd64.deb', 'bsdutils_1%3a2.41.5-0+deb13u1_amd64.deb', 'libfoo_1.0-1_amd64.deb', 'libfoo_1.0-1_i386.deb', 'not-a-deb.txt']);
+    assert.deepEqual(await left(), [
+      'apt_3.0.4_amd64.deb',
+      'bsdutils_1%3a2.41.5-0+deb13u1_amd64.deb',
+      'libfoo_1.0-1_amd64.deb',
+      'libfoo_1.0-1_i386.deb',
+      'not-a-deb.txt',
+    ]);
     assert.equal(result.keptBytes, 4 * KIB);
   });
 
