@@ -135,7 +135,8 @@ export async function runBuild(deps: BuilderDeps, def: BuildDefinition, limits: 
   // E2B: the build's start and ready commands replace the base's; neither given, the base's stay.
   const own = def.startCmd !== undefined || def.readyCmd !== undefined;
   const start = own ? { startCmd: def.startCmd, readyCmd: def.readyCmd } : { startCmd: base.startCmd, readyCmd: base.readyCmd };
-  if (start.readyCmd !== undefined || start.startCmd !== undefined) {
+  // An image's entrypoint (sandboxd's start command for it) is not checked unless the build asks.
+  if (own || start.readyCmd !== undefined) {
     await checkReady(deps, start, limits, base.env, lowers, context, log, options);
   }
   return {
