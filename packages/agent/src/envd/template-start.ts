@@ -73,6 +73,10 @@ export function startTemplateCommands(deps: EnvdDeps, timing: Partial<Timing> = 
 
   const run = async (): Promise<void> => {
     const startedAt = performance.now();
+    if (!user) {
+      settle({ state: 'failed', message: `the template's commands cannot run: the default user "${deps.config.defaultUser}" does not exist` });
+      return;
+    }
     const stopDraining = new AbortController();
     if (startCmd !== undefined) {
       const tail = new OutputTail(4096);
