@@ -90,7 +90,9 @@ export function startTemplateCommands(deps: EnvdDeps, timing: Partial<Timing> = 
       deps.logger.info('start command started', { pid: proc.pid });
       drain(proc, tail, stopDraining.signal);
       // E2B: a start command that fails before the ready command passed fails the template; one that exits 0 does not.
-      void ended(proc).then(() => {
+      void ended(proc).then(async () => {
+        // The drain loop takes the last output queued before the end.
+        await new Promise((resolve) => setImmediate(resolve));
         const exit = proc.exit;
         if (exit && exit.exitCode !== 0) {
           const output = tail.text().trimEnd();
