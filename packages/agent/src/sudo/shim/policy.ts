@@ -6,6 +6,7 @@
  */
 import { SANDBOX_DEFAULT_PATH } from '@sandboxd/protocol';
 
+/** sudo's secure_path: the sandbox's default PATH. */
 export const SECURE_PATH = SANDBOX_DEFAULT_PATH;
 /** The broker's socket (`DEFAULT_SUDO_SOCKET` of the broker; `SANDBOXD_SUDO_SOCKET` overrides it). */
 export const DEFAULT_SOCKET = '/run/sandboxd-sudo/sudo.sock';
