@@ -10,7 +10,7 @@
  * Bundled to `packages/agent/dist/sudo-shim.mjs` (scripts/bundle-agent.mjs) with a shebang on the
  * agent's Node; the template build links /usr/bin/sudo to it (`templates/sandbox-contract.ts`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { basename, resolve as resolvePath } from 'node:path';
@@ -152,6 +152,17 @@ function runDirectly(argv: string[], target: Passwd, env: Record<string, string>
   });
 }
 
+/**
+ * The terminal in raw mode as Python's `tty.setraw` makes it: libuv's raw mode keeps output
+ * post-processing (ONLCR), which would turn the command's `\r\n` into `\r\r\n` and a bare `\n`
+ * (a full-screen program's cursor move) into a line break, so `stty -opost` turns it off (no
+ * `stty` in the image: left on). `setRawMode(false)` restores the whole original mode.
+ */
+function makeRaw(): void {
+  process.stdin.setRawMode(true);
+  spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
+}
+
 /** The broker's socket (`@name`: an abstract one). */
 function socketPath(): { shown: string; path: string } {
   const shown = process.env['SANDBOXD_SUDO_SOCKET'] || DEFAULT_SOCKET;
@@ -242,7 +253,7 @@ function runViaBroker(argv: string[], user: string, env: Record<string, string>,
       if (!stdinOpen) send(encodeSudoFrame(SudoFrameType.STDIN_EOF));
       if (useTty) {
         try {
-          process.stdin.setRawMode(true);
+          makeRaw();
           raw = true;
         } catch {
           // not a terminal after all
@@ -302,7 +313,7 @@ function runViaBroker(argv: string[], user: string, env: Record<string, string>,
       restoreTty();
       process.kill(process.pid, 'SIGSTOP');
       if (wasRaw) {
-        process.stdin.setRawMode(true);
+        makeRaw();
         raw = true;
       }
       send(encodeSudoFrame(SudoFrameType.SIGNAL, 'SIGCONT'));
