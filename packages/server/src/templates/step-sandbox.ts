@@ -103,13 +103,20 @@ export async function startStepSandbox(deps: StepSandboxDeps, lowers: string[], 
       // The agent's own runtime files are no part of a template.
       await rm(join(paths.upper, 'run', 'sandboxd-sudo'), { recursive: true, force: true });
       await rmdir(join(paths.upper, 'run')).catch(() => undefined);
-      const tmpChanged = (await tmpSignature(paths.tmp)) !== tmpAtStart;
-      const upperChanged = (await readdir(paths.upper)).length > 0;
-      if (!upperChanged && !tmpChanged) return false;
-      // cp -a keeps owners, modes, xattrs (overlayfs opaque markers) and whiteout devices.
-      if (upperChanged) await runCommand('cp', ['-a', `${paths.upper}/.`, layerDir], { timeoutMs: 30 * 60_000 });
-      if (tmpChanged) await captureTmp(paths.tmp, layerDir);
-      return true;
+      // Frozen while its files are copied: a process a step left running cannot swap a directory
+      // for a symlink under the host's cp (which would then copy host files into the layer).
+      await runtime.freeze(sandboxId);
+      try {
+        const tmpChanged = (await tmpSignature(paths.tmp)) !== tmpAtStart;
+        const upperChanged = (await readdir(paths.upper)).length > 0;
+        if (!upperChanged && !tmpChanged) return false;
+        // cp -a keeps owners, modes, xattrs (overlayfs opaque markers) and whiteout devices.
+        if (upperChanged) await runCommand('cp', ['-a', `${paths.upper}/.`, layerDir], { timeoutMs: 30 * 60_000 });
+        if (tmpChanged) await captureTmp(paths.tmp, layerDir);
+        return true;
+      } finally {
+        await runtime.thaw(sandboxId);
+      }
     },
     async close() {
       if (closed) return;
