@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { Sandbox, Template, waitForFile, waitForURL, type LogEntry } from 'e2b';
-import { CALL_MS, RUN_ID, e2eTest, run, waitFor, withSandbox } from './helpers.js';
+import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, run, waitFor, withSandbox } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
 // The Template SDK's start/ready commands, fromDockerfile, skipCache, concurrent builds of the
@@ -83,19 +83,21 @@ describe('Template SDK', { concurrency: false }, () => {
     ].join('; ');
     const { logs } = await build(Template().fromTemplate('base').setStartCmd(start, waitForURL('http://127.0.0.1:8124/up')), name);
     assert.ok(logs.includes('Template is ready'), logs.join('\n'));
-    await withSandbox(() => Sandbox.create(name, { ...stack.sdk, timeoutMs: 120_000 }), async (sbx) => {
+    // The create now includes the start command's 3 s and the ready check: a loaded host needs more than the SDK's default request timeout.
+    const createOpts = { ...stack.sdk, timeoutMs: 120_000, requestTimeoutMs: CREATE_MS };
+    await withSandbox(() => Sandbox.create(name, createOpts), async (sbx) => {
       // No polling: the create answered once the ready command passed.
       assert.equal((await run(sbx, 'curl -sf http://127.0.0.1:8124/up')).stdout.trim(), `up-${RUN_ID}`);
     });
     const refused = await withTimeout(
-      Sandbox.create(name, { ...stack.sdk, timeoutMs: 120_000, envs: { FAIL_START: `no-${RUN_ID}` }, metadata: { run: RUN_ID, case: 'refused' } }).then(
+      Sandbox.create(name, { ...createOpts, envs: { FAIL_START: `no-${RUN_ID}` }, metadata: { run: RUN_ID, case: 'refused' } }).then(
         async (sbx) => {
           await sbx.kill();
           return undefined;
         },
         (error: unknown) => error,
       ),
-      CALL_MS,
+      CREATE_MS,
       'refused create',
     );
     assert.ok(refused instanceof Error, 'the create failed');
