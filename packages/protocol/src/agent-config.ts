@@ -22,6 +22,11 @@ export const AgentConfigSchema = z.object({
   /** Started in the background as the default user when the agent starts (a template's start command). */
   startCmd: z.nullish(z.string()),
   /**
+   * Run after the start command (a template's ready command, E2B's `setReadyCmd`) until it exits
+   * 0; the agent answers `TemplateReady` once it has. Absent: ready once the start command runs.
+   */
+  readyCmd: z.nullish(z.string()),
+  /**
    * Boot the default code-interpreter kernels (python, javascript) when the agent starts (default
    * true): true for sandboxes created as a code-interpreter template. Otherwise they boot on the
    * first request to the code-interpreter port, so plain sandboxes spend no memory or CPU on kernels.
@@ -51,6 +56,7 @@ export interface AgentConfig {
   defaultUser: string;
   defaultWorkdir?: string;
   startCmd?: string;
+  readyCmd?: string;
   bootKernels: boolean;
   pidsLimit?: number;
   loopbackSecret?: string;
@@ -74,6 +80,7 @@ export function parseAgentConfig(value: unknown, source = 'agent config'): Agent
     defaultUser: v.defaultUser ?? 'user',
     ...(v.defaultWorkdir ? { defaultWorkdir: v.defaultWorkdir } : {}),
     ...(v.startCmd ? { startCmd: v.startCmd } : {}),
+    ...(v.readyCmd ? { readyCmd: v.readyCmd } : {}),
     bootKernels: v.bootKernels ?? true,
     ...(v.pidsLimit != null ? { pidsLimit: v.pidsLimit } : {}),
     ...(v.loopbackSecret ? { loopbackSecret: v.loopbackSecret } : {}),

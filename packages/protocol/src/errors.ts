@@ -10,6 +10,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   SANDBOX_NOT_FOUND: 'SANDBOX_NOT_FOUND',
   TEMPLATE_NOT_FOUND: 'TEMPLATE_NOT_FOUND',
+  /** The template's start command failed, or its ready command did not pass, in a new sandbox. */
+  TEMPLATE_NOT_READY: 'TEMPLATE_NOT_READY',
   /** No snapshot with that id or name (E2B's snapshots are templates: 404). */
   SNAPSHOT_NOT_FOUND: 'SNAPSHOT_NOT_FOUND',
   /** A snapshot another runsc or agent version wrote: it cannot be restored by this daemon. */
@@ -42,6 +44,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   SANDBOX_NOT_FOUND: 404,
   TEMPLATE_NOT_FOUND: 404,
+  TEMPLATE_NOT_READY: 500,
   SNAPSHOT_NOT_FOUND: 404,
   SNAPSHOT_INCOMPATIBLE: 409,
   API_KEY_NOT_FOUND: 404,
@@ -69,6 +72,7 @@ export const errorMeaning: Record<ErrorCode, string> = {
   NOT_FOUND: 'The route, file, process, context or watcher does not exist.',
   SANDBOX_NOT_FOUND: 'No running sandbox with that id (killed, expired or never created).',
   TEMPLATE_NOT_FOUND: 'No template with that id or alias.',
+  TEMPLATE_NOT_READY: "The template's start command exited with an error, or its ready command did not pass, before the new sandbox was ready (the message has the command's last output).",
   SNAPSHOT_NOT_FOUND: 'No snapshot with that id or name (deleted, or never taken).',
   SNAPSHOT_INCOMPATIBLE: 'The snapshot was written by another runsc or agent version; take a new one (the message names both versions).',
   API_KEY_NOT_FOUND: 'No active API key with that id (`/keys/{id}`; revoked keys stay listed).',

@@ -12,6 +12,8 @@ export { AGENT_CONFIG_PATH, AgentConfigSchema, parseAgentConfig } from './agent-
 export type { AgentConfig, AgentConfigInput } from './agent-config.js';
 export { Adopt, parseAdoptRequest, sameIdentity } from './adopt.js';
 export type { AdoptRequest, AdoptResponse } from './adopt.js';
+export { TemplateReady } from './template-ready.js';
+export type { TemplateReadyState } from './template-ready.js';
 export {
   encodeFrame as encodeSudoFrame,
   encodeJsonFrame as encodeSudoJsonFrame,

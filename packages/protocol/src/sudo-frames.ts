@@ -1,5 +1,5 @@
 /**
- * Wire contract between the sudo shim (`packages/agent/sudo/sudo`, Python, runs as any user) and the
+ * Wire contract between the sudo shims (`packages/agent/sudo/sudo`, Python; `packages/agent/src/sudo/shim`, Node.js; run as any user) and the
  * root-side broker (`packages/agent/src/sudo/broker.ts`), over a Unix stream socket (by default
  * `/run/sandboxd-sudo/sudo.sock`; `SANDBOXD_SUDO_SOCKET` tells the shim another one, `@name` being an
  * abstract name).
@@ -33,8 +33,9 @@
  * Either side may close the connection at any time; when the client goes away before the command
  * ends, the broker sends the command SIGHUP (as a terminal hang-up would).
  *
- * The shim is Python and cannot import this module: its constants are checked against these by
- * `packages/agent/src/sudo/shim-contract.test.ts`.
+ * The Python shim cannot import this module: its constants are checked against these by
+ * `packages/agent/src/sudo/shim-contract.test.ts`. The Node.js shim (`packages/agent/src/sudo/shim`,
+ * for images without /usr/bin/python3) imports it.
  */
 
 export const FrameType = {

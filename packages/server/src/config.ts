@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import { DEFAULT_POOL_MEMORY_MB, DEFAULT_POOL_SIZE, parsePoolSizes } from './pool/pool-config.js';
+import { DEFAULT_APT_CACHE_MAX_MB } from './templates/apt-cache-prune.js';
 
 /** Validated daemon configuration, read once at start and passed down. */
 export interface Config {
@@ -48,6 +49,8 @@ export interface Config {
    * refills restore that image instead of booting (default on).
    */
   templateSnapshots: boolean;
+  /** Bound of the built-in template builds' shared apt archive cache, MiB (`templates/apt-cache-prune.ts`). */
+  aptCacheMaxMB: number;
 }
 
 /** Environment variable of every config key (flags use the key names themselves). */
@@ -69,6 +72,7 @@ export const CONFIG_ENV: Record<keyof Config, string> = {
   poolSizes: 'SANDBOXD_POOL_SIZE',
   poolMemoryMB: 'SANDBOXD_POOL_MEMORY_MB',
   templateSnapshots: 'SANDBOXD_TEMPLATE_SNAPSHOTS',
+  aptCacheMaxMB: 'SANDBOXD_APT_CACHE_MAX_MB',
 };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -114,6 +118,7 @@ const schema = z
       .enum(['0', '1', 'true', 'false', 'on', 'off'])
       .default('1')
       .transform((v) => v === '1' || v === 'true' || v === 'on'),
+    aptCacheMaxMB: int(0, 1024 * 1024).default(DEFAULT_APT_CACHE_MAX_MB),
   })
   .refine((c) => c.defaultTimeoutSec <= c.maxTimeoutSec, {
     message: 'must not exceed the maximum timeout (SANDBOXD_MAX_TIMEOUT)',

@@ -56,7 +56,7 @@ template
       await buildTemplateFile(mcpConnection(config(), process.env), target, opts, print);
       return;
     }
-    await buildTemplatesWithProgress(createFsTemplateStore(homeFiles(config()).templatesDir), target === undefined ? builtInTemplateNames() : [target], print);
+    await buildTemplatesWithProgress(createFsTemplateStore(homeFiles(config()).templatesDir, undefined, { aptCacheMaxMB: config().aptCacheMaxMB }), target === undefined ? builtInTemplateNames() : [target], print);
   });
 registerTemplateCommands(template, () => mcpConnection(config(), process.env), print);
 

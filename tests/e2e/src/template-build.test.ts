@@ -120,9 +120,11 @@ describe('template build', { concurrency: false }, () => {
       const { logs } = await build(template, imageName);
       assert.ok(logs.some((l) => l === `from-image-${RUN_ID}`), logs.join('\n'));
       await withSandbox(() => Sandbox.create(imageName, { ...stack.sdk, timeoutMs: 120_000 }), async (sbx) => {
-        // sudo is the agent's shim, which runs on python3: this image has none (README), so root is `user: 'root'`.
-        const facts = await run(sbx, 'whoami; pwd; echo "$IMAGE_ENV"; readlink /usr/bin/sudo; test ! -e /usr/bin/python3 && echo no-python');
-        assert.deepEqual(facts.stdout.trim().split('\n'), ['user', '/srv/image', `from-image-${RUN_ID}`, '/opt/sandboxd/packages/agent/sudo/sudo', 'no-python']);
+        // This image has no python3: sudo is the agent's shim on its own Node.js. The step's /tmp is kept.
+        const facts = await run(sbx, 'whoami; pwd; echo "$IMAGE_ENV"; readlink /usr/bin/sudo; test ! -e /usr/bin/python3 && echo no-python; cat /tmp/build-env');
+        assert.deepEqual(facts.stdout.trim().split('\n'), ['user', '/srv/image', `from-image-${RUN_ID}`, '/opt/sandboxd/packages/agent/dist/sudo-shim.mjs', 'no-python', `from-image-${RUN_ID}`]);
+        const sudo = await run(sbx, `sudo id -u; echo piped-${RUN_ID} | sudo tee /root/by-sudo >/dev/null; sudo cat /root/by-sudo; sudo -u user id -un; SUDO_KEEP=kept sudo -E sh -c 'echo $SUDO_KEEP $USER'; sudo sh -c 'exit 3' || echo "exit $?"`);
+        assert.deepEqual(sudo.stdout.trim().split('\n'), ['0', `piped-${RUN_ID}`, 'user', 'kept root', 'exit 3']);
         const asRoot = await run(sbx, 'id -u; cat /etc/sudoers.d/user; stat -c %U /srv/image', { user: 'root' });
         assert.deepEqual(asRoot.stdout.trim().split('\n'), ['0', 'user ALL=(ALL:ALL) NOPASSWD: ALL', 'user']);
         const started = await run(sbx, 'for i in $(seq 50); do [ -e /tmp/entry-ran ] && break; sleep 0.2; done; cat /tmp/entry-ran');

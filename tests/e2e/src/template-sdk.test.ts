@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { Sandbox, Template, waitForFile, waitForURL, type LogEntry } from 'e2b';
-import { CALL_MS, RUN_ID, e2eTest, run, waitFor, withSandbox } from './helpers.js';
+import { CALL_MS, CREATE_MS, RUN_ID, e2eTest, run, waitFor, withSandbox } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
 // The Template SDK's start/ready commands, fromDockerfile, skipCache, concurrent builds of the
@@ -73,6 +73,58 @@ describe('Template SDK', { concurrency: false }, () => {
     });
   });
 
+  test('Sandbox.create waits for the ready command in each new sandbox; a start command that fails there fails the create with its output', BUILD_MS, async () => {
+    const name = `e2e-ready-${RUN_ID}`;
+    // Up only after 3 s, and refused when the create request says so (the build's own check passes).
+    const start = [
+      'if [ -n "$FAIL_START" ]; then echo "start refused: $FAIL_START" >&2; exit 7; fi',
+      `sleep 3; echo up-${RUN_ID} > /home/user/up`,
+      'exec python3 -m http.server 8124 --directory /home/user',
+    ].join('; ');
+    const { logs } = await build(Template().fromTemplate('base').setStartCmd(start, waitForURL('http://127.0.0.1:8124/up')), name);
+    assert.ok(logs.includes('Template is ready'), logs.join('\n'));
+    // The create now includes the start command's 3 s and the ready check: a loaded host needs more than the SDK's default request timeout.
+    const createOpts = { ...stack.sdk, timeoutMs: 120_000, requestTimeoutMs: CREATE_MS };
+    await withSandbox(() => Sandbox.create(name, createOpts), async (sbx) => {
+      // No polling: the create answered once the ready command passed.
+      assert.equal((await run(sbx, 'curl -sf http://127.0.0.1:8124/up')).stdout.trim(), `up-${RUN_ID}`);
+    });
+    const refused = await withTimeout(
+      Sandbox.create(name, { ...createOpts, envs: { FAIL_START: `no-${RUN_ID}` }, metadata: { run: RUN_ID, case: 'refused' } }).then(
+        async (sbx) => {
+          await sbx.kill();
+          return undefined;
+        },
+        (error: unknown) => error,
+      ),
+      CREATE_MS,
+      'refused create',
+    );
+    assert.ok(refused instanceof Error, 'the create failed');
+    assert.match(refused.message, new RegExp(`exit status 7[\\s\\S]*start refused: no-${RUN_ID}`));
+    const left = await withTimeout(Sandbox.list({ ...stack.sdk, query: { metadata: { run: RUN_ID, case: 'refused' } } }).nextItems(), CALL_MS, 'list');
+    assert.deepEqual(left, []);
+  });
+
+  test('what build steps leave in /tmp is in the template (removals too): every sandbox starts with its own copy', BUILD_MS, async () => {
+    const first = `e2e-tmp-a-${RUN_ID}`;
+    const second = `e2e-tmp-b-${RUN_ID}`;
+    await build(Template().fromTemplate('base').runCmd(`mkdir -p /tmp/kept && echo kept-${RUN_ID} > /tmp/kept/a && echo gone > /tmp/gone`), first);
+    // A build on that template starts from its /tmp; what this one removes stays removed.
+    await build(Template().fromTemplate(first).runCmd('rm /tmp/gone && echo second > /tmp/second').setReadyCmd(waitForFile('/tmp/kept/a')), second);
+    const facts = 'cat /tmp/kept/a /tmp/second; [ -e /tmp/gone ] && echo gone-is-back; stat -c %a /tmp';
+    await withSandbox(() => Sandbox.create(second, { ...stack.sdk, timeoutMs: 120_000 }), async (a) => {
+      assert.deepEqual((await run(a, facts)).stdout.trim().split('\n'), [`kept-${RUN_ID}`, 'second', '1777']);
+      await run(a, 'echo changed-in-a > /tmp/kept/a && touch /tmp/only-a');
+      await withSandbox(() => Sandbox.create(second, { ...stack.sdk, timeoutMs: 120_000 }), async (b) => {
+        assert.equal((await run(b, 'cat /tmp/kept/a; [ ! -e /tmp/only-a ] || echo leaked')).stdout, `kept-${RUN_ID}\n`);
+      });
+    });
+    await withSandbox(() => Sandbox.create(first, { ...stack.sdk, timeoutMs: 120_000 }), async (sbx) => {
+      assert.equal((await run(sbx, 'cat /tmp/gone')).stdout, 'gone\n');
+    });
+  });
+
   test('fromDockerfile as the SDK converts it (FROM the default image, ENV, WORKDIR, COPY of a directory, RUN, USER, CMD)', BUILD_MS, async () => {
     const name = `e2e-dockerfile-${RUN_ID}`;
     const dockerfile = [
@@ -98,7 +150,6 @@ describe('Template SDK', { concurrency: false }, () => {
 
   test('skipCache rebuilds every step; without it the same template is all cached', BUILD_MS, async () => {
     const name = `e2e-skip-${RUN_ID}`;
-    // Not /tmp: a sandbox's /tmp is its own (the build's ready check runs in a fresh sandbox of the result).
     const steps = (t: ReturnType<ReturnType<typeof Template>['fromTemplate']>) =>
       t.runCmd(`echo skip-${RUN_ID} > /home/user/one`).runCmd('date +%s%N > /home/user/two').setReadyCmd(waitForFile('/home/user/two'));
     const template = () => steps(Template().fromTemplate('base'));

@@ -2,8 +2,8 @@
  * The envd-compatible API (port 49983) as a Hono app built from its deps: the Connect services
  * (process, filesystem), `/health`, `/envs`, `/metrics` and `/files`. No sockets: `main.ts` serves
  * it (and routes HTTP CONNECT to the loopback forwarder). Every request but the exempt ones needs
- * the sandbox's access token, except the daemon's `POST /adopt` (its own daemon secret, checked
- * ahead of the gate); every plain-HTTP error has envd's `{code, message}` body.
+ * the sandbox's access token, except the daemon's `POST /adopt` and `GET /template-ready` (its own
+ * daemon secret, checked ahead of the gate); every plain-HTTP error has envd's `{code, message}` body.
  *
  * @example
  * const app = createEnvdApp(deps, { shutdown });
@@ -12,8 +12,9 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
-import { Adopt, ErrorCode, Headers, SandboxdError, isSandboxdError } from '@sandboxd/protocol';
+import { Adopt, ErrorCode, Headers, SandboxdError, TemplateReady, isSandboxdError } from '@sandboxd/protocol';
 import type { AdoptHandler } from './adopt/route.js';
+import type { TemplateReadyHandler } from './template-ready-route.js';
 import { passesTokenGate, UNAUTHORIZED_MESSAGE } from './access.js';
 import { envdHandlers, nodeRpcHandler } from './connect.js';
 import type { EnvdDeps } from './deps.js';
@@ -31,6 +32,8 @@ export interface EnvdAppOptions {
   readMetrics?: () => Promise<EnvdMetrics>;
   /** The daemon's `POST /adopt` (`adopt/route.ts`), served ahead of the access-token gate; absent: no route. */
   adopt?: AdoptHandler;
+  /** The daemon's `GET /template-ready` (`template-ready-route.ts`), ahead of the gate like adopt. */
+  templateReady?: TemplateReadyHandler;
 }
 
 export function createEnvdApp(deps: EnvdDeps, options: EnvdAppOptions): Hono<EnvdEnv> {
@@ -60,6 +63,8 @@ export function createEnvdApp(deps: EnvdDeps, options: EnvdAppOptions): Hono<Env
   // The daemon secret, not the sandbox's access token, opens /adopt: it answers before the gate.
   const { adopt } = options;
   if (adopt) app.post(Adopt.path, (c) => adopt(c));
+  const { templateReady } = options;
+  if (templateReady) app.get(TemplateReady.path, (c) => templateReady(c));
 
   app.use('*', async (c, next) => {
     if (!passesTokenGate(c.req.method, c.req.path, c.req.header(Headers.accessToken), deps.config.accessToken)) {

@@ -20,6 +20,8 @@ import { createEnvdApp, type EnvdEnv } from './app.js';
 import type { EnvdDeps } from './deps.js';
 import { createLoopbackForwarder } from './loopback-forward.js';
 import { toConnectError } from './rpc/errors.js';
+import { createTemplateReadyHandler } from './template-ready-route.js';
+import { startTemplateCommands, type TemplateStart } from './template-start.js';
 
 export interface EnvdOptions {
   config: AgentConfig;
@@ -39,26 +41,15 @@ export interface Envd {
   app: Hono<EnvdEnv>;
   /** The server's 'connect' listener: the daemon's route to servers bound to the sandbox's loopback. */
   onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Runs the template's start command (E2B's setStartCmd), if any, as the default user; call once the API listens. */
+  /**
+   * Runs the template's start command (E2B's setStartCmd), if any, as the default user, then its
+   * ready command until it passes (`template-start.ts`); call once the API listens.
+   */
   startTemplateCommand(): Promise<void>;
   /** Prepares the default user's login environment and spawner in the background, so its first command does not wait; call once the API listens. */
   warmDefaultUser(): void;
   /** Ends in-flight streams (unavailable), stops watchers and loopback forwards, signals processes. */
   close(): void;
-}
-
-async function runStartCommand(deps: EnvdDeps, command: string): Promise<void> {
-  const user = deps.users.lookup(deps.config.defaultUser);
-  if (!user) {
-    deps.logger.error('start command not run: the default user does not exist', { user: deps.config.defaultUser });
-    return;
-  }
-  try {
-    const proc = await deps.processes.start({ cmd: '/bin/sh', args: ['-c', command], envs: {}, cwd: deps.config.defaultWorkdir, tag: 'start-cmd' }, user, { stdin: false });
-    deps.logger.info('start command started', { pid: proc.pid });
-  } catch (err) {
-    deps.logger.error('start command failed to start', { err });
-  }
 }
 
 export async function createEnvd(options: EnvdOptions): Promise<Envd> {
@@ -84,13 +75,32 @@ export async function createEnvd(options: EnvdOptions): Promise<Envd> {
   const adopter = createAdopter({ config, hooks: options.adoptHooks ?? [], logger: logger.child({ route: 'adopt' }) });
   // Read at each request: an adopt of a sandbox restored from an image gives it its own secret.
   const adopt = createAdoptHandler({ secret: () => config.loopbackSecret, adopter, logger });
-  const app = createEnvdApp(deps, { shutdown: shutdown.signal, adopt });
+  // The template's commands start once the API listens; until then the daemon hears `starting`.
+  let commands: TemplateStart | undefined;
+  let commandsStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (commandsStarted = resolve));
+  const templateReady = createTemplateReadyHandler({
+    secret: () => config.loopbackSecret,
+    logger: logger.child({ route: 'template-ready' }),
+    state: async (waitMs, signal) => {
+      if (commands === undefined) {
+        await Promise.race([started, new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
+        if (commands === undefined) return { state: 'starting' };
+      }
+      return commands.state(waitMs, signal);
+    },
+  });
+  const app = createEnvdApp(deps, { shutdown: shutdown.signal, adopt, templateReady });
   const loopback = createLoopbackForwarder({ secret: () => config.loopbackSecret, logger: logger.child({ route: 'loopback-forward' }) });
   let closed = false;
   return {
     app,
     onConnect: loopback.onConnect,
-    startTemplateCommand: () => (config.startCmd ? runStartCommand(deps, config.startCmd) : Promise.resolve()),
+    startTemplateCommand() {
+      commands ??= startTemplateCommands(deps);
+      commandsStarted();
+      return Promise.resolve();
+    },
     warmDefaultUser() {
       const user = deps.users.lookup(config.defaultUser);
       if (user) spawn.warm(user);

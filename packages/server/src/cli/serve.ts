@@ -55,7 +55,7 @@ export async function serve(config: Config): Promise<void> {
         : logger.error({ sandboxId, err }, 'sandbox cleanup failed; the next start retries it'),
     onEgressEvent: (event) => logger.info(event, `egress to ${event.host ?? '(no name)'}:${event.port} ${event.verdict}`),
   });
-  const templates = createFsTemplateStore(files.templatesDir);
+  const templates = createFsTemplateStore(files.templatesDir, undefined, { aptCacheMaxMB: config.aptCacheMaxMB });
   const daemon = createDaemon({ config, runtime, templates, templateBuildDir: files.builtTemplatesDir, logger });
   if (!config.apiKey && !existsSync(files.apiKeyFile) && daemon.apiKeys.list().length === 0) {
     const { key } = daemon.apiKeys.create('default');

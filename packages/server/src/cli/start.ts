@@ -44,7 +44,7 @@ export async function start(config: Config, print: Print, options: { timeoutMs?:
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const files = homeFiles(config);
   const url = `http://${config.host}:${config.port}`;
-  await buildTemplatesWithProgress(createFsTemplateStore(files.templatesDir), builtInTemplateNames(), print);
+  await buildTemplatesWithProgress(createFsTemplateStore(files.templatesDir, undefined, { aptCacheMaxMB: config.aptCacheMaxMB }), builtInTemplateNames(), print);
   let pid = runningPid(config);
   if (pid === undefined) {
     const log = openSync(files.logFile, 'a');

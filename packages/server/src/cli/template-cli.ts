@@ -3,7 +3,10 @@ import type { SandboxdConnection } from '@sandboxd/mcp';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import { Template, type LogEntry } from 'e2b';
 import { sdkOptions } from './sandbox-client.js';
+import type { AptCachePruneResult } from '../templates/apt-cache-prune.js';
 import { loadTemplateModule } from './template-file.js';
+
+const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
 
 type Print = (line: string) => void;
 
@@ -80,8 +83,10 @@ export async function deleteTemplate(connection: SandboxdConnection, nameOrId: s
 
 export async function pruneTemplates(connection: SandboxdConnection, print: Print): Promise<void> {
   const res = await api(connection, 'POST', '/templates/prune');
-  const { layers, uploads } = (await res.json()) as { layers: number; uploads: number };
+  const { layers, uploads, aptArchives: apt } = (await res.json()) as { layers: number; uploads: number; aptArchives?: AptCachePruneResult };
   print(`removed ${layers} cached layer(s) and ${uploads} upload(s) no template or sandbox uses`);
+  if (apt?.skipped !== undefined) print(`apt archive cache not pruned: ${apt.skipped}`);
+  else if (apt) print(`removed ${apt.removed} apt archive(s) (${mib(apt.bytes)} MiB); ${mib(apt.keptBytes)} MiB kept`);
 }
 
 /** `sandboxd template build <file-or-dir> | list | delete | prune` against the running daemon. */

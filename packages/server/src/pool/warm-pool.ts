@@ -166,6 +166,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
           ...identity,
           ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
           ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
+          ...(template.readyCmd !== undefined ? { readyCmd: template.readyCmd } : {}),
           bootKernels: kernels,
           pidsLimit: template.limits.pidsLimit,
           loopbackSecret,

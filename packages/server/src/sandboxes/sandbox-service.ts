@@ -7,6 +7,7 @@ import type { OperationOptions } from '@sandboxd/protocol';
 import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
 import { becomeRequested } from '../pool/claim.js';
 import { adoptAgent } from '../pool/adopt-client.js';
+import { waitTemplateReady } from '../runtime/template-ready-client.js';
 import type { SnapshotRecord, SnapshotStore } from './snapshot-store.js';
 import { createSnapshotStore } from './snapshot-store.js';
 import { POOL_USER, bootsKernels } from '../pool/warm-pool.js';
@@ -453,6 +454,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     const began = performance.now();
     let claim: { adoptMs: number; egressMs: number } | undefined;
     let phases: Record<string, number> | undefined;
+    let booted = false;
     try {
       if (pooled !== undefined) {
         const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
@@ -473,6 +475,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
               defaultUser: template.defaultUser ?? POOL_USER,
               ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
               ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
+              ...(template.readyCmd !== undefined ? { readyCmd: template.readyCmd } : {}),
               bootKernels: template.codeInterpreter ?? bootsKernels(record.templateAlias),
               pidsLimit: record.limits.pidsLimit,
               ...(record.ingress?.loopbackSecret ? { loopbackSecret: record.ingress.loopbackSecret } : {}),
@@ -480,9 +483,10 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           };
         const restoreFrom = snapshot ?? image;
         if (restoreFrom === undefined) {
-          const booted = await runtime.create(spec, { signal, timeoutMs });
-          record.address = booted.address;
-          phases = booted.phases;
+          const boot = await runtime.create(spec, { signal, timeoutMs });
+          record.address = boot.address;
+          phases = boot.phases;
+          booted = true;
         } else {
           const restored = await runtime.createFromSnapshot(spec, restoreFrom.snapshotId, { signal, timeoutMs });
           record.address = restored.address;
@@ -503,11 +507,17 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           phases = { ...restored.phases, adoptMs: Math.round(performance.now() - adoptStarted) };
         }
       }
+      // E2B creates a sandbox of a template with a start command once its ready command passed.
+      const secret = record.ingress?.loopbackSecret;
+      if ((template.startCmd !== undefined || template.readyCmd !== undefined) && record.address !== null && secret) {
+        const left = Math.max(1, timeoutMs - Math.round(performance.now() - began));
+        await waitTemplateReady(record.address, secret, { signal, timeoutMs: left });
+      }
     } catch (error) {
       record.state = 'failed';
       repo.update(record);
       logger.warn({ sandboxId, err: error }, 'sandbox failed to start');
-      if (pooled !== undefined || snapshot !== undefined || image !== undefined) await runtime.destroy(sandboxId).catch(() => undefined);
+      if (pooled !== undefined || snapshot !== undefined || image !== undefined || booted) await runtime.destroy(sandboxId).catch(() => undefined);
       if (isSandboxdError(error)) throw error;
       const normalised = SandboxdError.from(error);
       if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
@@ -685,6 +695,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
           return await start(input, template, options, pooled);
         } catch (error) {
           if (options?.signal?.aborted || shutdown.signal.aborted) throw error;
+          // The template's start command failed: a cold sandbox would run the same one.
+          if (isSandboxdError(error) && error.code === ErrorCode.TEMPLATE_NOT_READY) throw error;
           logger.warn({ sandboxId: pooled.sandboxId, err: error }, 'claiming a pooled sandbox failed; starting one cold');
         }
       }

@@ -15,6 +15,7 @@ import { BuildStepError, type BuildDefinition, type BuildLogEntry } from './buil
 import { createBuiltTemplates, type BuiltTemplate } from './built-templates.js';
 import { combineTemplateStores } from './combined-store.js';
 import { createLayerCache } from './layer-cache.js';
+import type { AptCachePruneResult } from './apt-cache-prune.js';
 import { runBuild } from './template-builder.js';
 import type { TemplateInfo, TemplateStore } from './template-store.js';
 
@@ -173,7 +174,7 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
         defaultWorkdir: out.context.workdir,
         codeInterpreter: out.codeInterpreter,
         ...(out.startCmd !== undefined ? { startCmd: out.startCmd } : {}),
-        ...(def.readyCmd !== undefined ? { readyCmd: def.readyCmd } : {}),
+        ...(out.readyCmd !== undefined ? { readyCmd: out.readyCmd } : {}),
         cpuCount: entry.cpuCount,
         memoryMB: entry.memoryMB,
         diskSizeMB: out.diskSizeMB,
@@ -345,8 +346,8 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
       return built.remove(t.templateId);
     },
 
-    /** Removes cached layers and uploads no template and no running sandbox uses. */
-    async prune(): Promise<{ layers: number; uploads: number }> {
+    /** Removes cached layers and uploads no template and no running sandbox uses, and prunes the apt archive cache. */
+    async prune(): Promise<{ layers: number; uploads: number; aptArchives?: AptCachePruneResult }> {
       const keep = new Set(built.list().flatMap((t) => t.layerKeys));
       const used = (deps.inUse?.() ?? []).join(':');
       let removedLayers = 0;
@@ -363,7 +364,8 @@ export function createTemplateBuildService(deps: TemplateBuildServiceDeps) {
           removedUploads += 1;
         }
       }
-      return { layers: removedLayers, uploads: removedUploads };
+      const aptArchives = await deps.builtIn.pruneCache?.();
+      return { layers: removedLayers, uploads: removedUploads, ...(aptArchives ? { aptArchives } : {}) };
     },
 
     /** Cancels running builds (the daemon is stopping). */

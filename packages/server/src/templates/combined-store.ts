@@ -14,6 +14,7 @@ export function builtTemplateInfo(t: BuiltTemplate): TemplateInfo {
     defaultWorkdir: t.defaultWorkdir,
     codeInterpreter: t.codeInterpreter,
     ...(t.startCmd !== undefined ? { startCmd: t.startCmd } : {}),
+    ...(t.readyCmd !== undefined ? { readyCmd: t.readyCmd } : {}),
     userBuilt: true,
   };
 }

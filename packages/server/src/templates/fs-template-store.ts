@@ -2,19 +2,25 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
+import { APT_CACHE_DIR, DEFAULT_APT_CACHE_MAX_MB, pruneAptCache } from './apt-cache-prune.js';
 import { buildRootfs } from './mmdebstrap-builder.js';
 import type { TemplateInfo, TemplateStore } from './template-store.js';
 import { BUILT_IN_TEMPLATES, templateHash, type TemplateSpec } from './template-spec.js';
 
-/** The apt archive cache the builds share, inside the templates directory (hard links stay on one file system). */
-const APT_CACHE_DIR = '.apt-archives';
 
 /**
  * Templates on disk: `<dir>/<hash>/rootfs` plus `<dir>/<hash>/template.json`, one directory per
  * content hash, so a changed spec builds anew and an unchanged one is reused. The builds share
- * one apt archive cache, `<dir>/.apt-archives`: what one build downloaded the next one reuses.
+ * one apt archive cache, `<dir>/.apt-archives` (hard links stay on one file system): what one
+ * build downloaded the next one reuses. After each build, and at `prune`, it is pruned to the
+ * newest version of each package and `aptCacheMaxMB` (`apt-cache-prune.ts`).
  */
-export function createFsTemplateStore(dir: string, specs: readonly TemplateSpec[] = BUILT_IN_TEMPLATES): TemplateStore {
+export function createFsTemplateStore(
+  dir: string,
+  specs: readonly TemplateSpec[] = BUILT_IN_TEMPLATES,
+  options: { aptCacheMaxMB?: number } = {},
+): TemplateStore {
+  const aptCacheMaxBytes = (options.aptCacheMaxMB ?? DEFAULT_APT_CACHE_MAX_MB) * 1024 * 1024;
   const building = new Map<string, Promise<TemplateInfo>>();
 
   const infoOf = (spec: TemplateSpec): TemplateInfo | undefined => {
@@ -59,6 +65,8 @@ export function createFsTemplateStore(dir: string, specs: readonly TemplateSpec[
       }
       return pending;
     },
+
+    pruneCache: (pruneOptions) => pruneAptCache(dir, aptCacheMaxBytes, pruneOptions),
   };
 
   async function build(spec: TemplateSpec, hash: string, options: Parameters<TemplateStore['ensureBuilt']>[1] = {}): Promise<TemplateInfo> {
@@ -80,6 +88,8 @@ export function createFsTemplateStore(dir: string, specs: readonly TemplateSpec[
       };
       await writeFile(join(partial, 'template.json'), JSON.stringify(info, null, 2));
       await rename(partial, join(dir, hash));
+      // The next build of another hash reuses the cache; only its bound is enforced here.
+      await pruneAptCache(dir, aptCacheMaxBytes).catch(() => undefined);
       return info;
     } catch (error) {
       await rm(partial, { recursive: true, force: true });

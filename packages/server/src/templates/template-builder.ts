@@ -33,6 +33,7 @@ export interface BuildOutput {
   env: Record<string, string>;
   codeInterpreter: boolean;
   startCmd?: string;
+  readyCmd?: string;
   diskSizeMB: number;
   /** Steps whose layer came from the cache. */
   cachedSteps: number;
@@ -48,6 +49,7 @@ interface Base {
   env: Record<string, string>;
   codeInterpreter: boolean;
   startCmd?: string;
+  readyCmd?: string;
   diskSizeMB: number;
 }
 
@@ -130,8 +132,12 @@ export async function runBuild(deps: BuilderDeps, def: BuildDefinition, limits: 
   } finally {
     await closeSession();
   }
-  if (def.readyCmd !== undefined || def.startCmd !== undefined) {
-    await checkReady(deps, def, limits, base.env, lowers, context, log, options);
+  // E2B: the build's start and ready commands replace the base's; neither given, the base's stay.
+  const own = def.startCmd !== undefined || def.readyCmd !== undefined;
+  const start = own ? { startCmd: def.startCmd, readyCmd: def.readyCmd } : { startCmd: base.startCmd, readyCmd: base.readyCmd };
+  // An image's entrypoint (sandboxd's start command for it) is not checked unless the build asks.
+  if (own || start.readyCmd !== undefined) {
+    await checkReady(deps, start, limits, base.env, lowers, context, log, options);
   }
   return {
     lowers,
@@ -139,7 +145,8 @@ export async function runBuild(deps: BuilderDeps, def: BuildDefinition, limits: 
     context,
     env: { ...base.env, ...context.env },
     codeInterpreter: base.codeInterpreter,
-    ...(def.startCmd !== undefined ? { startCmd: def.startCmd } : base.startCmd !== undefined ? { startCmd: base.startCmd } : {}),
+    ...(start.startCmd !== undefined ? { startCmd: start.startCmd } : {}),
+    ...(start.readyCmd !== undefined ? { readyCmd: start.readyCmd } : {}),
     diskSizeMB: base.diskSizeMB,
     cachedSteps,
   };
@@ -170,6 +177,7 @@ async function resolveBase(deps: BuilderDeps, def: BuildDefinition, limits: Sand
       env: info.env ?? {},
       codeInterpreter: info.codeInterpreter ?? false,
       ...(info.startCmd !== undefined ? { startCmd: info.startCmd } : {}),
+      ...(info.readyCmd !== undefined ? { readyCmd: info.readyCmd } : {}),
       diskSizeMB: info.limits.diskSizeMB,
     };
   }
@@ -251,25 +259,23 @@ async function imageBase(deps: BuilderDeps, def: BuildDefinition, limits: Sandbo
   }
 }
 
-/** E2B's finalize: the start command runs in a sandbox of the result until the ready command succeeds. */
-async function checkReady(deps: BuilderDeps, def: BuildDefinition, limits: SandboxLimits, baseEnv: Record<string, string>, lowers: string[], context: BuildContext, log: BuildLog, options: OperationOptions): Promise<void> {
-  log.add('info', `FINALIZE start: ${def.startCmd ?? '(none)'}, ready: ${def.readyCmd ?? '(none)'}`, 'finalize');
+/** E2B's default ready command when a start command has none (`GetDefaultReadyCommand`). */
+const DEFAULT_READY_CMD = 'sleep 20';
+
+/**
+ * E2B's finalize: a sandbox of the result runs the start command, as the template's user in its
+ * working directory, and its ready command until that passes (the agent's own start and ready
+ * handling, as in every sandbox of the template: 10 minutes at most, a failing start command fails
+ * the build with its output).
+ */
+async function checkReady(deps: BuilderDeps, start: { startCmd?: string | undefined; readyCmd?: string | undefined }, limits: SandboxLimits, baseEnv: Record<string, string>, lowers: string[], context: BuildContext, log: BuildLog, options: OperationOptions): Promise<void> {
+  const readyCmd = start.readyCmd ?? (start.startCmd !== undefined ? DEFAULT_READY_CMD : undefined);
+  log.add('info', `FINALIZE start: ${start.startCmd ?? '(none)'}, ready: ${readyCmd ?? '(none)'}`, 'finalize');
   try {
-    const sandbox = await startStepSandbox(sandboxDeps(deps, limits, baseEnv), lowers, options);
+    const sandbox = await startStepSandbox(sandboxDeps(deps, limits, baseEnv), lowers, options, { context, startCmd: start.startCmd, readyCmd });
     try {
-      const onLine = (line: string) => log.add('info', line, 'finalize');
-      if (def.startCmd !== undefined) {
-        const code = await sandbox.run(`nohup sh -c ${shq(def.startCmd)} >/tmp/.sandboxd-start.log 2>&1 &`, context.user, context, onLine, options);
-        if (code !== 0) throw new BuildStepError(`start command could not be started: exit status ${code}`, 'finalize');
-      }
-      const ready = def.readyCmd ?? 'true';
-      const deadline = Date.now() + 120_000;
-      for (;;) {
-        const code = await sandbox.run(ready, context.user, context, onLine, { ...options, timeoutMs: 30_000 });
-        if (code === 0) break;
-        if (Date.now() > deadline) throw new BuildStepError(`ready command '${ready}' did not succeed within 120 s (last exit status ${code})`, 'finalize');
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
+      await sandbox.waitReady(options);
+      log.add('info', 'Template is ready', 'finalize');
     } finally {
       await sandbox.close();
     }

@@ -1,5 +1,6 @@
 import type { OperationOptions } from '@sandboxd/protocol';
 import type { SandboxLimits } from '../domain/sandbox-limits.js';
+import type { AptCachePruneResult } from './apt-cache-prune.js';
 
 /** A built template, ready to back sandboxes. */
 export interface TemplateInfo {
@@ -20,6 +21,8 @@ export interface TemplateInfo {
   codeInterpreter?: boolean;
   /** Started by the agent when a sandbox boots (E2B's `setStartCmd`). */
   startCmd?: string;
+  /** Must pass (exit 0) in a new sandbox before its create answers (E2B's `setReadyCmd`). */
+  readyCmd?: string;
   /** true: a template built through the build API (deletable); false/absent: built in. */
   userBuilt?: boolean;
 }
@@ -31,4 +34,6 @@ export interface TemplateStore {
   list(): TemplateInfo[];
   /** Builds the template when absent; reports progress lines. */
   ensureBuilt(name: string, options?: OperationOptions & { onProgress?: (line: string) => void }): Promise<TemplateInfo>;
+  /** Prunes what its builds cache (the built-in templates' apt archives); absent: nothing cached. */
+  pruneCache?(options?: OperationOptions): Promise<AptCachePruneResult>;
 }

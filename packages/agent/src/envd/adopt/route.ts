@@ -5,10 +5,10 @@
  * compared in constant time). It takes POST only (other methods meet the token gate). Without a daemon secret the route answers 404. Errors are thrown as
  * `SandboxdError`s and become envd's `{code, message}` body in the app's one error handler.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
-import { Adopt, ErrorCode, SandboxdError, parseAdoptRequest } from '@sandboxd/protocol';
+import { ErrorCode, SandboxdError, parseAdoptRequest } from '@sandboxd/protocol';
 import type { Logger } from '../../logger.js';
+import { daemonSecretCheck } from '../daemon-secret.js';
 import { jsonResponse } from '../http-errors.js';
 import type { Adopter } from './adopter.js';
 
@@ -24,8 +24,6 @@ export interface AdoptRouteOptions {
 
 /** Largest adopt body accepted (an identity is a few KiB; env vars at most a few hundred). */
 const MAX_BODY_BYTES = 1024 * 1024;
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 async function readBody(body: ReadableStream<Uint8Array> | null): Promise<unknown> {
   const chunks: Uint8Array[] = [];
@@ -48,18 +46,9 @@ export type AdoptHandler = (c: Context) => Promise<Response>;
 
 export function createAdoptHandler(options: AdoptRouteOptions): AdoptHandler {
   const { secret, adopter, logger } = options;
+  const check = daemonSecretCheck(secret, 'adopt', logger);
   return async (c) => {
-    const current = secret();
-    const expected = current === undefined ? undefined : digest(Adopt.authorization(current));
-    if (expected === undefined) throw new SandboxdError(ErrorCode.NOT_FOUND, 'adopt is off in this sandbox');
-    const presented = c.req.header('authorization');
-    if (presented === undefined || !presented.startsWith('Bearer ')) {
-      throw new SandboxdError(ErrorCode.UNAUTHENTICATED, 'adopt is for the daemon only');
-    }
-    if (!timingSafeEqual(digest(presented), expected)) {
-      logger.warn('adopt with a wrong daemon secret');
-      throw new SandboxdError(ErrorCode.FORBIDDEN, 'adopt is for the daemon only');
-    }
+    check(c.req.header('authorization'));
     const result = await adopter.adopt(parseAdoptRequest(await readBody(c.req.raw.body)));
     return jsonResponse(200, result);
   };

