@@ -132,6 +132,12 @@ describe('pip', () => {
     }
   });
 
+  test('`python` is python3, as in E2B\'s images', 60_000, async () => {
+    const same = await attempt(sbx, 'python -c "import sys; print(sys.version_info[0], sys.executable)"', { user: 'user' });
+    assert.equal(same.exitCode, 0, same.stderr);
+    assert.match(same.stdout, /^3 \/usr\/bin\/python/);
+  });
+
   test('as user: a wheel and a directory built in the sandbox install, and the running kernel imports them without restart', INSTALL_MS, async () => {
     // The kernel is up and has already missed the module once.
     const missing = await runCode(sbx, 'import sandboxd_probe_wheel');

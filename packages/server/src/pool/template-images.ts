@@ -8,8 +8,9 @@ import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
 import { newAccessToken, newSandboxId } from '../sandboxes/ids.js';
 import type { TemplateInfo, TemplateStore } from '../templates/template-store.js';
 import { linkSignals } from '../util/abort.js';
+import { waitTemplateReady } from '../runtime/template-ready-client.js';
 import { adoptAgent } from './adopt-client.js';
-import { POOL_EGRESS, bootsKernels, poolIdentity } from './warm-pool.js';
+import { bootsKernels, poolIdentity, pooledSandboxSpec } from './warm-pool.js';
 
 /**
  * A template's snapshot: a sandbox of it booted once, warmed (kernels up, heavy imports done, as
@@ -174,28 +175,15 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
     const loopbackSecret = newAccessToken();
     const snapshotId = `${TEMPLATE_IMAGE_PREFIX}${key}`;
     const identity = poolIdentity(sandboxId, template);
-    const { address } = await runtime.create(
-      {
-        sandboxId,
-        rootfsPath: template.rootfsPath,
-        limits: template.limits,
-        egress: POOL_EGRESS,
-        agentConfig: {
-          ...identity,
-          ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
-          ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
-          bootKernels: kernels,
-          pidsLimit: template.limits.pidsLimit,
-          loopbackSecret,
-        },
-      },
-      { signal, timeoutMs: deps.bootTimeoutMs },
-    );
+    const { address } = await runtime.create(pooledSandboxSpec(sandboxId, template, kernels, loopbackSecret), { signal, timeoutMs: deps.bootTimeoutMs });
     try {
       const booted = Date.now();
       // Answers once the kernels are up and their warm-up imports are done (as for the pool).
       const warmMs = deps.warmTimeoutMs ?? 600_000;
       await adoptAgent(address, loopbackSecret, { generation: 1, ...identity }, { signal: linkSignals(signal, AbortSignal.timeout(warmMs)), timeoutMs: warmMs });
+      // A template with a start command is imaged once its ready command passed (as E2B snapshots
+      // the ready VM): a sandbox restored from the image is ready at once.
+      if (template.startCmd !== undefined || template.readyCmd !== undefined) await waitTemplateReady(address, loopbackSecret, { signal, timeoutMs: warmMs });
       const warmed = Date.now();
       const { diskBytes } = await snapshotWithRetries(sandboxId, snapshotId, signal);
       const image: TemplateImage = { key, snapshotId, templateId: template.templateId, kernels, loopbackSecret, createdAt: new Date().toISOString() };

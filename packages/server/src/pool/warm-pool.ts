@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import type { AdoptRequest } from '@sandboxd/protocol';
-import type { SandboxRuntime } from '../runtime/sandbox-runtime.js';
+import type { SandboxRuntime, SandboxSpec } from '../runtime/sandbox-runtime.js';
 import type { EgressPolicy } from '../domain/egress-policy.js';
 import type { OperationOptions } from '@sandboxd/protocol';
 import type { SandboxLimits } from '../domain/sandbox-limits.js';
@@ -95,6 +95,28 @@ export function poolIdentity(sandboxId: string, template: TemplateInfo): Omit<Ad
 }
 
 /**
+ * What the daemon boots for the pool and for a template's image: the template's rootfs, limits,
+ * start and ready commands, with the pool's own identity and egress.
+ */
+export function pooledSandboxSpec(sandboxId: string, template: TemplateInfo, kernels: boolean, loopbackSecret: string): SandboxSpec {
+  return {
+    sandboxId,
+    rootfsPath: template.rootfsPath,
+    limits: template.limits,
+    egress: POOL_EGRESS,
+    agentConfig: {
+      ...poolIdentity(sandboxId, template),
+      ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
+      ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
+      ...(template.readyCmd !== undefined ? { readyCmd: template.readyCmd } : {}),
+      bootKernels: kernels,
+      pidsLimit: template.limits.pidsLimit,
+      loopbackSecret,
+    },
+  };
+}
+
+/**
  * Per template, `sizes` sandboxes started and warmed ahead (kernels booted, heavy imports done).
  * One boot at a time for the whole pool, so refills never take more than one core of the box from
  * the sandboxes in use; a sandbox is only added while the pool's measured memory stays within
@@ -157,21 +179,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     const done = (async () => {
       const startedAt = Date.now();
       const kernels = template.codeInterpreter ?? bootsKernels(alias);
-      const spec = {
-        sandboxId,
-        rootfsPath: template.rootfsPath,
-        limits: template.limits,
-        egress: POOL_EGRESS,
-        agentConfig: {
-          ...identity,
-          ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
-          ...(template.startCmd !== undefined ? { startCmd: template.startCmd } : {}),
-          ...(template.readyCmd !== undefined ? { readyCmd: template.readyCmd } : {}),
-          bootKernels: kernels,
-          pidsLimit: template.limits.pidsLimit,
-          loopbackSecret,
-        },
-      };
+      const spec = pooledSandboxSpec(sandboxId, template, kernels, loopbackSecret);
       // The template's image first (made now when there is none, which can take minutes on a loaded
       // box: the boot's deadline starts after it): a restore instead of a boot.
       const image = await deps.images?.ensure(template, kernels, { signal: abort.signal });

@@ -64,6 +64,9 @@ export const BASE_TEMPLATE: TemplateSpec = {
     'passwd',
     'procps',
     'python3',
+    // `python` as E2B's images have it (they are built from python:3.x images): commands and
+    // scripts that call `python` work.
+    'python-is-python3',
     'python3-pip',
     'python3-venv',
     'sudo',
@@ -100,6 +103,9 @@ export const CODE_INTERPRETER_TEMPLATE: TemplateSpec = {
     'passwd',
     'procps',
     'python3',
+    // `python` as E2B's images have it (they are built from python:3.x images): commands and
+    // scripts that call `python` work.
+    'python-is-python3',
     'python3-aiohttp',
     'python3-bs4',
     'python3-dev',
