@@ -64,3 +64,12 @@ export interface SpawnPlan {
 export function* chunks(buf: Uint8Array, max: number): Generator<Uint8Array> {
   for (let off = 0; off < buf.length; off += max) yield buf.subarray(off, Math.min(off + max, buf.length));
 }
+
+/** Sends `signal` to `pid`; a process that is already gone is not an error. */
+export function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { placeUserTask } from '../limits/pids-limit.js';
-import { chunks } from './driver.js';
+import { chunks, signalIfAlive } from './driver.js';
 import type { DriverEvents, ProcessDriver, RawExit, SpawnPlan } from './driver.js';
 
 /** envd's stdout/stderr chunk size. */
@@ -169,12 +169,7 @@ class PipeDriver implements ProcessDriver {
   }
 
   kill(signal: NodeJS.Signals): void {
-    if (this.exit) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      // already gone
-    }
+    if (!this.exit) signalIfAlive(this.pid, signal);
   }
 
   write(data: Uint8Array): Promise<void> {

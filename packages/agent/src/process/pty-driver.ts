@@ -4,7 +4,7 @@ import { ReadStream } from 'node:tty';
 import { spawn } from 'node-pty';
 import type { IPty } from 'node-pty';
 import { placeUserTask } from '../limits/pids-limit.js';
-import { chunks } from './driver.js';
+import { chunks, signalIfAlive } from './driver.js';
 import type { DriverEvents, ProcessDriver, RawExit, SpawnPlan } from './driver.js';
 import type { PipeChild } from './pipe-driver.js';
 
@@ -183,12 +183,7 @@ class OpenedPtyDriver implements ProcessDriver {
   }
 
   kill(signal: NodeJS.Signals): void {
-    if (this.exit) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      // already gone
-    }
+    if (!this.exit) signalIfAlive(this.pid, signal);
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -271,12 +266,7 @@ class ForkedPtyDriver implements ProcessDriver {
   }
 
   kill(signal: NodeJS.Signals): void {
-    if (this.exited) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      // already gone
-    }
+    if (!this.exited) signalIfAlive(this.pid, signal);
   }
 
   write(data: Uint8Array): Promise<void> {
