@@ -1,5 +1,5 @@
 // Benchmarks of sandboxd against baselines measured in the same run. Not a test: it prints a
-// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|code-trace|kernel|files|files-many|idle|density|create-ab|cmd|idle-split|crowd|pool|pause|snapshot]
+// markdown table for docs/benchmarks.md. Run with: node bench/dist/main.js [core|code|code-trace|kernel|files|files-many|idle|idle-slack|density|create-ab|cmd|idle-split|crowd|pool|pause|snapshot]
 // (as root, after ./sandboxd start has built everything).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { benchCore } from './core-bench.js';
 import { benchCreateAB } from './create-ab-bench.js';
 import { benchFiles, benchFilesConcurrent } from './files-bench.js';
 import { benchCrowd, benchDensity, benchIdle, benchIdleSplit } from './idle-bench.js';
+import { benchIdleSlack } from './idle-slack-bench.js';
 import { benchKernelVariants } from './kernel-variants-bench.js';
 import { benchPause } from './pause-bench.js';
 import { benchPool, goalsMarkdown } from './pool-bench.js';
@@ -42,6 +43,9 @@ const only = process.argv[2];
 if (only === 'pause') {
   // Its own daemon (a short grace period before the disk tier).
   process.stdout.write(`${toMarkdown(await benchPause())}\n`);
+} else if (only === 'idle-slack') {
+  // Two daemons of its own, one after the other (default slack, slack off).
+  process.stdout.write(`${toMarkdown(await benchIdleSlack())}\n`);
 } else if (only === 'snapshot') {
   process.stdout.write(`${toMarkdown(await benchSnapshot())}\n`);
 } else {

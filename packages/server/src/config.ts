@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ErrorCode, SandboxdError } from '@sandboxd/protocol';
 import { DEFAULT_POOL_MEMORY_MB, DEFAULT_POOL_SIZE, parsePoolSizes } from './pool/pool-config.js';
 import { DEFAULT_APT_CACHE_MAX_MB } from './templates/apt-cache-prune.js';
+import { DEFAULT_IDLE_TIMER_SLACK_MS } from './runtime/gvisor/idle-timers.js';
 
 /** Validated daemon configuration, read once at start and passed down. */
 export interface Config {
@@ -51,6 +52,11 @@ export interface Config {
   templateSnapshots: boolean;
   /** Bound of the built-in template builds' shared apt archive cache, MiB (`templates/apt-cache-prune.ts`). */
   aptCacheMaxMB: number;
+  /**
+   * Timer slack of an idle sandbox's gVisor threads, milliseconds: an idle sandbox's sentry wakes
+   * that much less often (`runtime/gvisor/idle-timers.ts`); 0: never coarsened.
+   */
+  idleTimerSlackMs: number;
 }
 
 /** Environment variable of every config key (flags use the key names themselves). */
@@ -73,6 +79,7 @@ export const CONFIG_ENV: Record<keyof Config, string> = {
   poolMemoryMB: 'SANDBOXD_POOL_MEMORY_MB',
   templateSnapshots: 'SANDBOXD_TEMPLATE_SNAPSHOTS',
   aptCacheMaxMB: 'SANDBOXD_APT_CACHE_MAX_MB',
+  idleTimerSlackMs: 'SANDBOXD_IDLE_TIMER_SLACK_MS',
 };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -119,6 +126,7 @@ const schema = z
       .default('1')
       .transform((v) => v === '1' || v === 'true' || v === 'on'),
     aptCacheMaxMB: int(0, 1024 * 1024).default(DEFAULT_APT_CACHE_MAX_MB),
+    idleTimerSlackMs: int(0, 1000).default(DEFAULT_IDLE_TIMER_SLACK_MS),
   })
   .refine((c) => c.defaultTimeoutSec <= c.maxTimeoutSec, {
     message: 'must not exceed the maximum timeout (SANDBOXD_MAX_TIMEOUT)',

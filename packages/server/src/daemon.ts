@@ -130,7 +130,12 @@ export function createDaemon(deps: DaemonDeps): Daemon {
     pool,
     ...(images ? { images } : {}),
   });
-  const proxy = createSandboxProxy({ domain: config.domain, lookup: sandboxes, logger });
+  const proxy = createSandboxProxy({
+    domain: config.domain,
+    lookup: sandboxes,
+    logger,
+    ...(runtime.holdTimers ? { holdTimers: (sandboxId: string) => runtime.holdTimers!(sandboxId) } : {}),
+  });
   sandboxes.onEnd((record) => proxy.sandboxEnded(record.sandboxId, record.address));
   const usage = createUsageMeter({ store: createUsageStore(db), onError: (err) => logger.warn({ err }, 'recording usage failed') });
   sandboxes.onEnd((record) => usage.ended(record));

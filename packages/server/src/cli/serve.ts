@@ -49,6 +49,7 @@ export async function serve(config: Config): Promise<void> {
   const runtime = await createGvisorRuntime({
     home: config.home,
     agentRoot: REPO_ROOT,
+    idleTimerSlackMs: config.idleTimerSlackMs,
     onBackgroundError: (sandboxId, err, what) =>
       what === 'metering'
         ? logger.error({ sandboxId, err }, "setting up the sandbox's traffic counters failed; its egress and downloads go unmetered")

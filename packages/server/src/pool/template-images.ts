@@ -176,6 +176,8 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
     const snapshotId = `${TEMPLATE_IMAGE_PREFIX}${key}`;
     const identity = poolIdentity(sandboxId, template);
     const { address } = await runtime.create(pooledSandboxSpec(sandboxId, template, kernels, loopbackSecret), { signal, timeoutMs: deps.bootTimeoutMs });
+    // Warmed and imaged with precise timers: nothing here waits on the idle sandbox's coarse ones.
+    const releaseTimers = runtime.holdTimers?.(sandboxId);
     try {
       const booted = Date.now();
       // Answers once the kernels are up and their warm-up imports are done (as for the pool).
@@ -196,6 +198,7 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
       );
       return image;
     } finally {
+      releaseTimers?.();
       await runtime.destroy(sandboxId).catch((err: unknown) => logger.warn({ sandboxId, err }, 'destroying the imaged sandbox failed'));
     }
   }

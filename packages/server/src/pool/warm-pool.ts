@@ -205,6 +205,8 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       }
       const { address } = restored ?? (await runtime.create(spec, { signal, timeoutMs: deps.bootTimeoutMs }));
       const generation = restored?.generation ?? 1;
+      // Warmed with precise timers; idle in the pool, they coarsen.
+      const releaseTimers = runtime.holdTimers?.(sandboxId);
       try {
         // The pool's own adopt answers once the kernels are up and their warm-up imports are done.
         const warmSignal = AbortSignal.any([abort.signal, AbortSignal.timeout(warmTimeoutMs)]);
@@ -235,6 +237,8 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       } catch (error) {
         await runtime.destroy(sandboxId).catch(() => undefined);
         throw error;
+      } finally {
+        releaseTimers?.();
       }
     })();
     booting = { alias, sandboxId, abort, done: done.catch(() => undefined) };

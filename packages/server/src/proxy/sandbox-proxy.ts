@@ -34,9 +34,17 @@ export interface SandboxProxy {
   readonly streams: StreamRegistry;
 }
 
-export function createSandboxProxy(options: { domain: string; lookup: RouteLookup; logger: Logger }): SandboxProxy {
+export interface SandboxProxyOptions {
+  domain: string;
+  lookup: RouteLookup;
+  logger: Logger;
+  /** Precise timers for a sandbox while an exchange with it is in flight (released when it ends). */
+  holdTimers?: (sandboxId: string) => () => void;
+}
+
+export function createSandboxProxy(options: SandboxProxyOptions): SandboxProxy {
   const { domain, lookup, logger } = options;
-  const streams = createStreamRegistry();
+  const streams = createStreamRegistry(options.holdTimers ? { hold: options.holdTimers } : {});
   const proxy = createNodeProxy(streams, logger);
 
   const failure = (route: SandboxRoute, req: IncomingMessage): { status: number; body: string } | undefined => {

@@ -11,19 +11,42 @@ export interface StreamRegistry {
   count(sandboxId?: string): number;
 }
 
-export function createStreamRegistry(): StreamRegistry {
-  const bySandbox = new Map<string, Set<() => void>>();
-  const runAll = (set: Set<() => void>): number => {
-    for (const reset of set) reset();
+export interface StreamRegistryOptions {
+  /**
+   * Called as an exchange is added; what it returns is called once when the exchange is removed
+   * or reset (the sandbox's precise timers while traffic is in flight).
+   */
+  hold?: (sandboxId: string) => () => void;
+}
+
+interface Entry {
+  reset: () => void;
+  release: (() => void) | undefined;
+}
+
+export function createStreamRegistry(options: StreamRegistryOptions = {}): StreamRegistry {
+  const bySandbox = new Map<string, Set<Entry>>();
+  const release = (entry: Entry): void => {
+    const done = entry.release;
+    entry.release = undefined;
+    done?.();
+  };
+  const runAll = (set: Set<Entry>): number => {
+    for (const entry of set) {
+      release(entry);
+      entry.reset();
+    }
     return set.size;
   };
   return {
     add(sandboxId, reset) {
       let set = bySandbox.get(sandboxId);
       if (set === undefined) bySandbox.set(sandboxId, (set = new Set()));
-      set.add(reset);
+      const entry: Entry = { reset, release: options.hold?.(sandboxId) };
+      set.add(entry);
       return () => {
-        set.delete(reset);
+        release(entry);
+        set.delete(entry);
         if (set.size === 0 && bySandbox.get(sandboxId) === set) bySandbox.delete(sandboxId);
       };
     },

@@ -172,6 +172,11 @@ export interface SandboxRuntime {
   onEgressRelayed?(listener: (sandboxId: string, bytes: number, direction: 'egress' | 'ingress') => void): () => void;
   /** Why a sandbox that exited on its own stopped, for the record (best effort). */
   exitReason(sandboxId: string, options?: OperationOptions): Promise<string>;
+  /**
+   * Keeps a sandbox's timers precise (not coarsened for idleness) from now until the returned
+   * release is called: for traffic to it and work on it in progress. Optional; releasing twice is harmless.
+   */
+  holdTimers?(sandboxId: string): () => void;
   /** Stops watching for exits (the daemon is stopping); sandboxes keep running. */
   stopWatching(): void;
   /**

@@ -455,6 +455,8 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
     let claim: { adoptMs: number; egressMs: number } | undefined;
     let phases: Record<string, number> | undefined;
     let booted = false;
+    // The sandbox's first moments with precise timers (a pooled one may have coarsened idle in the pool).
+    let releaseTimers = pooled !== undefined ? runtime.holdTimers?.(sandboxId) : undefined;
     try {
       if (pooled !== undefined) {
         const identity = { sandboxId, templateId: record.templateId, accessToken: record.accessToken, envVars: agentEnv, defaultUser: template.defaultUser ?? POOL_USER };
@@ -484,11 +486,13 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         const restoreFrom = snapshot ?? image;
         if (restoreFrom === undefined) {
           const boot = await runtime.create(spec, { signal, timeoutMs });
+          releaseTimers = runtime.holdTimers?.(sandboxId);
           record.address = boot.address;
           phases = boot.phases;
           booted = true;
         } else {
           const restored = await runtime.createFromSnapshot(spec, restoreFrom.snapshotId, { signal, timeoutMs });
+          releaseTimers = runtime.holdTimers?.(sandboxId);
           record.address = restored.address;
           const adoptStarted = performance.now();
           // The restored agent is still the sandbox its image was taken of: it becomes this one,
@@ -523,6 +527,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       if (normalised.code !== ErrorCode.INTERNAL) throw normalised;
       throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox failed to start: ${normalised.message}`, { cause: error });
     } finally {
+      releaseTimers?.();
       starting.delete(sandboxId);
     }
     record.state = 'running';

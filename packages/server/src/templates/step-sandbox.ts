@@ -83,6 +83,8 @@ export async function startStepSandbox(deps: StepSandboxDeps, lowers: string[], 
       if (attempt >= 2 || options.signal?.aborted) throw error;
     }
   }
+  // Build steps run with precise timers (a step waiting on the network uses little CPU).
+  const releaseTimers = runtime.holdTimers?.(sandboxId);
   const paths = runtime.layerPaths(sandboxId);
   const view = [paths.upper, ...lowers];
   const shell = existsLayered(view, 'bin/bash') || existsLayered(view, 'usr/bin/bash') ? '/bin/bash' : '/bin/sh';
@@ -121,6 +123,7 @@ export async function startStepSandbox(deps: StepSandboxDeps, lowers: string[], 
     async close() {
       if (closed) return;
       closed = true;
+      releaseTimers?.();
       await runtime.destroy(sandboxId).catch(() => undefined);
     },
   };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFlatKeyed, readCgroupUsage } from './cgroup-usage.js';
+import { parseFlatKeyed, readCgroupCpuNanosSync, readCgroupUsage } from './cgroup-usage.js';
 
 async function files(root: string, entries: Record<string, string>): Promise<void> {
   for (const [path, text] of Object.entries(entries)) {
@@ -85,5 +85,16 @@ describe('cgroup usage', () => {
 
   it('parses flat keyed files, skipping what is not `key number`', () => {
     assert.deepEqual([...parseFlatKeyed('a 1\nb x\n\n c  22 \n')], [['a', 1], ['c', 22]]);
+  });
+
+  it('reads the CPU time alone, synchronously, in both layouts (undefined when the cgroup is gone)', async () => {
+    const v1 = await mkdtemp(join(tmpdir(), 'cg-v1-'));
+    await files(v1, { 'cpuacct/sandboxd/iabc/cpuacct.usage': '24619208962\n' });
+    assert.equal(readCgroupCpuNanosSync('sandboxd/iabc', v1), 24619208962);
+    assert.equal(readCgroupCpuNanosSync('sandboxd/inothere', v1), undefined);
+    const v2 = await mkdtemp(join(tmpdir(), 'cg-v2-'));
+    await files(v2, { 'cgroup.controllers': 'cpu\n', 'sandboxd/iabc/cpu.stat': 'usage_usec 1500000\nuser_usec 1000000\n' });
+    assert.equal(readCgroupCpuNanosSync('sandboxd/iabc', v2), 1_500_000_000);
+    assert.equal(readCgroupCpuNanosSync('sandboxd/inothere', v2), undefined);
   });
 });

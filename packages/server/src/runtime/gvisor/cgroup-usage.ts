@@ -1,4 +1,5 @@
 import { access, readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What the host kernel accounts to one cgroup (all of a sandbox's host processes: sentry, gofer). */
@@ -104,4 +105,22 @@ async function readV2(dir: string): Promise<CgroupUsage> {
     memFileBytes: (stat.get('active_file') ?? 0) + (stat.get('inactive_file') ?? 0),
     memLimitBytes: maxText === 'max' ? undefined : Number(maxText),
   };
+}
+
+/**
+ * CPU time a cgroup has consumed, nanoseconds, or undefined when it does not exist: one small
+ * synchronous read (v2 `cpu.stat`, v1 `cpuacct.usage`), for callers that sample many cgroups per
+ * tick and would otherwise pay a thread-pool round trip for each.
+ */
+export function readCgroupCpuNanosSync(path: string, root = '/sys/fs/cgroup'): number | undefined {
+  try {
+    if (existsSync(join(root, 'cgroup.controllers'))) {
+      const usec = parseFlatKeyed(readFileSync(join(root, path, 'cpu.stat'), 'utf8')).get('usage_usec');
+      return usec === undefined ? undefined : usec * 1000;
+    }
+    const nanos = Number(readFileSync(join(root, 'cpuacct', path, 'cpuacct.usage'), 'utf8').trim());
+    return Number.isFinite(nanos) ? nanos : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -23,10 +23,12 @@ import { TEMPLATE_OWN_CA_BUNDLE } from '../sandbox-trust-paths.js';
 import { stageAgentImage } from './agent-image.js';
 import { pruneAgentImages } from './agent-image-prune.js';
 import { openAgentLog, readAgentLog, readTail } from './agent-log.js';
-import { createExitWatch, processIdentity } from './exit-watch.js';
+import { createExitWatch, processIdentity, type ProcessIdentity } from './exit-watch.js';
 import { ensureReadOnlyBind, releaseMount } from './read-only-mount.js';
 import { buildOciSpec } from './oci-spec.js';
-import { readCgroupUsage } from './cgroup-usage.js';
+import { readCgroupCpuNanosSync, readCgroupUsage } from './cgroup-usage.js';
+import { createIdleTimers, DEFAULT_IDLE_TIMER_SLACK_MS } from './idle-timers.js';
+import { setProcessTimerSlack } from './timer-slack.js';
 import { ensureSandboxesParentShares } from './cpu-shares.js';
 import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
@@ -59,6 +61,11 @@ export interface GvisorRuntimeOptions {
    * (the next start retries it) or `metering` (the usage counters: the sandbox runs unmetered).
    */
   onBackgroundError?: (sandboxId: string, error: unknown, what: 'cleanup' | 'metering') => void;
+  /**
+   * Timer slack of an idle sandbox's gVisor threads, milliseconds (default 50; 0 leaves the
+   * kernel's 50 µs): see idle-timers.ts.
+   */
+  idleTimerSlackMs?: number;
 }
 
 const CGROUP_CONTROLLERS_ROOT = '/sys/fs/cgroup';
@@ -111,13 +118,33 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const exits = createExitWatch((sandboxId) => {
     for (const listener of exitListeners) listener(sandboxId);
   }, options.exitPollMs ?? 250);
+  const idleSlackMs = options.idleTimerSlackMs ?? DEFAULT_IDLE_TIMER_SLACK_MS;
+  const idleTimers =
+    idleSlackMs > 0
+      ? createIdleTimers({
+          idleSlackNs: Math.round(idleSlackMs * 1e6),
+          readCpuNanos: (sandboxId) => readCgroupCpuNanosSync(join('sandboxd', sandboxId)),
+          setSlack: (pid, slackNs) => void setProcessTimerSlack(pid, slackNs),
+        })
+      : undefined;
+  /** The exit watch and the idle timers follow the same process: the sandbox's sentry. */
+  const watching = {
+    watch(sandboxId: string, identity: ProcessIdentity): void {
+      exits.watch(sandboxId, identity);
+      idleTimers?.track(sandboxId, identity.pid);
+    },
+    unwatch(sandboxId: string): void {
+      exits.unwatch(sandboxId);
+      idleTimers?.untrack(sandboxId);
+    },
+  };
   /** Watches the sandbox's gVisor process (the sentry); false when it is not running. */
   const watchSandbox = async (sandboxId: string, op: OperationOptions = {}): Promise<boolean> => {
     const container = (await runscOf(sandboxId).list(op).catch(() => [])).find((c) => c.id === sandboxId);
     const live = container !== undefined && (container.status === 'running' || container.status === 'paused') && container.pid > 0;
     const identity = live ? processIdentity(container.pid) : undefined;
     if (!identity) return false;
-    exits.watch(sandboxId, identity);
+    watching.watch(sandboxId, identity);
     return true;
   };
   const resolvConf = sandboxResolvConf(facts.resolvers);
@@ -154,7 +181,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   const pendingTeardowns = new Map<string, Promise<void>>();
 
   async function teardown(sandboxId: string, slot: number | undefined, op: OperationOptions): Promise<void> {
-    exits.unwatch(sandboxId);
+    watching.unwatch(sandboxId);
     await runscOf(sandboxId).remove(sandboxId, op);
     await sharedRunsc.remove(sandboxId, op).catch(() => undefined);
     if (slot !== undefined) {
@@ -344,7 +371,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while ${from.image ? 'restoring' : 'booting again'}: ${(await deathReason(sandboxId)) ?? 'gone'}`);
       }
     } catch (error) {
-      exits.unwatch(sandboxId);
+      watching.unwatch(sandboxId);
       await runsc.remove(sandboxId, {}).catch(() => undefined);
       throw SandboxdError.from(error);
     }
@@ -392,7 +419,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async destroy(sandboxId: string, op: OperationOptions = {}): Promise<void> {
       const pending = pendingTeardowns.get(sandboxId);
       if (pending) return;
-      exits.unwatch(sandboxId);
+      watching.unwatch(sandboxId);
       await runscOf(sandboxId).killNow(sandboxId, op);
       const record = await readRecord(sandboxesDir, sandboxId);
       const cleanup = teardown(sandboxId, record?.slot, {})
@@ -503,7 +530,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       }
       await commitImage(paths.dir);
       // From here the image is the truth: the frozen container goes (its memory with it).
-      exits.unwatch(sandboxId);
+      watching.unwatch(sandboxId);
       await runscOf(sandboxId).remove(sandboxId, op);
       lastCpuSample.delete(sandboxId);
     },
@@ -525,7 +552,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await runscExec(paths.runscDir, sandboxId, { argv: ['/bin/sync'], uid: 0, gid: 0, cwd: '/', env: {} }, { ...op, timeoutMs: 15_000 }).catch(
         (error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'),
       );
-      exits.unwatch(sandboxId);
+      watching.unwatch(sandboxId);
       await runscOf(sandboxId).remove(sandboxId, op);
       await markStopped(paths.dir);
       lastCpuSample.delete(sandboxId);
@@ -606,8 +633,11 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await waitSettled(Promise.all(pendingTeardowns.values()), op);
     },
 
+    holdTimers: (sandboxId) => idleTimers?.hold(sandboxId) ?? (() => undefined),
+
     stopWatching() {
       exits.stop();
+      idleTimers?.stop();
       void domainProxy.close();
     },
 
