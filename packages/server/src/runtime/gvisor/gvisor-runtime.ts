@@ -127,6 +127,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           setSlack: (pid, slackNs) => void setProcessTimerSlack(pid, slackNs),
         })
       : undefined;
+  /** Precise timers until released: for traffic, and for the runtime's own work on a sandbox (runsc talks to its sentry). */
+  const holdTimers = (sandboxId: string): (() => void) => idleTimers?.hold(sandboxId) ?? (() => undefined);
   /** The exit watch and the idle timers follow the same process: the sandbox's sentry. */
   const watching = {
     watch(sandboxId: string, identity: ProcessIdentity): void {
@@ -387,25 +389,30 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async snapshot(sandboxId: string, snapshotId: string, op: OperationOptions = {}): Promise<SnapshotImage> {
-      if ((await containerStatus(sandboxId, op)) !== 'paused') {
-        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is snapshotted`);
-      }
-      const record = await readRecord(sandboxesDir, sandboxId);
-      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
-      await settleConnections(sandboxId, record.address, op);
-      const versions = await currentVersions(op);
-      const partial = await prepareSnapshot(options.home, snapshotId);
+      const releaseTimers = holdTimers(sandboxId);
       try {
-        // Both while frozen: the disk and the memory are of the same instant.
-        await copyFrozenDisk(sandboxPaths(sandboxesDir, sandboxId), join(partial, 'disk.img'), op);
-        await runscOf(sandboxId).checkpoint(sandboxId, join(partial, 'image'), op);
-      } catch (error) {
-        await removeSnapshot(options.home, snapshotId).catch(() => undefined);
-        const message = summariseCheckpointError(SandboxdError.from(error).message);
-        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `snapshotting sandbox "${sandboxId}" failed; it is unharmed: ${message}`);
+        if ((await containerStatus(sandboxId, op)) !== 'paused') {
+          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is snapshotted`);
+        }
+        const record = await readRecord(sandboxesDir, sandboxId);
+        if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+        await settleConnections(sandboxId, record.address, op);
+        const versions = await currentVersions(op);
+        const partial = await prepareSnapshot(options.home, snapshotId);
+        try {
+          // Both while frozen: the disk and the memory are of the same instant.
+          await copyFrozenDisk(sandboxPaths(sandboxesDir, sandboxId), join(partial, 'disk.img'), op);
+          await runscOf(sandboxId).checkpoint(sandboxId, join(partial, 'image'), op);
+        } catch (error) {
+          await removeSnapshot(options.home, snapshotId).catch(() => undefined);
+          const message = summariseCheckpointError(SandboxdError.from(error).message);
+          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `snapshotting sandbox "${sandboxId}" failed; it is unharmed: ${message}`);
+        }
+        await commitSnapshot(options.home, snapshotId, versions);
+        return { diskBytes: await diskBytes(snapshotPaths(options.home, snapshotId).dir) };
+      } finally {
+        releaseTimers();
       }
-      await commitSnapshot(options.home, snapshotId, versions);
-      return { diskBytes: await diskBytes(snapshotPaths(options.home, snapshotId).dir) };
     },
 
     async checkSnapshot(snapshotId: string, op: OperationOptions = {}): Promise<void> {
@@ -500,39 +507,54 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async freeze(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const status = await containerStatus(sandboxId, op);
-      if (status === 'paused') return;
-      if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
-      await runscOf(sandboxId).pause(sandboxId, op);
+      const releaseTimers = holdTimers(sandboxId);
+      try {
+        const status = await containerStatus(sandboxId, op);
+        if (status === 'paused') return;
+        if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
+        await runscOf(sandboxId).pause(sandboxId, op);
+      } finally {
+        releaseTimers();
+      }
     },
 
     async thaw(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      await runscOf(sandboxId).resume(sandboxId, op);
+      const releaseTimers = holdTimers(sandboxId);
+      try {
+        await runscOf(sandboxId).resume(sandboxId, op);
+      } finally {
+        releaseTimers();
+      }
     },
 
     async checkpoint(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      if ((await containerStatus(sandboxId, op)) !== 'paused') {
-        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
-      }
-      const record = await readRecord(sandboxesDir, sandboxId);
-      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
-      await settleConnections(sandboxId, record.address, op);
-      const paths = sandboxPaths(sandboxesDir, sandboxId);
-      const partial = await preparePartialImage(paths.dir);
+      const releaseTimers = holdTimers(sandboxId);
       try {
-        // `--leave-running`: a paused sandbox stays paused (and whole) through the checkpoint, refused or not.
-        await runscOf(sandboxId).checkpoint(sandboxId, partial, op);
-      } catch (error) {
-        await rmImagePartial(paths.dir);
-        const message = summariseCheckpointError(SandboxdError.from(error).message);
-        // No cause: runsc's own message is a goroutine dump of several kB.
-        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `checkpointing sandbox "${sandboxId}" failed; it stays paused in memory: ${message}`);
+        if ((await containerStatus(sandboxId, op)) !== 'paused') {
+          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
+        }
+        const record = await readRecord(sandboxesDir, sandboxId);
+        if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+        await settleConnections(sandboxId, record.address, op);
+        const paths = sandboxPaths(sandboxesDir, sandboxId);
+        const partial = await preparePartialImage(paths.dir);
+        try {
+          // `--leave-running`: a paused sandbox stays paused (and whole) through the checkpoint, refused or not.
+          await runscOf(sandboxId).checkpoint(sandboxId, partial, op);
+        } catch (error) {
+          await rmImagePartial(paths.dir);
+          const message = summariseCheckpointError(SandboxdError.from(error).message);
+          // No cause: runsc's own message is a goroutine dump of several kB.
+          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `checkpointing sandbox "${sandboxId}" failed; it stays paused in memory: ${message}`);
+        }
+        await commitImage(paths.dir);
+        // From here the image is the truth: the frozen container goes (its memory with it).
+        watching.unwatch(sandboxId);
+        await runscOf(sandboxId).remove(sandboxId, op);
+        lastCpuSample.delete(sandboxId);
+      } finally {
+        releaseTimers();
       }
-      await commitImage(paths.dir);
-      // From here the image is the truth: the frozen container goes (its memory with it).
-      watching.unwatch(sandboxId);
-      await runscOf(sandboxId).remove(sandboxId, op);
-      lastCpuSample.delete(sandboxId);
     },
 
     async restore(sandboxId: string, op: OperationOptions = {}): Promise<void> {
@@ -543,19 +565,24 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     async stop(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const record = await readRecord(sandboxesDir, sandboxId);
-      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
-      const status = await containerStatus(sandboxId, op);
-      if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
-      const paths = sandboxPaths(sandboxesDir, sandboxId);
-      // What the sentry still holds for the host's files goes out first (a stop kills it at once).
-      await runscExec(paths.runscDir, sandboxId, { argv: ['/bin/sync'], uid: 0, gid: 0, cwd: '/', env: {} }, { ...op, timeoutMs: 15_000 }).catch(
-        (error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'),
-      );
-      watching.unwatch(sandboxId);
-      await runscOf(sandboxId).remove(sandboxId, op);
-      await markStopped(paths.dir);
-      lastCpuSample.delete(sandboxId);
+      const releaseTimers = holdTimers(sandboxId);
+      try {
+        const record = await readRecord(sandboxesDir, sandboxId);
+        if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+        const status = await containerStatus(sandboxId, op);
+        if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
+        const paths = sandboxPaths(sandboxesDir, sandboxId);
+        // What the sentry still holds for the host's files goes out first (a stop kills it at once).
+        await runscExec(paths.runscDir, sandboxId, { argv: ['/bin/sync'], uid: 0, gid: 0, cwd: '/', env: {} }, { ...op, timeoutMs: 15_000 }).catch(
+          (error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'),
+        );
+        watching.unwatch(sandboxId);
+        await runscOf(sandboxId).remove(sandboxId, op);
+        await markStopped(paths.dir);
+        lastCpuSample.delete(sandboxId);
+      } finally {
+        releaseTimers();
+      }
     },
 
     async reboot(sandboxId: string, op: OperationOptions = {}): Promise<void> {
@@ -633,7 +660,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await waitSettled(Promise.all(pendingTeardowns.values()), op);
     },
 
-    holdTimers: (sandboxId) => idleTimers?.hold(sandboxId) ?? (() => undefined),
+    holdTimers,
 
     stopWatching() {
       exits.stop();
@@ -641,7 +668,14 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       void domainProxy.close();
     },
 
-    exec: (sandboxId, spec, op) => runscExec(sandboxPaths(sandboxesDir, sandboxId).runscDir, sandboxId, spec, op),
+    async exec(sandboxId, spec, op) {
+      const releaseTimers = holdTimers(sandboxId);
+      try {
+        return await runscExec(sandboxPaths(sandboxesDir, sandboxId).runscDir, sandboxId, spec, op);
+      } finally {
+        releaseTimers();
+      }
+    },
 
     layerPaths(sandboxId) {
       const { layerDir } = sandboxPaths(sandboxesDir, sandboxId);
