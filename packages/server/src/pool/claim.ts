@@ -26,6 +26,8 @@ export async function becomeRequested(
   options: OperationOptions = {},
 ): Promise<{ adoptMs: number; egressMs: number }> {
   const started = performance.now();
+  // Refilled as background work: from now on it is a sandbox in use.
+  await runtime.foreground?.(pooled.sandboxId, options);
   await adoptAgent(pooled.address, pooled.loopbackSecret, { generation: pooled.generation + 1, ...identity }, options);
   const adopted = performance.now();
   if (!sameEgress(egress, pooled.egress)) await runtime.updateEgress(pooled.sandboxId, egress, options);

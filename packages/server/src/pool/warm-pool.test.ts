@@ -43,7 +43,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(sizes: Record<string, number>, options: { memoryBudgetMB?: number; withEnv?: boolean; refuseAdopt?: boolean } = {}): Promise<Setup> {
+async function setup(sizes: Record<string, number>, options: { memoryBudgetMB?: number; withEnv?: boolean; refuseAdopt?: boolean; refillDelayMs?: number } = {}): Promise<Setup> {
   const runtime = new AdoptingRuntime();
   runtime.refuseAdopt = options.refuseAdopt ?? false;
   const templates = defaultTemplates().map((t) => (options.withEnv ? { ...t, env: { SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt' } } : t));
@@ -56,6 +56,7 @@ async function setup(sizes: Record<string, number>, options: { memoryBudgetMB?: 
     memoryBudgetMB: options.memoryBudgetMB ?? 4096,
     bootTimeoutMs: 5_000,
     retryDelayMs: 20,
+    ...(options.refillDelayMs !== undefined ? { refillDelayMs: options.refillDelayMs } : {}),
   });
   const temp = tempHome();
   const db = openDatabase(temp.home);
@@ -134,6 +135,29 @@ describe('warm pool', () => {
     await until('the refill', () => ready('code-interpreter-v1') === 1);
     const [claimed] = pool.depth().map((d) => d.claims);
     assert.equal(claimed, 1);
+  });
+
+  it('a claim that leaves one ready refills after the delay; one that empties the pool refills at once', async () => {
+    const { runtime, service, ready } = await setup({ base: 2 }, { refillDelayMs: 400 });
+    runtime.bootDelayMs = 0;
+    await until('two pooled', () => ready('base') === 2);
+    const bootsBefore = runtime.boots;
+    await service.create(input({ template: 'base' }));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(runtime.boots, bootsBefore, 'no refill while the claimed sandbox has its first moments');
+    await until('the deferred refill', () => ready('base') === 2, 3_000);
+    await service.create(input({ template: 'base' }));
+    await service.create(input({ template: 'base' }));
+    await until('a refill at once for the emptied pool', () => runtime.boots > bootsBefore + 1, 300);
+  });
+
+  it('a pooled sandbox boots as background work and is foreground once claimed', async () => {
+    const { runtime, service, ready } = await setup({ base: 1 });
+    await until('one pooled', () => ready('base') === 1);
+    assert.deepEqual([...runtime.sandboxes.values()].map((f) => f.spec.background), [true]);
+    assert.deepEqual(runtime.foregrounded, []);
+    const record = await service.create(input({ template: 'base' }));
+    assert.deepEqual(runtime.foregrounded, [record.sandboxId]);
   });
 
   it('a claim with a non-default network policy applies it through the runtime before returning', async () => {

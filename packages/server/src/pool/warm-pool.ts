@@ -74,6 +74,12 @@ export interface WarmPoolDeps {
   warmTimeoutMs?: number;
   /** Wait after a failed boot before the next attempt (doubles up to 60 s); default 1 s. */
   retryDelayMs?: number;
+  /**
+   * After a claim that leaves the template's pool with a sandbox still ready, how long its refill
+   * waits (default 2 s, {@link REFILL_DELAY_MS}): the claimed sandbox's first cells run without a
+   * restore beside them. A claim that empties the pool refills at once.
+   */
+  refillDelayMs?: number;
   /** Template images: refills restore one instead of booting (a failed restore boots). */
   images?: Pick<TemplateImages, 'ensure' | 'failed'>;
 }
@@ -82,6 +88,12 @@ export interface WarmPoolDeps {
 export const POOL_EGRESS: EgressPolicy = { allowInternetAccess: true, allowOut: [], denyOut: [] };
 /** The default user of pooled sandboxes (and of every sandboxd create). */
 export const POOL_USER = 'user';
+
+/**
+ * A refill's restore and warm-up take both cores for ~0.5 s; the cells of a sandbox claimed just
+ * before ran 1.5–2× slower beside it (measured: docs/benchmarks.md, "Pool refills").
+ */
+export const REFILL_DELAY_MS = 2_000;
 
 /** Memory a sandbox of `alias` is expected to hold before one was measured, MiB. */
 const estimateMB = (alias: string): number => (bootsKernels(alias) ? 400 : 80);
@@ -104,6 +116,7 @@ export function pooledSandboxSpec(sandboxId: string, template: TemplateInfo, ker
     rootfsPath: template.rootfsPath,
     limits: template.limits,
     egress: POOL_EGRESS,
+    background: true,
     agentConfig: {
       ...poolIdentity(sandboxId, template),
       ...(template.defaultWorkdir !== undefined ? { defaultWorkdir: template.defaultWorkdir } : {}),
@@ -139,6 +152,8 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
   const misses = new Map<string, number>();
   const count = (counter: Map<string, number>, alias: string): void => void counter.set(alias, (counter.get(alias) ?? 0) + 1);
   const retryAt = new Map<string, number>();
+  /** Per template: no refill before this time (a claim just left one ready). */
+  const refillAfter = new Map<string, number>();
 
   const list = (alias: string): PooledSandbox[] => {
     let entries = ready.get(alias);
@@ -160,6 +175,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     for (const [alias, target] of sizes) {
       if (list(alias).length >= target) continue;
       if ((retryAt.get(alias) ?? 0) > now) continue;
+      if ((refillAfter.get(alias) ?? 0) > now && list(alias).length > 0) continue;
       if (templates.resolve(alias) === undefined) continue;
       if (totalHeld() + expected(alias) > deps.memoryBudgetMB) continue;
       return alias;
@@ -263,7 +279,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       const alias = nextToFill();
       if (alias === undefined) {
         // Asleep until a claim or a death wakes it, or the earliest retry of a failed template is due.
-        const retries = [...retryAt.values()].filter((at) => at > Date.now());
+        const retries = [...retryAt.values(), ...refillAfter.values()].filter((at) => at > Date.now());
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -306,6 +322,8 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       }
       if (entry !== undefined) heldMB.delete(entry.sandboxId);
       count(entry === undefined ? misses : claims, templateAlias);
+      if (entries.length > 0) refillAfter.set(templateAlias, Date.now() + (deps.refillDelayMs ?? REFILL_DELAY_MS));
+      else refillAfter.delete(templateAlias);
       refill();
       return entry;
     },

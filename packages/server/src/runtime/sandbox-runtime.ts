@@ -15,6 +15,11 @@ export interface SandboxSpec {
   limits: SandboxLimits;
   egress: EgressPolicy;
   agentConfig: AgentConfig;
+  /**
+   * Started as background work (a pool refill, a template image): its cgroup gets a low CPU weight
+   * so that it takes only CPU the sandboxes in use leave, until `foreground` gives it a sandbox's.
+   */
+  background?: boolean;
 }
 
 /** One process the template builder runs inside a sandbox. */
@@ -177,6 +182,8 @@ export interface SandboxRuntime {
    * release is called: for traffic to it and work on it in progress. Optional; releasing twice is harmless.
    */
   holdTimers?(sandboxId: string): () => void;
+  /** Gives a sandbox started as `background` the CPU weight of any other (a pool claim). */
+  foreground?(sandboxId: string, options?: OperationOptions): Promise<void>;
   /** Stops watching for exits (the daemon is stopping); sandboxes keep running. */
   stopWatching(): void;
   /**

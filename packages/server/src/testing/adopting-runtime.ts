@@ -15,6 +15,13 @@ export class AdoptingRuntime extends FakeRuntime {
   boots = 0;
   /** Sandboxes started from a snapshot (each also counts as a boot). */
   restores = 0;
+  /** Sandboxes given a sandbox's CPU weight (`foreground`), in order. */
+  readonly foregrounded: string[] = [];
+
+  foreground(sandboxId: string): Promise<void> {
+    this.foregrounded.push(sandboxId);
+    return Promise.resolve();
+  }
 
   constructor() {
     super({

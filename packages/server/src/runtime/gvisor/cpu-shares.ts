@@ -5,6 +5,12 @@ import { join } from 'node:path';
 /** Every sandbox weighs the same against its siblings under /sandboxd (cgroup v1 cpu.shares). */
 export const SANDBOX_CPU_SHARES = 1024;
 /**
+ * A sandbox started as background work (a pool refill, a template image) until it is claimed:
+ * 1/64 of a sandbox in use, so that a refill's restore and warm-up do not slow the cells of the
+ * sandbox just claimed (measured: docs/benchmarks.md, "Pool refills in the background").
+ */
+export const SANDBOX_BACKGROUND_CPU_SHARES = 16;
+/**
  * The /sandboxd parent's weight: one eighth of a root-level task's default 1024, so the daemon
  * (in the root cgroup) wins the CPU when all sandboxes spin together.
  */
@@ -16,6 +22,22 @@ export const HOST_CPU_HEADROOM = 0.5;
 export function sandboxCpuCores(requested: number, hostCpus: number = availableParallelism()): number {
   const ceiling = Math.max(0.1, hostCpus - HOST_CPU_HEADROOM);
   return Math.min(requested, ceiling);
+}
+
+/** cgroup v2 `cpu.weight` of v1 `cpu.shares` (the OCI runtimes' own conversion: 2..262144 → 1..10000). */
+export function sharesToWeight(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
+}
+
+/** Sets one sandbox's CPU weight (v1 `cpu/sandboxd/<id>/cpu.shares`, or v2 `sandboxd/<id>/cpu.weight`). */
+export async function setSandboxCpuShares(sandboxId: string, shares: number, cgroupRoot = '/sys/fs/cgroup'): Promise<void> {
+  try {
+    await writeFile(join(cgroupRoot, 'cpu', 'sandboxd', sandboxId, 'cpu.shares'), String(shares));
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await writeFile(join(cgroupRoot, 'sandboxd', sandboxId, 'cpu.weight'), String(sharesToWeight(shares)));
 }
 
 /** Gives /sandboxd its low weight (cgroup v1 `cpu` hierarchy, or v2 `cpu.weight` when unified). */

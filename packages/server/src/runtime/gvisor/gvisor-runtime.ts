@@ -29,7 +29,7 @@ import { buildOciSpec } from './oci-spec.js';
 import { readCgroupCpuNanosSync, readCgroupUsage } from './cgroup-usage.js';
 import { createIdleTimers, DEFAULT_IDLE_TIMER_SLACK_MS } from './idle-timers.js';
 import { setProcessTimerSlack } from './timer-slack.js';
-import { ensureSandboxesParentShares } from './cpu-shares.js';
+import { ensureSandboxesParentShares, SANDBOX_CPU_SHARES, setSandboxCpuShares } from './cpu-shares.js';
 import { ensureHostPidSpace } from './host-pid-space.js';
 import { createRunsc } from './runsc.js';
 import { createSandboxNetwork, destroySandboxNetwork, readdressSandboxNetwork, resetHostConnections, listSandboxHostIfaces, listSandboxNamespaces } from './sandbox-network.js';
@@ -293,6 +293,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         runDir: paths.runDir,
         netnsPath: `/var/run/netns/${net.netns}`,
         limits: spec.limits,
+        ...(spec.background ? { background: true } : {}),
       });
       const trust = composeTrust(await templateTrust(spec.rootfsPath.split(':').pop() ?? spec.rootfsPath), await hostTrust());
       await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf, trust);
@@ -661,6 +662,10 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     },
 
     holdTimers,
+
+    async foreground(sandboxId: string): Promise<void> {
+      await setSandboxCpuShares(sandboxId, SANDBOX_CPU_SHARES);
+    },
 
     stopWatching() {
       exits.stop();

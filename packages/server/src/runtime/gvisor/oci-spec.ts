@@ -1,7 +1,7 @@
 import { AGENT_CONFIG_PATH } from '@sandboxd/protocol';
 import type { SandboxLimits } from '../../domain/sandbox-limits.js';
 import { AGENT_NODE } from './agent-image.js';
-import { SANDBOX_CPU_SHARES, sandboxCpuCores } from './cpu-shares.js';
+import { SANDBOX_BACKGROUND_CPU_SHARES, SANDBOX_CPU_SHARES, sandboxCpuCores } from './cpu-shares.js';
 
 export interface OciSpecInput {
   sandboxId: string;
@@ -15,6 +15,8 @@ export interface OciSpecInput {
   runDir: string;
   netnsPath: string;
   limits: SandboxLimits;
+  /** Background work (a pool refill): a low CPU weight (cpu-shares.ts). */
+  background?: boolean;
 }
 
 /** The host cgroup's pids limit of a sandbox whose inside limit is `pidsLimit`. */
@@ -114,7 +116,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
         // the host's is a backstop above it: under systrap each sandbox task costs 2-4 host tasks.
         pids: { limit: hostPidsLimit(input.limits.pidsLimit) },
         // Equal shares between sandboxes; the quota never covers the whole host (see cpu-shares.ts).
-        cpu: { shares: SANDBOX_CPU_SHARES, quota: Math.round(sandboxCpuCores(input.limits.cpuCount) * CPU_PERIOD_US), period: CPU_PERIOD_US },
+        cpu: { shares: input.background ? SANDBOX_BACKGROUND_CPU_SHARES : SANDBOX_CPU_SHARES, quota: Math.round(sandboxCpuCores(input.limits.cpuCount) * CPU_PERIOD_US), period: CPU_PERIOD_US },
       },
     },
   };
