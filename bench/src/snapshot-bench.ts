@@ -1,5 +1,5 @@
 import { Sandbox } from 'e2b';
-import { startStack } from '@sandboxd/e2e/stack';
+import { startStack, type Stack } from '@sandboxd/e2e/stack';
 import { median, percentile, type BenchRow } from './stats.js';
 
 const RUNS = Number(process.env['SANDBOXD_BENCH_RUNS'] ?? 5);
@@ -71,9 +71,30 @@ export async function benchSnapshot(): Promise<BenchRow[]> {
       ...stats('snapshot (100 MB Python state; the sandbox runs on), client', snapshots, baseline, cold),
       ...stats('create from that snapshot, client', fromSnapshot, baseline, cold),
       ...stats('fork, count 1 (snapshot + one child), client', forks, baseline, cold),
+      ...phaseRows(stack, 'sandbox snapshotted', () => true, 'snapshot in the daemon'),
+      ...phaseRows(stack, 'sandbox started', (l) => typeof l['snapshot'] === 'string', 'create from a snapshot in the daemon'),
     ];
   } finally {
     await Promise.all(started.map((s) => s.kill().catch(() => false)));
     await stack.stop();
   }
+}
+
+/** Medians of the daemon's logged steps (`phases`) of one kind of log line, beside the median whole. */
+function phaseRows(stack: Stack, message: string, take: (line: Record<string, unknown>) => boolean, label: string): BenchRow[] {
+  const lines = stack
+    .log()
+    .split('\n')
+    .filter((l) => l.includes(`"${message}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown> & { ms: number; phases?: Record<string, number> })
+    .filter((l) => take(l) && l.phases !== undefined);
+  if (lines.length === 0) return [];
+  const whole = median(lines.map((l) => l.ms));
+  return [...new Set(lines.flatMap((l) => Object.keys(l.phases ?? {})))].map((phase) => ({
+    name: `${label}: ${phase}, median of ${lines.length}`,
+    value: median(lines.map((l) => l.phases?.[phase] ?? 0)),
+    unit: 'ms',
+    baselineName: 'the whole, median',
+    baseline: whole,
+  }));
 }

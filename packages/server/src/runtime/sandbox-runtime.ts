@@ -58,6 +58,8 @@ export type PauseTier = 'memory' | 'disk' | 'filesystem';
 export interface SnapshotImage {
   /** Bytes it takes on the host's disk (memory image and disk copy, sparse). */
   diskBytes: number;
+  /** Where the time went, ms per step (for the log). */
+  phases?: Record<string, number>;
 }
 
 /** A sandbox the daemon knows, as handed to `reconcile`. */

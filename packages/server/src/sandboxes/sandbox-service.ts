@@ -554,6 +554,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       pausing.set(sandboxId, record);
       const startedAt = now();
       let diskBytes: number;
+      let phases: Record<string, number> | undefined;
       try {
         dropConnections(record);
         await sleep(SETTLE_MS);
@@ -562,9 +563,13 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         // frozen, get to close what was open.
         const retries = deps.snapshotRetryDelaysMs ?? SNAPSHOT_RETRY_DELAYS_MS;
         for (let attempt = 0; ; attempt++) {
+          const freezeStarted = performance.now();
           await runtime.freeze(sandboxId, options);
+          const freezeMs = Math.round(performance.now() - freezeStarted);
           try {
-            ({ diskBytes } = await runtime.snapshot(sandboxId, snapshotId, options));
+            const image = await runtime.snapshot(sandboxId, snapshotId, options);
+            diskBytes = image.diskBytes;
+            phases = { settleMs: SETTLE_MS, freezeMs, ...image.phases };
             break;
           } catch (error) {
             const delay = retries[attempt];
@@ -592,7 +597,7 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
         createdAt: new Date(now()).toISOString(),
         diskBytes,
       };
-      logger.info({ sandboxId, snapshotId, ms: now() - startedAt, diskBytes }, 'sandbox snapshotted');
+      logger.info({ sandboxId, snapshotId, ms: now() - startedAt, diskBytes, ...(phases ? { phases } : {}) }, 'sandbox snapshotted');
       return snapshot;
     });
   }

@@ -392,25 +392,38 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async snapshot(sandboxId: string, snapshotId: string, op: OperationOptions = {}): Promise<SnapshotImage> {
       const releaseTimers = holdTimers(sandboxId);
       try {
+        const phases: Record<string, number> = {};
+        let mark = performance.now();
+        const lap = (name: string): void => {
+          const at = performance.now();
+          phases[name] = Math.round(at - mark);
+          mark = at;
+        };
         if ((await containerStatus(sandboxId, op)) !== 'paused') {
           throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is snapshotted`);
         }
         const record = await readRecord(sandboxesDir, sandboxId);
         if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+        lap('statusMs');
         await settleConnections(sandboxId, record.address, op);
+        lap('settleConnectionsMs');
         const versions = await currentVersions(op);
         const partial = await prepareSnapshot(options.home, snapshotId);
         try {
           // Both while frozen: the disk and the memory are of the same instant.
           await copyFrozenDisk(sandboxPaths(sandboxesDir, sandboxId), join(partial, 'disk.img'), op);
+          lap('diskCopyMs');
           await runscOf(sandboxId).checkpoint(sandboxId, join(partial, 'image'), op);
+          lap('checkpointMs');
         } catch (error) {
           await removeSnapshot(options.home, snapshotId).catch(() => undefined);
           const message = summariseCheckpointError(SandboxdError.from(error).message);
           throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `snapshotting sandbox "${sandboxId}" failed; it is unharmed: ${message}`);
         }
         await commitSnapshot(options.home, snapshotId, versions);
-        return { diskBytes: await diskBytes(snapshotPaths(options.home, snapshotId).dir) };
+        const bytes = await diskBytes(snapshotPaths(options.home, snapshotId).dir);
+        lap('commitMs');
+        return { diskBytes: bytes, phases };
       } finally {
         releaseTimers();
       }
