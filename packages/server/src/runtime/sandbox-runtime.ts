@@ -137,8 +137,9 @@ export interface SandboxRuntime {
    */
   reboot(sandboxId: string, options?: OperationOptions): Promise<void>;
   /**
-   * Writes a frozen sandbox's memory and disk to the snapshot `snapshotId` (complete or absent:
-   * written aside, then renamed); the sandbox stays frozen and whole, refused or not.
+   * Writes a sandbox's memory and disk to the snapshot `snapshotId` (complete or absent: written
+   * aside, then renamed). A frozen one stays frozen; a running one is frozen only for the copy and
+   * runs on. Either way it stays whole, refused or not.
    */
   snapshot(sandboxId: string, snapshotId: string, options?: OperationOptions): Promise<SnapshotImage>;
   /**

@@ -556,28 +556,23 @@ export function createSandboxService(deps: SandboxServiceDeps): SandboxService {
       let diskBytes: number;
       let phases: Record<string, number> | undefined;
       try {
+        // The proxy's connections go first; the runtime resets the rest and waits for the
+        // sandbox's own to close as it runs, then freezes it only for the copy.
         dropConnections(record);
-        await sleep(SETTLE_MS);
         // A refusal (the sandbox holds a TCP connection runsc cannot save) is retried after the
-        // sandbox ran a while: its programs and gVisor's TCP timers, which stop while it is
-        // frozen, get to close what was open.
+        // sandbox ran a while: its programs and gVisor's TCP timers get to close what was open.
         const retries = deps.snapshotRetryDelaysMs ?? SNAPSHOT_RETRY_DELAYS_MS;
         for (let attempt = 0; ; attempt++) {
-          const freezeStarted = performance.now();
-          await runtime.freeze(sandboxId, options);
-          const freezeMs = Math.round(performance.now() - freezeStarted);
           try {
             const image = await runtime.snapshot(sandboxId, snapshotId, options);
             diskBytes = image.diskBytes;
-            phases = { settleMs: SETTLE_MS, freezeMs, ...image.phases };
+            phases = image.phases;
             break;
           } catch (error) {
             const delay = retries[attempt];
             const refused = isSandboxdError(error) && error.code === ErrorCode.RUNTIME_FAILURE && !options?.signal?.aborted;
             if (delay === undefined || !refused) throw error;
             logger.warn({ sandboxId, attempt: attempt + 1, retryInMs: delay, err: error }, 'snapshot refused; retrying');
-          } finally {
-            await runtime.thaw(sandboxId).catch((error: unknown) => logger.error({ sandboxId, err: error }, 'thawing a snapshotted sandbox failed'));
           }
           await sleep(retries[attempt] ?? 0);
         }

@@ -205,7 +205,8 @@ export class FakeRuntime implements SandboxRuntime {
   async snapshot(sandboxId: string, snapshotId: string): Promise<SnapshotImage> {
     this.require(sandboxId);
     this.pauseCalls.push(`snapshot:${sandboxId}`);
-    if (this.tiers.get(sandboxId) !== 'memory') throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is snapshotted`);
+    const tier = this.tiers.get(sandboxId);
+    if (tier !== undefined && tier !== 'memory') throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" is not running: it cannot be snapshotted`);
     if (this.failCheckpoint !== undefined) throw this.failCheckpoint;
     this.snapshots.set(snapshotId, sandboxId);
     const source = this.sandboxes.get(sandboxId)?.spec.agentConfig;

@@ -231,19 +231,28 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
   async function settleConnections(sandboxId: string, address: string, op: OperationOptions): Promise<void> {
     const runsc = runscOf(sandboxId);
     await runsc.resume(sandboxId, op);
-    let open: OpenConnection[] = [];
     try {
-      await resetHostConnections(address, op);
-      for (let attempt = 0; attempt < 20; attempt++) {
-        open = parseOpenConnections(await runsc.readFile(sandboxId, '/proc/net/tcp', op));
-        if (open.length === 0) return;
-        await new Promise((r) => setTimeout(r, 150));
-      }
+      await awaitNoConnections(sandboxId, address, 'it stays paused in memory', op);
     } finally {
       await runsc.pause(sandboxId, op);
     }
+  }
+
+  /**
+   * With the sandbox running: resets the host's own sockets to it and waits (up to 3 s) until its
+   * /proc/net/tcp lists no connected endpoint; RUNTIME_FAILURE (ending with `consequence`) if not.
+   */
+  async function awaitNoConnections(sandboxId: string, address: string, consequence: string, op: OperationOptions): Promise<void> {
+    const runsc = runscOf(sandboxId);
+    let open: OpenConnection[] = [];
+    await resetHostConnections(address, op);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      open = parseOpenConnections(await runsc.readFile(sandboxId, '/proc/net/tcp', op));
+      if (open.length === 0) return;
+      await new Promise((r) => setTimeout(r, 150));
+    }
     const list = open.map((c) => `${c.local}↔${c.remote} (state ${c.state})`).join(', ');
-    throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" keeps TCP connections open (${list}); it stays paused in memory`);
+    throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" keeps TCP connections open (${list}); ${consequence}`);
   }
 
   let runscVersion: string | undefined;
@@ -399,15 +408,23 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           phases[name] = Math.round(at - mark);
           mark = at;
         };
-        if ((await containerStatus(sandboxId, op)) !== 'paused') {
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is snapshotted`);
+        const status = await containerStatus(sandboxId, op);
+        if (status !== 'paused' && status !== 'running') {
+          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" is not running (${status ?? 'no container'}): it cannot be snapshotted`);
         }
         const record = await readRecord(sandboxesDir, sandboxId);
         if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
         lap('statusMs');
-        await settleConnections(sandboxId, record.address, op);
+        // A running sandbox is settled as it runs and frozen only for the copy and the checkpoint.
+        const running = status === 'running';
+        if (running) await awaitNoConnections(sandboxId, record.address, 'it runs on unharmed', op);
+        else await settleConnections(sandboxId, record.address, op);
         lap('settleConnectionsMs');
         const versions = await currentVersions(op);
+        if (running) {
+          await runscOf(sandboxId).pause(sandboxId, op);
+          lap('freezeMs');
+        }
         const partial = await prepareSnapshot(options.home, snapshotId);
         try {
           // Both while frozen: the disk and the memory are of the same instant.
@@ -419,7 +436,11 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           await removeSnapshot(options.home, snapshotId).catch(() => undefined);
           const message = summariseCheckpointError(SandboxdError.from(error).message);
           throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `snapshotting sandbox "${sandboxId}" failed; it is unharmed: ${message}`);
+        } finally {
+          // Thawed whatever happened (no deadline: a frozen sandbox must not stay so for a timeout).
+          if (running) await runscOf(sandboxId).resume(sandboxId, {});
         }
+        if (running) lap('thawMs');
         await commitSnapshot(options.home, snapshotId, versions);
         const bytes = await diskBytes(snapshotPaths(options.home, snapshotId).dir);
         lap('commitMs');
