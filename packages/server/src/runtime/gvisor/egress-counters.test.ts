@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { USAGE_TABLE, parseEgressCounters, usageTableScript } from './egress-counters.js';
+import { USAGE_TABLE, linkCounterScript, parseEgressCounters, usageTableScript } from './egress-counters.js';
+import { slotAddresses } from './address-plan.js';
 
 describe('egress counters', () => {
   it('reads the bytes of each slot counter of the usage table only', () => {
@@ -23,5 +24,16 @@ describe('egress counters', () => {
     assert.match(script, /flush chain inet sandboxd_usage forward\nadd rule inet sandboxd_usage forward iifname "sbxh\*" counter name iifname map @egress_by_iface/);
     assert.match(script, /flush chain inet sandboxd_usage ingress\nadd rule inet sandboxd_usage ingress oifname "sbxh\*" counter name oifname map @ingress_by_iface/);
     assert.equal(script.match(/counter name/g)?.length, 2);
+  });
+
+  it('a new sandbox gets fresh counters in one script: a leftover is unlinked and deleted before they are added again', () => {
+    const net = slotAddresses(4);
+    const adopt = linkCounterScript(net, false);
+    assert.equal(adopt.filter((l) => l.startsWith('delete')).length, 0, 'an adopted sandbox keeps its counts');
+    const fresh = linkCounterScript(net, true);
+    const firstDelete = fresh.findIndex((l) => l.startsWith('delete'));
+    assert.deepEqual(fresh.slice(0, firstDelete), adopt, 'ensured first, so that the deletes always find something');
+    assert.deepEqual(fresh.slice(firstDelete, firstDelete + 2).map((l) => l.split(' ')[1]), ['element', 'element'], 'unlinked before the counters go');
+    assert.deepEqual(fresh.slice(firstDelete + 4), adopt);
   });
 });

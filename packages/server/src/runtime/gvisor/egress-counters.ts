@@ -51,15 +51,28 @@ export async function ensureUsageTable(options: OperationOptions = {}): Promise<
 
 /** Links the sandbox's interface to its two counters; `reset` (a new sandbox) starts them from zero. */
 export async function linkEgressCounter(net: SlotAddresses, reset: boolean, options: OperationOptions = {}): Promise<void> {
+  await runCommand('nft', ['-f', '-'], { ...options, input: `${linkCounterScript(net, reset).join('\n')}\n` });
+}
+
+/**
+ * The script of {@link linkEgressCounter}, one transaction. With `reset` the counters are made
+ * anew (a `reset counter` in the same batch does not see a counter the batch adds, so a leftover
+ * is unlinked and deleted instead, and fresh ones are added and linked).
+ */
+export function linkCounterScript(net: SlotAddresses, reset: boolean): string[] {
   const names = [counterOf(net.slot), ingressCounterOf(net.slot)];
-  const script = [
+  const link = [
     ...names.map((name) => `add counter inet ${USAGE_TABLE} ${name}`),
     `add element inet ${USAGE_TABLE} ${MAP} { "${net.hostIface}" : "${names[0]}" }`,
     `add element inet ${USAGE_TABLE} ${INGRESS_MAP} { "${net.hostIface}" : "${names[1]}" }`,
   ];
-  await runCommand('nft', ['-f', '-'], { ...options, input: `${script.join('\n')}\n` });
-  // Not in the same batch: a reset does not see a counter the batch adds.
-  if (reset) for (const name of names) await runCommand('nft', ['reset', 'counter', 'inet', USAGE_TABLE, name], options);
+  if (!reset) return link;
+  const unlink = [
+    `delete element inet ${USAGE_TABLE} ${MAP} { "${net.hostIface}" }`,
+    `delete element inet ${USAGE_TABLE} ${INGRESS_MAP} { "${net.hostIface}" }`,
+    ...names.map((name) => `delete counter inet ${USAGE_TABLE} ${name}`),
+  ];
+  return [...link, ...unlink, ...link];
 }
 
 /** Removes the sandbox's counters. Idempotent. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { slotAddresses } from './address-plan.js';
-import { allowedDomains, baseRuleset, replaceChainScript, sandboxChain } from './egress-firewall.js';
+import { allowChainScript, allowedDomains, baseRuleset, replaceChainScript, sandboxChain } from './egress-firewall.js';
 
 const net = slotAddresses(7);
 const filterRules = (script: string[]): string[] =>
@@ -78,4 +78,12 @@ test('the base ruleset lets redirected connections reach the domain filter and n
   const input = ruleset.slice(ruleset.indexOf('chain input'), ruleset.indexOf('chain prerouting'));
   assert.match(input, /ct status dnat accept\n\s+iifname "sbxh\*" drop/);
   assert.match(ruleset, /type nat hook prerouting priority dstnat[\s\S]*vmap @domain_redirect/);
+});
+
+test('a slot gets its chains, rules and links in one script that replaces a leftover of the slot', () => {
+  const script = allowChainScript(slotAddresses(3), { allowInternetAccess: true, allowOut: [], denyOut: [] });
+  assert.equal(script[0], 'add chain inet sandboxd sbx_3');
+  assert.equal(script[1], 'flush chain inet sandboxd sbx_3', 'a leftover chain of the slot is emptied, not kept');
+  assert.ok(script.includes('flush chain inet sandboxd dom_3'));
+  assert.ok(script.some((l) => /^add element inet sandboxd egress_policy \{ "[a-z]+3" : jump sbx_3 \}$/.test(l)), script.join('\n'));
 });

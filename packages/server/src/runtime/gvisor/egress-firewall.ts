@@ -180,9 +180,16 @@ export async function ensureBaseRuleset(facts: FirewallHostFacts, options: Opera
 
 /** Adds the sandbox's chain and routes its interface to it, atomically. */
 export async function allowSandboxEgress(net: SlotAddresses, policy: EgressPolicy, options: OperationOptions & { redirect?: DomainRedirect } = {}): Promise<void> {
-  await removeSandboxEgress(net.slot, options);
-  const script = [...sandboxChain(net, policy, options.redirect), ...linkScript(net)];
-  await runCommand('nft', ['-f', '-'], { ...options, input: script.join('\n') + '\n' });
+  await runCommand('nft', ['-f', '-'], { ...options, input: allowChainScript(net, policy, options.redirect).join('\n') + '\n' });
+}
+
+/**
+ * The script that gives a slot its chains, rules and links in one transaction (one nft process):
+ * a leftover chain of the slot is flushed, not kept, and its map elements (always the same for a
+ * slot) are added again, so a leftover of an earlier sandbox in the slot is replaced whole.
+ */
+export function allowChainScript(net: SlotAddresses, policy: EgressPolicy, redirect?: DomainRedirect): string[] {
+  return [`add chain inet ${TABLE} ${chainOf(net.slot)}`, ...replaceChainScript(net, policy, redirect)];
 }
 
 /** Replaces the egress policy of a sandbox whose chain exists, atomically (see `replaceChainScript`). */

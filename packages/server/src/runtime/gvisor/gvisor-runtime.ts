@@ -289,11 +289,13 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await mountWritableLayer(paths, spec.rootfsPath, spec.limits.diskSizeMB, op, snapshot?.diskImage);
       lap('layerMs');
       await createSandboxNetwork(net, op);
+      lap('networkMs');
       sandboxAt.set(net.sandboxAddress, spec.sandboxId);
       rememberNames(net, spec.egress);
       await allowSandboxEgress(net, spec.egress, { ...op, redirect });
       // Metering only: a sandbox starts without its egress counted rather than not at all.
       await linkEgressCounter(net, true, op).catch((error: unknown) => options.onBackgroundError?.(spec.sandboxId, error, 'metering'));
+      lap('firewallMs');
       const ociSpec = buildOciSpec({
         sandboxId: spec.sandboxId,
         rootfsPath: paths.rootDir,
@@ -308,7 +310,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       await writeSandboxFiles(sandboxesDir, record, ociSpec, spec.agentConfig, resolvConf, trust);
       // What the daemon wrote for the sandbox is read-only on the host from here on.
       await ensureReadOnlyBind(paths.runDir, op);
-      lap('networkAndFilesMs');
+      lap('filesMs');
       const runsc = runscOf(spec.sandboxId);
       const consoleLog = await openAgentLog(paths.logDir, op);
       const tail = async (): Promise<string> => {
@@ -327,6 +329,11 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       }
       if (!snapshot) await runsc.start(spec.sandboxId, op);
       lap(snapshot ? 'runscRestoreMs' : 'runscCreateStartMs');
+      // A restored kernel keeps the hostname of the sandbox its image was taken of; a cold one's is
+      // its id (the OCI spec's). Set from outside (nothing inside has CAP_SYS_ADMIN), while the
+      // agent comes up: nothing reaches the sandbox before both are done.
+      const hostname = snapshot ? setRestoredHostname(paths.runscDir, spec.sandboxId, op) : undefined;
+      hostname?.catch(() => undefined); // awaited below, unless the agent fails first
       await waitForAgent(net.sandboxAddress, () => deathReason(spec.sandboxId), {
         ...op,
         timeoutMs: options.startTimeoutMs ?? 60_000,
@@ -335,10 +342,8 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
         throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `the sandbox died while starting: ${(await deathReason(spec.sandboxId)) ?? 'gone'}`);
       }
       lap('agentHealthMs');
-      if (snapshot) {
-        // A restored kernel keeps the hostname of the sandbox its image was taken of; a cold one's is
-        // its id (the OCI spec's). Set from outside: nothing inside has CAP_SYS_ADMIN.
-        await setRestoredHostname(paths.runscDir, spec.sandboxId, op);
+      if (hostname) {
+        await hostname;
         lap('hostnameMs');
       }
       return { sandboxId: spec.sandboxId, address: net.sandboxAddress, phases };
