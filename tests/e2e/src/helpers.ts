@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { it } from 'node:test';
 import { CommandExitError, Sandbox, type CommandResult, type CommandStartOpts, type SandboxOpts } from 'e2b';
 import { withTimeout, type Stack } from './stack.js';
@@ -190,4 +192,12 @@ export function toArrayBuffer(buf: Uint8Array): ArrayBuffer {
   const copy = new Uint8Array(buf.byteLength);
   copy.set(buf);
   return copy.buffer;
+}
+
+/** The host pid of a sandbox's gVisor sentry, from runsc's own state (the stack's daemon runs on this host). */
+export function sentryPid(stack: Stack, sandboxId: string): number {
+  const out = execFileSync('runsc', ['--root', join(stack.home, 'sandboxes', sandboxId, 'runsc'), 'list', '-format', 'json'], { encoding: 'utf8' });
+  const pid = (JSON.parse(out) as Array<{ id: string; pid: number }>).find((c) => c.id === sandboxId)?.pid ?? 0;
+  assert.ok(pid > 0, `no runsc container for ${sandboxId}`);
+  return pid;
 }

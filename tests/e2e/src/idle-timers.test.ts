@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import { createSandbox, e2eTest, waitFor } from './helpers.js';
+import { createSandbox, e2eTest, sentryPid, waitFor } from './helpers.js';
 import { startStack, type Stack } from './stack.js';
 
 let stack: Stack;
@@ -20,14 +18,6 @@ before(async () => {
 after(async () => {
   await stack?.stop();
 });
-
-/** The host pid of the sandbox's gVisor sentry, from runsc's own state. */
-function sentryPid(sandboxId: string): number {
-  const out = execFileSync('runsc', ['--root', join(stack.home, 'sandboxes', sandboxId, 'runsc'), 'list', '-format', 'json'], { encoding: 'utf8' });
-  const pid = (JSON.parse(out) as Array<{ id: string; pid: number }>).find((c) => c.id === sandboxId)?.pid ?? 0;
-  assert.ok(pid > 0, `no runsc container for ${sandboxId}`);
-  return pid;
-}
 
 /** The distinct timer slacks of the sentry's threads (the host kernel's own view). */
 function sentrySlacks(pid: number): Set<number> {
@@ -50,7 +40,7 @@ const only = (pid: number, ns: number): boolean => {
 describe('idle timers: an idle sandbox gets coarse timers, traffic and CPU use make them precise again', () => {
   test('coarse once idle; precise for the whole of an exchange in flight, before it reaches the sandbox; coarse again after', 120_000, async () => {
     const sandbox = await createSandbox(stack);
-    const pid = sentryPid(sandbox.sandboxId);
+    const pid = sentryPid(stack, sandbox.sandboxId);
     await waitFor(async () => only(pid, IDLE_SLACK_NS), 30_000, 'every sentry thread coarse once the sandbox is idle', 200);
     // A command longer than the 2 s of quiet: precise from its first moment to its end.
     const running = sandbox.commands.run('sleep 4; echo done', { timeoutMs: 30_000 });
@@ -69,7 +59,7 @@ describe('idle timers: an idle sandbox gets coarse timers, traffic and CPU use m
 
   test('a program busy on the CPU with nobody talking to the sandbox keeps its timers precise', 120_000, async () => {
     const sandbox = await createSandbox(stack);
-    const pid = sentryPid(sandbox.sandboxId);
+    const pid = sentryPid(stack, sandbox.sandboxId);
     await waitFor(async () => only(pid, IDLE_SLACK_NS), 30_000, 'coarse once idle', 200);
     // Detached: the command's exchange ends at once, the loop goes on.
     await sandbox.commands.run("setsid nohup sh -c 'echo $$ > /tmp/busy.pid; while :; do :; done' >/dev/null 2>&1 </dev/null &");

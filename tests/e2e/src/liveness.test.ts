@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { Sandbox } from 'e2b';
-import { CALL_MS, createSandbox, e2eTest, rawFetch, rejection, waitFor } from './helpers.js';
+import { CALL_MS, createSandbox, e2eTest, rawFetch, rejection, sentryPid, waitFor } from './helpers.js';
 import { startStack, withTimeout, type Stack } from './stack.js';
 
 let stack: Stack;
@@ -17,15 +17,6 @@ after(async () => {
   await stack?.stop();
 });
 
-/** The host pid of the sandbox's gVisor sentry, from runsc's own state. */
-function sentryPid(sandboxId: string): number {
-  const out = execFileSync('runsc', ['--root', join(stack.home, 'sandboxes', sandboxId, 'runsc'), 'list', '-format', 'json'], { encoding: 'utf8' });
-  const containers = JSON.parse(out) as Array<{ id: string; pid: number }>;
-  const pid = containers.find((c) => c.id === sandboxId)?.pid ?? 0;
-  assert.ok(pid > 0, `no runsc container for ${sandboxId}`);
-  return pid;
-}
-
 async function listedIds(): Promise<string[]> {
   const res = await rawFetch(`${stack.apiUrl}/v2/sandboxes?limit=100`, { headers: { 'X-API-KEY': stack.apiKey } });
   return (res.json as Array<{ sandboxID: string }>).map((s) => s.sandboxID);
@@ -38,7 +29,7 @@ describe('liveness: a sandbox whose gVisor processes die is reported dead at onc
     inFlight.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 500));
     const killedAt = Date.now();
-    process.kill(sentryPid(sandbox.sandboxId), 'SIGKILL');
+    process.kill(sentryPid(stack, sandbox.sandboxId), 'SIGKILL');
 
     await waitFor(async () => !(await listedIds()).includes(sandbox.sandboxId), 5_000, 'sandbox leaves the list', 50);
     const noticedMs = Date.now() - killedAt;

@@ -37,6 +37,7 @@ import { runscExec } from './sandbox-exec.js';
 import { setRestoredHostname } from './restored-hostname.js';
 import { copyFrozenDisk, layerTmpDir, layerUpperDir, mountWritableLayer, unmountWritableLayer, writableLayerUsage } from './writable-layer.js';
 import { waitSettled } from '../../util/settle.js';
+import { startPhaseTimer } from '../../util/phase-timer.js';
 import { readRecord, readRecords, removeSandboxFiles, sandboxPaths, writeRecord, writeSandboxFiles, type RuntimeRecord } from './sandbox-files.js';
 
 export interface GvisorRuntimeOptions {
@@ -276,13 +277,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     const net = slotAddresses(slot);
     const record: RuntimeRecord = { sandboxId: spec.sandboxId, slot, address: net.sandboxAddress, egress: spec.egress };
     const paths = sandboxPaths(sandboxesDir, spec.sandboxId);
-    const phases: Record<string, number> = {};
-    let mark = performance.now();
-    const lap = (name: string): void => {
-      const now = performance.now();
-      phases[name] = Math.round(now - mark);
-      mark = now;
-    };
+    const { phases, lap } = startPhaseTimer();
     try {
       for (const lower of spec.rootfsPath.split(':')) await readOnlyRoot(lower, op);
       const snapshot = fromSnapshot === undefined ? undefined : snapshotPaths(options.home, fromSnapshot);
@@ -406,13 +401,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
     async snapshot(sandboxId: string, snapshotId: string, op: OperationOptions = {}): Promise<SnapshotImage> {
       const releaseTimers = holdTimers(sandboxId);
       try {
-        const phases: Record<string, number> = {};
-        let mark = performance.now();
-        const lap = (name: string): void => {
-          const at = performance.now();
-          phases[name] = Math.round(at - mark);
-          mark = at;
-        };
+        const { phases, lap } = startPhaseTimer();
         const status = await containerStatus(sandboxId, op);
         if (status !== 'paused' && status !== 'running') {
           throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" is not running (${status ?? 'no container'}): it cannot be snapshotted`);
