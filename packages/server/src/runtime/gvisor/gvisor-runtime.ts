@@ -432,7 +432,14 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
           throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `snapshotting sandbox "${sandboxId}" failed; it is unharmed: ${message}`);
         } finally {
           // Thawed whatever happened (no deadline: a frozen sandbox must not stay so for a timeout).
-          if (running) await runscOf(sandboxId).resume(sandboxId, {});
+          // A failed thaw is no refusal to retry: the sandbox would be found frozen and kept so.
+          if (running) {
+            await runscOf(sandboxId)
+              .resume(sandboxId, {})
+              .catch((error: unknown) => {
+                throw new SandboxdError(ErrorCode.INTERNAL, `thawing sandbox "${sandboxId}" after its snapshot failed: ${SandboxdError.from(error).message}`);
+              });
+          }
         }
         if (running) lap('thawMs');
         await commitSnapshot(options.home, snapshotId, versions);
