@@ -25,7 +25,16 @@ const program = new Command('sandboxd')
 
 const config = () => loadConfig(process.env, program.opts<ConfigFlags>());
 
-program.command('serve').description('run the daemon in the foreground').action(() => serve(config()));
+program
+  .command('serve')
+  .description('run the daemon in the foreground')
+  .action(async () => {
+    await serve(config());
+    // Closed in order: exit now. Node's own teardown after the last callback was seen spinning at
+    // 100% CPU forever in Environment::CleanupHandles (after a daemon served E2B's suites), with no
+    // JavaScript left to run and the stop deadline's timer out of reach.
+    process.exit(process.exitCode ?? 0);
+  });
 program.command('start').description('build what is missing and start the daemon in the background').action(() => start(config(), print));
 program.command('stop').description('stop the background daemon (sandboxes keep running)').action(() => stop(config(), print));
 program
