@@ -107,14 +107,19 @@ async function readV2(dir: string): Promise<CgroupUsage> {
   };
 }
 
+/** Per cgroup root: whether it is the v2 unified hierarchy (checked once, synchronously). */
+const unifiedRootsSync = new Map<string, boolean>();
+
 /**
  * CPU time a cgroup has consumed, nanoseconds, or undefined when it does not exist: one small
  * synchronous read (v2 `cpu.stat`, v1 `cpuacct.usage`), for callers that sample many cgroups per
  * tick and would otherwise pay a thread-pool round trip for each.
  */
 export function readCgroupCpuNanosSync(path: string, root = '/sys/fs/cgroup'): number | undefined {
+  let unified = unifiedRootsSync.get(root);
+  if (unified === undefined) unifiedRootsSync.set(root, (unified = existsSync(join(root, 'cgroup.controllers'))));
   try {
-    if (existsSync(join(root, 'cgroup.controllers'))) {
+    if (unified) {
       const usec = parseFlatKeyed(readFileSync(join(root, path, 'cpu.stat'), 'utf8')).get('usage_usec');
       return usec === undefined ? undefined : usec * 1000;
     }

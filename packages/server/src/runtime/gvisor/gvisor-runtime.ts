@@ -3,7 +3,7 @@ import { access, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { ErrorCode, SandboxdError, deadline } from '@sandboxd/protocol';
-import type { KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec, SnapshotImage } from '../sandbox-runtime.js';
+import type { ExecOptions, ExecSpec, KnownSandbox, PauseTier, RuntimeMetrics, RuntimeSandbox, SandboxRuntime, SandboxSpec, SnapshotImage } from '../sandbox-runtime.js';
 import type { EgressPolicy } from '../../domain/egress-policy.js';
 import type { OperationOptions } from '@sandboxd/protocol';
 import { runCommand } from './host-command.js';
@@ -130,6 +130,17 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       : undefined;
   /** Precise timers until released: for traffic, and for the runtime's own work on a sandbox (runsc talks to its sentry). */
   const holdTimers = (sandboxId: string): (() => void) => idleTimers?.hold(sandboxId) ?? (() => undefined);
+  /** An operation of the runtime on the sandbox its first argument names, with precise timers throughout. */
+  const withPreciseTimers =
+    <A extends [string, ...unknown[]], R>(work: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const release = holdTimers(args[0]);
+      try {
+        return await work(...args);
+      } finally {
+        release();
+      }
+    };
   /** The exit watch and the idle timers follow the same process: the sandbox's sentry. */
   const watching = {
     watch(sandboxId: string, identity: ProcessIdentity): void {
@@ -398,58 +409,53 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       return boot(spec, op, snapshotId);
     },
 
-    async snapshot(sandboxId: string, snapshotId: string, op: OperationOptions = {}): Promise<SnapshotImage> {
-      const releaseTimers = holdTimers(sandboxId);
-      try {
-        const { phases, lap } = startPhaseTimer();
-        const status = await containerStatus(sandboxId, op);
-        if (status !== 'paused' && status !== 'running') {
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" is not running (${status ?? 'no container'}): it cannot be snapshotted`);
-        }
-        const record = await readRecord(sandboxesDir, sandboxId);
-        if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
-        lap('statusMs');
-        // A running sandbox is settled as it runs and frozen only for the copy and the checkpoint.
-        const running = status === 'running';
-        if (running) await awaitNoConnections(sandboxId, record.address, 'it runs on unharmed', op);
-        else await settleConnections(sandboxId, record.address, op);
-        lap('settleConnectionsMs');
-        const versions = await currentVersions(op);
-        if (running) {
-          await runscOf(sandboxId).pause(sandboxId, op);
-          lap('freezeMs');
-        }
-        const partial = await prepareSnapshot(options.home, snapshotId);
-        try {
-          // Both while frozen: the disk and the memory are of the same instant.
-          await copyFrozenDisk(sandboxPaths(sandboxesDir, sandboxId), join(partial, 'disk.img'), op);
-          lap('diskCopyMs');
-          await runscOf(sandboxId).checkpoint(sandboxId, join(partial, 'image'), op);
-          lap('checkpointMs');
-        } catch (error) {
-          await removeSnapshot(options.home, snapshotId).catch(() => undefined);
-          const message = summariseCheckpointError(SandboxdError.from(error).message);
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `snapshotting sandbox "${sandboxId}" failed; it is unharmed: ${message}`);
-        } finally {
-          // Thawed whatever happened (no deadline: a frozen sandbox must not stay so for a timeout).
-          // A failed thaw is no refusal to retry: the sandbox would be found frozen and kept so.
-          if (running) {
-            await runscOf(sandboxId)
-              .resume(sandboxId, {})
-              .catch((error: unknown) => {
-                throw new SandboxdError(ErrorCode.INTERNAL, `thawing sandbox "${sandboxId}" after its snapshot failed: ${SandboxdError.from(error).message}`);
-              });
-          }
-        }
-        if (running) lap('thawMs');
-        await commitSnapshot(options.home, snapshotId, versions);
-        const bytes = await diskBytes(snapshotPaths(options.home, snapshotId).dir);
-        lap('commitMs');
-        return { diskBytes: bytes, phases };
-      } finally {
-        releaseTimers();
+    snapshot: withPreciseTimers(async (sandboxId: string, snapshotId: string, op: OperationOptions = {}): Promise<SnapshotImage> => {
+      const { phases, lap } = startPhaseTimer();
+      const status = await containerStatus(sandboxId, op);
+      if (status !== 'paused' && status !== 'running') {
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" is not running (${status ?? 'no container'}): it cannot be snapshotted`);
       }
-    },
+      const record = await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      lap('statusMs');
+      // A running sandbox is settled as it runs and frozen only for the copy and the checkpoint.
+      const running = status === 'running';
+      if (running) await awaitNoConnections(sandboxId, record.address, 'it runs on unharmed', op);
+      else await settleConnections(sandboxId, record.address, op);
+      lap('settleConnectionsMs');
+      const versions = await currentVersions(op);
+      if (running) {
+        await runscOf(sandboxId).pause(sandboxId, op);
+        lap('freezeMs');
+      }
+      const partial = await prepareSnapshot(options.home, snapshotId);
+      try {
+        // Both while frozen: the disk and the memory are of the same instant.
+        await copyFrozenDisk(sandboxPaths(sandboxesDir, sandboxId), join(partial, 'disk.img'), op);
+        lap('diskCopyMs');
+        await runscOf(sandboxId).checkpoint(sandboxId, join(partial, 'image'), op);
+        lap('checkpointMs');
+      } catch (error) {
+        await removeSnapshot(options.home, snapshotId).catch(() => undefined);
+        const message = summariseCheckpointError(SandboxdError.from(error).message);
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `snapshotting sandbox "${sandboxId}" failed; it is unharmed: ${message}`);
+      } finally {
+        // Thawed whatever happened (no deadline: a frozen sandbox must not stay so for a timeout).
+        // A failed thaw is no refusal to retry: the sandbox would be found frozen and kept so.
+        if (running) {
+          await runscOf(sandboxId)
+            .resume(sandboxId, {})
+            .catch((error: unknown) => {
+              throw new SandboxdError(ErrorCode.INTERNAL, `thawing sandbox "${sandboxId}" after its snapshot failed: ${SandboxdError.from(error).message}`);
+            });
+        }
+      }
+      if (running) lap('thawMs');
+      await commitSnapshot(options.home, snapshotId, versions);
+      const bytes = await diskBytes(snapshotPaths(options.home, snapshotId).dir);
+      lap('commitMs');
+      return { diskBytes: bytes, phases };
+    }),
 
     async checkSnapshot(snapshotId: string, op: OperationOptions = {}): Promise<void> {
       checkSnapshotVersions(snapshotId, await readSnapshotVersions(options.home, snapshotId), await currentVersions(op));
@@ -542,56 +548,41 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       return { alive, paused, removed };
     },
 
-    async freeze(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const releaseTimers = holdTimers(sandboxId);
-      try {
-        const status = await containerStatus(sandboxId, op);
-        if (status === 'paused') return;
-        if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
-        await runscOf(sandboxId).pause(sandboxId, op);
-      } finally {
-        releaseTimers();
-      }
-    },
+    freeze: withPreciseTimers(async (sandboxId: string, op: OperationOptions = {}): Promise<void> => {
+      const status = await containerStatus(sandboxId, op);
+      if (status === 'paused') return;
+      if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
+      await runscOf(sandboxId).pause(sandboxId, op);
+    }),
 
-    async thaw(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const releaseTimers = holdTimers(sandboxId);
-      try {
-        await runscOf(sandboxId).resume(sandboxId, op);
-      } finally {
-        releaseTimers();
-      }
-    },
+    thaw: withPreciseTimers(async (sandboxId: string, op: OperationOptions = {}): Promise<void> => {
+      await runscOf(sandboxId).resume(sandboxId, op);
+    }),
 
-    async checkpoint(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const releaseTimers = holdTimers(sandboxId);
-      try {
-        if ((await containerStatus(sandboxId, op)) !== 'paused') {
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
-        }
-        const record = await readRecord(sandboxesDir, sandboxId);
-        if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
-        await settleConnections(sandboxId, record.address, op);
-        const paths = sandboxPaths(sandboxesDir, sandboxId);
-        const partial = await preparePartialImage(paths.dir);
-        try {
-          // `--leave-running`: a paused sandbox stays paused (and whole) through the checkpoint, refused or not.
-          await runscOf(sandboxId).checkpoint(sandboxId, partial, op);
-        } catch (error) {
-          await rmImagePartial(paths.dir);
-          const message = summariseCheckpointError(SandboxdError.from(error).message);
-          // No cause: runsc's own message is a goroutine dump of several kB.
-          throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `checkpointing sandbox "${sandboxId}" failed; it stays paused in memory: ${message}`);
-        }
-        await commitImage(paths.dir);
-        // From here the image is the truth: the frozen container goes (its memory with it).
-        watching.unwatch(sandboxId);
-        await runscOf(sandboxId).remove(sandboxId, op);
-        lastCpuSample.delete(sandboxId);
-      } finally {
-        releaseTimers();
+    checkpoint: withPreciseTimers(async (sandboxId: string, op: OperationOptions = {}): Promise<void> => {
+      if ((await containerStatus(sandboxId, op)) !== 'paused') {
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `sandbox "${sandboxId}" must be frozen before it is checkpointed`);
       }
-    },
+      const record = await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      await settleConnections(sandboxId, record.address, op);
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      const partial = await preparePartialImage(paths.dir);
+      try {
+        // `--leave-running`: a paused sandbox stays paused (and whole) through the checkpoint, refused or not.
+        await runscOf(sandboxId).checkpoint(sandboxId, partial, op);
+      } catch (error) {
+        await rmImagePartial(paths.dir);
+        const message = summariseCheckpointError(SandboxdError.from(error).message);
+        // No cause: runsc's own message is a goroutine dump of several kB.
+        throw new SandboxdError(ErrorCode.RUNTIME_FAILURE, `checkpointing sandbox "${sandboxId}" failed; it stays paused in memory: ${message}`);
+      }
+      await commitImage(paths.dir);
+      // From here the image is the truth: the frozen container goes (its memory with it).
+      watching.unwatch(sandboxId);
+      await runscOf(sandboxId).remove(sandboxId, op);
+      lastCpuSample.delete(sandboxId);
+    }),
 
     async restore(sandboxId: string, op: OperationOptions = {}): Promise<void> {
       const paths = sandboxPaths(sandboxesDir, sandboxId);
@@ -600,26 +591,21 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       void discardImages(paths.dir).catch((error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'));
     },
 
-    async stop(sandboxId: string, op: OperationOptions = {}): Promise<void> {
-      const releaseTimers = holdTimers(sandboxId);
-      try {
-        const record = await readRecord(sandboxesDir, sandboxId);
-        if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
-        const status = await containerStatus(sandboxId, op);
-        if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
-        const paths = sandboxPaths(sandboxesDir, sandboxId);
-        // What the sentry still holds for the host's files goes out first (a stop kills it at once).
-        await runscExec(paths.runscDir, sandboxId, { argv: ['/bin/sync'], uid: 0, gid: 0, cwd: '/', env: {} }, { ...op, timeoutMs: 15_000 }).catch(
-          (error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'),
-        );
-        watching.unwatch(sandboxId);
-        await runscOf(sandboxId).remove(sandboxId, op);
-        await markStopped(paths.dir);
-        lastCpuSample.delete(sandboxId);
-      } finally {
-        releaseTimers();
-      }
-    },
+    stop: withPreciseTimers(async (sandboxId: string, op: OperationOptions = {}): Promise<void> => {
+      const record = await readRecord(sandboxesDir, sandboxId);
+      if (!record) throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" not found`);
+      const status = await containerStatus(sandboxId, op);
+      if (status !== 'running') throw new SandboxdError(ErrorCode.SANDBOX_NOT_FOUND, `sandbox "${sandboxId}" is not running (${status ?? 'no container'})`);
+      const paths = sandboxPaths(sandboxesDir, sandboxId);
+      // What the sentry still holds for the host's files goes out first (a stop kills it at once).
+      await runscExec(paths.runscDir, sandboxId, { argv: ['/bin/sync'], uid: 0, gid: 0, cwd: '/', env: {} }, { ...op, timeoutMs: 15_000 }).catch(
+        (error: unknown) => options.onBackgroundError?.(sandboxId, error, 'cleanup'),
+      );
+      watching.unwatch(sandboxId);
+      await runscOf(sandboxId).remove(sandboxId, op);
+      await markStopped(paths.dir);
+      lastCpuSample.delete(sandboxId);
+    }),
 
     async reboot(sandboxId: string, op: OperationOptions = {}): Promise<void> {
       const paths = sandboxPaths(sandboxesDir, sandboxId);
@@ -708,14 +694,7 @@ export async function createGvisorRuntime(options: GvisorRuntimeOptions): Promis
       void domainProxy.close();
     },
 
-    async exec(sandboxId, spec, op) {
-      const releaseTimers = holdTimers(sandboxId);
-      try {
-        return await runscExec(sandboxPaths(sandboxesDir, sandboxId).runscDir, sandboxId, spec, op);
-      } finally {
-        releaseTimers();
-      }
-    },
+    exec: withPreciseTimers((sandboxId: string, spec: ExecSpec, op?: ExecOptions) => runscExec(sandboxPaths(sandboxesDir, sandboxId).runscDir, sandboxId, spec, op)),
 
     layerPaths(sandboxId) {
       const { layerDir } = sandboxPaths(sandboxesDir, sandboxId);

@@ -1,7 +1,27 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { DEFAULT_TIMER_SLACK_NS, processTimerSlack, setProcessTimerSlack } from './timer-slack.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { DEFAULT_TIMER_SLACK_NS, setProcessTimerSlack } from './timer-slack.js';
+
+/** The timer slack of each live thread of a process, nanoseconds (empty when it is gone). */
+function processTimerSlack(pid: number): number[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const tid of tids) {
+    try {
+      out.push(Number(readFileSync(`/proc/${tid}/timerslack_ns`, 'utf8').trim()));
+    } catch {
+      // the thread exited
+    }
+  }
+  return out;
+}
 
 test('the timer slack of every thread of a live process is set and read back', async () => {
   // A Node child: several threads (libuv's pool, V8's workers) from the start.

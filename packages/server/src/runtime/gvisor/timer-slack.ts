@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 
 /** Linux's timer slack of an ordinary (not real-time) thread: 50 µs. */
 export const DEFAULT_TIMER_SLACK_NS = 50_000;
@@ -18,7 +18,6 @@ export function setProcessTimerSlack(pid: number, slackNs: number): number {
   } catch {
     return 0;
   }
-  // 0 would mean "the thread's default slack" to the kernel, which is the one we mean by default anyway.
   const value = String(slackNs);
   let set = 0;
   for (const tid of tids) {
@@ -31,23 +30,4 @@ export function setProcessTimerSlack(pid: number, slackNs: number): number {
     }
   }
   return set;
-}
-
-/** The timer slack of each live thread of a process, nanoseconds (empty when it is gone). */
-export function processTimerSlack(pid: number): number[] {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const tid of tids) {
-    try {
-      out.push(Number(readFileSync(`/proc/${tid}/timerslack_ns`, 'utf8').trim()));
-    } catch {
-      // the thread exited
-    }
-  }
-  return out;
 }
