@@ -1,21 +1,29 @@
-// Runs inside a sandbox (uploaded by bench/src/kernel-variants-bench.ts): starts bare ipykernels
-// in several configurations and times `1 + 1` with the agent's own ZeroMQ client.
+// Runs inside a sandbox (uploaded by bench/src/kernel-variants-bench.ts, with the agent's compiled
+// ZeroMQ client beside it in ./jupyter and the agent image's node_modules linked as ./node_modules):
+// starts bare ipykernels in several configurations and times `1 + 1` with that client.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { KernelClient } from '/opt/sandboxd/packages/agent/dist/code-interpreter/jupyter/client.js';
-import { createConnectionInfo, createIpcConnectionInfo } from '/opt/sandboxd/packages/agent/dist/code-interpreter/jupyter/connection.js';
+import { KernelClient } from './jupyter/client.js';
+import { createConnectionInfo, createIpcConnectionInfo } from './jupyter/connection.js';
 
 const ROUNDS = 100;
 const median = (ts) => [...ts].sort((a, b) => a - b)[ts.length >> 1];
 
+const DENO = '/opt/sandboxd/node_modules/@deno/linux-x64-glibc/deno';
+
+// `deno`: the agent's Deno kernel (TCP, as the agent runs it); otherwise ipykernel over `transport`.
 async function startVariant(transport, history) {
   const dir = `/tmp/kv-${randomUUID()}`;
   mkdirSync(dir);
-  const info = transport === 'ipc' ? createIpcConnectionInfo('python3', `${dir}/k`) : await createConnectionInfo('python3');
+  const deno = transport === 'deno';
+  const info = transport === 'ipc' ? createIpcConnectionInfo('python3', `${dir}/k`) : await createConnectionInfo(deno ? 'deno' : 'python3');
   writeFileSync(`${dir}/conn.json`, JSON.stringify(info));
-  const args = ['-m', 'ipykernel_launcher', '-f', `${dir}/conn.json`, ...(history ? [] : ['--HistoryManager.enabled=False'])];
-  const child = spawn('python3', args, { stdio: 'ignore', env: { ...process.env, HOME: dir } });
+  const args = deno
+    ? ['jupyter', '--kernel', '--conn', `${dir}/conn.json`]
+    : ['-m', 'ipykernel_launcher', '-f', `${dir}/conn.json`, ...(history ? [] : ['--HistoryManager.enabled=False'])];
+  const env = { ...process.env, HOME: dir, ...(deno ? { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1', DENO_DIR: `${dir}/deno` } : {}) };
+  const child = spawn(deno ? DENO : 'python3', args, { stdio: 'ignore', env });
   const client = new KernelClient(info);
   await client.waitReady({ timeoutMs: 60_000 });
   const execute = (code) =>
@@ -38,12 +46,17 @@ async function startVariant(transport, history) {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
-  return { name: `${transport}/${history ? 'history' : 'no-history'}`, execute, close, times: [] };
+  return { name: deno ? 'deno' : `${transport}/${history ? 'history' : 'no-history'}`, execute, close, times: [] };
 }
 
 // All variants run side by side, one execution each per round, so they share the same conditions.
+// KV_VARIANTS (comma-separated names, e.g. `ipc/no-history,deno`) picks some; default: the four ipykernels.
+const wanted = process.env.KV_VARIANTS?.split(',');
 const variants = [];
-for (const transport of ['tcp', 'ipc']) for (const history of [true, false]) variants.push(await startVariant(transport, history));
+for (const [transport, history] of [['tcp', true], ['tcp', false], ['ipc', true], ['ipc', false], ['deno', false]]) {
+  const name = transport === 'deno' ? 'deno' : `${transport}/${history ? 'history' : 'no-history'}`;
+  if (wanted ? wanted.includes(name) : transport !== 'deno') variants.push(await startVariant(transport, history));
+}
 for (const v of variants) for (let i = 0; i < 5; i++) await v.execute('1 + 1');
 for (let round = 0; round < ROUNDS; round++) {
   for (const v of variants) {

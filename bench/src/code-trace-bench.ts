@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Sandbox } from '@e2b/code-interpreter';
 import type { Stack } from '@sandboxd/e2e/stack';
 import { startBareKernel } from './bare-kernel.js';
+import { bareKernelsInside } from './kernel-variants-bench.js';
 import { median, timeRuns } from './stats.js';
 
 const RUNS = 30;
@@ -40,6 +41,8 @@ function traces(home: string, sandboxId: string): Record<string, number | string
 /**
  * Where a warm `runCode("1 + 1")` spends its time (issue 12, item 4): the client's round trip,
  * the agent's own steps from its trace, and the bare host kernel driven by the same ZeroMQ client.
+ * And the floor inside gVisor: the same kernel started inside the same sandbox and driven from
+ * inside it by the same client, without HTTP, proxy or agent.
  * Prints one markdown table of medians (ms) per language.
  */
 export async function benchCodeTrace(stack: Stack, rootfsPath: string): Promise<string> {
@@ -61,6 +64,11 @@ export async function benchCodeTrace(stack: Stack, rootfsPath: string): Promise<
       const steps = new Set<string>();
       for (const t of mine) for (const [k, v] of Object.entries(t)) if (typeof v === 'number') steps.add(k);
       lines.push(`\n${language}: client round trip p50 ${clientMs.toFixed(1)} ms, bare host kernel p50 ${bareMs.toFixed(1)} ms (${(clientMs / bareMs).toFixed(2)}×), ${mine.length} traces`);
+      const floorName = language === 'python' ? 'ipc/no-history' : 'deno';
+      const inside = (await bareKernelsInside(sbx, [floorName]))[floorName] ?? Number.NaN;
+      lines.push(
+        `${language}: the same kernel bare inside this sandbox (${floorName}, the agent's ZeroMQ client from inside, no HTTP, proxy or agent) p50 ${inside.toFixed(1)} ms, ${(inside / bareMs).toFixed(2)}× the bare host kernel; the client round trip is ${(clientMs / inside).toFixed(2)}× it`,
+      );
       lines.push('', '| step (ms since the agent\'s handler started) | p50 |', '|---|---|');
       const ordered = [...steps].map((k) => ({ k, v: median(mine.map((t) => Number(t[k])).filter(Number.isFinite)) })).sort((a, b) => a.v - b.v);
       for (const { k, v } of ordered) lines.push(`| ${k} | ${v.toFixed(2)} |`);
