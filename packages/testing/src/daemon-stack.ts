@@ -2,7 +2,7 @@
 // sandboxd daemon started as a child process with its own home, on a port the kernel picks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +130,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   await launch();
   const apiUrl = `http://127.0.0.1:${port}`;
+  const sandboxesDir = join(home, 'sandboxes');
+  const leftoverSandboxes = (): boolean => existsSync(sandboxesDir) && readdirSync(sandboxesDir).length > 0;
+  const listSandboxes = async (): Promise<string[]> => {
+    const res = await fetch(`${apiUrl}/v2/sandboxes?limit=100`, { headers: { 'X-API-KEY': apiKey } });
+    return res.ok ? ((await res.json()) as Array<{ sandboxID: string }>).map((s) => s.sandboxID) : [];
+  };
+  const killAll = async (): Promise<void> => {
+    try {
+      // A page holds at most 100: list again until none is left (bounded, in case kills fail).
+      for (let pass = 0; pass < 20; pass++) {
+        const listed = await listSandboxes();
+        if (listed.length === 0) return;
+        await Promise.all(listed.map((id) => fetch(`${apiUrl}/sandboxes/${id}`, { method: 'DELETE', headers: { 'X-API-KEY': apiKey } })));
+      }
+    } catch {
+      // the daemon is already gone; nothing to kill through it
+    }
+  };
+  const waitForNoSandboxes = async (timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (leftoverSandboxes() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  };
   return {
     apiUrl,
     sandboxUrl: apiUrl,
@@ -143,16 +165,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     log: () => readFileSync(logPath, 'utf8'),
     async stop() {
       // Sandboxes outlive a daemon stop by design (they are adopted on the next start): kill them.
-      try {
-        const res = await fetch(`${apiUrl}/v2/sandboxes?limit=100`, { headers: { 'X-API-KEY': apiKey } });
-        const listed = res.ok ? ((await res.json()) as Array<{ sandboxID: string }>) : [];
-        await Promise.all(
-          listed.map((s) => fetch(`${apiUrl}/sandboxes/${s.sandboxID}`, { method: 'DELETE', headers: { 'X-API-KEY': apiKey } })),
-        );
-      } catch {
-        // the daemon is already gone; nothing to kill through it
-      }
+      await killAll();
       await waitExit('SIGTERM');
+      // Teardowns still running when the daemon's stop deadline passed (many sandboxes killed at
+      // once on a busy machine) leave sandbox directories, mounts included, in the home: a start
+      // on the same home finishes them (reconcile), then they are killed and the daemon stops again.
+      if (leftoverSandboxes()) {
+        try {
+          await launch();
+          await killAll();
+          await waitForNoSandboxes(30_000);
+        } catch {
+          // a home the daemon cannot start on any more: removed below as it is
+        }
+        await waitExit('SIGTERM');
+      }
       rmSync(home, { recursive: true, force: true });
     },
   };
