@@ -87,21 +87,6 @@ const v4Only = (entries: string[]): string[] => entries.filter((e) => !e.include
 export const allowedDomains = (policy: EgressPolicy): string[] => policy.allowOut.filter(isDomainEntry);
 
 /**
- * The sandbox's own egress chain, in the order: DNS, always-denied, allowOut, denyOut, default.
- * allowOut comes before denyOut because E2B's allowed entries always take precedence
- * (`denyOut: ['0.0.0.0/0'], allowOut: ['1.1.1.1']` reaches only 1.1.1.1); the always-denied
- * ranges come before both, so no policy opens them.
- */
-export function sandboxChain(net: SlotAddresses, policy: EgressPolicy, redirect?: DomainRedirect): string[] {
-  return [
-    `add chain inet ${TABLE} ${chainOf(net.slot)}`,
-    `add chain inet ${TABLE} ${natChainOf(net.slot)}`,
-    ...chainRules(net.slot, policy),
-    ...natRules(net, policy, redirect),
-  ];
-}
-
-/**
  * The `add rule` commands of the sandbox's nat chain: with domain entries, its connections to
  * port 80 and 443 that the filter chain would drop (an always-denied range, denyOut, no internet)
  * are redirected to the domain filter, which lets through only the allowed names. allowOut
@@ -131,7 +116,12 @@ function linkScript(net: SlotAddresses): string[] {
   ];
 }
 
-/** The `add rule` commands of the sandbox's chain (see `sandboxChain`). */
+/**
+ * The `add rule` commands of the sandbox's own egress chain, in the order: DNS, always-denied,
+ * allowOut, denyOut, default. allowOut comes before denyOut because E2B's allowed entries always
+ * take precedence (`denyOut: ['0.0.0.0/0'], allowOut: ['1.1.1.1']` reaches only 1.1.1.1); the
+ * always-denied ranges come before both, so no policy opens them.
+ */
 function chainRules(slot: number, policy: EgressPolicy): string[] {
   const chain = chainOf(slot);
   const rules: string[] = [];
