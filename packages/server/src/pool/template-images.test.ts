@@ -100,6 +100,28 @@ describe('template images', () => {
     assert.deepEqual(calls, ['freeze', 'snapshot', 'freeze', 'snapshot']);
   });
 
+  it('an image serves creates as soon as its record is written, while the imaged sandbox is still being destroyed', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    class SlowTeardown extends AdoptingRuntime {
+      override async destroy(sandboxId: string): Promise<void> {
+        await gate;
+        await super.destroy(sandboxId);
+      }
+    }
+    const runtime = new SlowTeardown();
+    cleanups.push(() => runtime.close());
+    const s = await setup({ runtime });
+    cleanups.push(() => release()); // runs before the setup's cleanup, which waits for the teardown
+    const base = s.templates[0]!;
+    await until('the first template imaged', () => s.images.get(base, false) !== undefined);
+    assert.equal(s.runtime.sandboxes.size, 1, 'the imaged sandbox is not destroyed yet');
+    const record = await s.service.create(input({ template: base.aliases[0]! }));
+    assert.equal(s.runtime.restores, 1, 'restored from the image, not booted');
+    assert.equal(record.templateId, base.templateId);
+    release();
+  });
+
   it('a cold create restores the image and the agent adopts the request: id, token, env, its own secret and hostname', async () => {
     const s = await setup();
     await until('imaged', () => imaged(s) === 2);

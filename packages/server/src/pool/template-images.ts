@@ -192,6 +192,10 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
       // The record (it holds the secret) is written aside and renamed: present only when complete.
       await writeFile(`${recordPath(key)}.partial`, JSON.stringify(image), { mode: 0o600 });
       await rename(`${recordPath(key)}.partial`, recordPath(key));
+      // Creates restore from it from now on, not only once the imaged sandbox below is destroyed
+      // (a teardown of a few hundred ms, during which they would boot cold).
+      ready.set(key, image);
+      retryAt.delete(key);
       logger.info(
         { templateId: template.templateId, snapshotId, kernels, imagedSandboxId: sandboxId, bootMs: booted - startedAt, warmMs: warmed - booted, snapshotMs: Date.now() - warmed, diskBytes },
         'template image made',
@@ -216,10 +220,7 @@ export function createTemplateImages(deps: TemplateImagesDeps): TemplateImages {
           await load();
           const found = ready.get(key);
           if (found !== undefined || stopped) return found;
-          const image = await make(template, kernels, key, stopping.signal);
-          ready.set(key, image);
-          retryAt.delete(key);
-          return image;
+          return await make(template, kernels, key, stopping.signal);
         } catch (error) {
           if (stopped) return undefined;
           const delay = deps.retryDelayMs ?? 600_000;
