@@ -48,7 +48,7 @@ describe('resource bombs stay inside their sandbox', () => {
 import errno, os, subprocess
 procs = []
 try:
-    for i in range(${limit + 200}):
+    for i in range(${limit * 2}):
         procs.append(subprocess.Popen(['sleep', '300']))
     print('no refusal', len(procs))
 except OSError as e:
@@ -63,9 +63,11 @@ for p in procs: p.kill()
     );
     assert.match(out.stdout, /refused EAGAIN \d+/);
     const started = Number(/refused EAGAIN (\d+)/.exec(out.stdout)?.[1]);
-    // gVisor's pids controller lets some tasks past its cap when many clone at once (seen: 1028
-    // and 1118 under 1024, on a loaded host); it still refuses well short of the host's limit.
-    assert.ok(started > limit / 2 && started <= limit * 1.25, `${started} processes started under a limit of ${limit}`);
+    // gVisor's pids controller lets tasks past its cap, the more the busier the host: one at a
+    // time (Popen), refusals came at 1028–1073 under a cap of 1024 on a quiet host, at 1028–1104
+    // with both cores busy, and once after more than 1224 during a full e2e run. It still refuses
+    // well short of the host's pids limit of the sandbox (8 × the cap + 512).
+    assert.ok(started > limit / 2 && started <= limit * 1.5, `${started} processes started under a limit of ${limit}`);
     assert.equal((await sandbox.commands.run('echo alive')).stdout.trim(), 'alive');
     await sandbox.kill();
   });
